@@ -1,0 +1,279 @@
+"""Login, logout and bearer-token resolution for the three audiences.
+
+* back office: staff users (password login) and Open API keys;
+* client portal: clients (password login);
+* platform: operators (account managers).
+
+A token is valid only for its own audience: a portal token on a back-office route is rejected
+exactly like a missing one.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from core.access.credentials import (
+    digest,
+    hash_password,
+    looks_like_api_key,
+    new_token,
+    verify_password,
+)
+from core.access.models import (
+    ApiKey,
+    AuthToken,
+    Credentials,
+    DataScope,
+    PlatformOperator,
+    PrincipalKind,
+    Role,
+    User,
+)
+from core.access.principal import Principal
+from core.audit.models import LoginEvent
+from core.config import Settings
+from core.crm.models import Client
+from core.db.base import utcnow
+from core.db.session import CrmSession, begin_immediate
+from core.errors import AccountLocked, Unauthenticated
+from core.tenancy.models import Tenant
+
+
+class Audience(enum.StrEnum):
+    BACK_OFFICE = "back_office"
+    PORTAL = "portal"
+    PLATFORM = "platform"
+
+
+_KINDS = {
+    Audience.BACK_OFFICE: {PrincipalKind.STAFF, PrincipalKind.API_KEY},
+    Audience.PORTAL: {PrincipalKind.CLIENT},
+    Audience.PLATFORM: {PrincipalKind.OPERATOR},
+}
+
+INVALID = "invalid email or password"
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    token: str
+    expires_at: datetime
+    principal: Principal
+
+
+def normalize_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def tenant_by_slug(session: CrmSession, slug: str) -> Tenant | None:
+    return session.scalar(select(Tenant).where(Tenant.slug == slug.strip().lower(), Tenant.active))
+
+
+def login(
+    session: CrmSession,
+    settings: Settings,
+    audience: Audience,
+    *,
+    email: str,
+    password: str,
+    tenant_slug: str | None = None,
+    ip: str | None = None,
+) -> IssuedToken:
+    """Check a password, count failures, lock after too many, and issue a token.
+
+    The outcome is committed here, failures included: a rejected attempt must still count
+    towards the lockout although the request ends in an error.
+    """
+    begin_immediate(session)
+    email = normalize_email(email)
+    now = utcnow()
+    account, tenant_id = _find_account(session, audience, email, tenant_slug)
+    kind = _account_kind(audience)
+
+    def log(success: bool, reason: str = "") -> None:
+        if tenant_id is not None:
+            session.add(
+                LoginEvent(
+                    tenant_id=tenant_id,
+                    kind=kind,
+                    email=email,
+                    success=success,
+                    reason=reason,
+                    ip=ip,
+                    subject_id=account.id if account is not None else None,
+                )
+            )
+
+    if account is not None and account.locked_until is not None and account.locked_until > now:
+        log(False, "locked")
+        session.commit()
+        raise AccountLocked(f"too many failed logins; try again after {account.locked_until.isoformat()}")
+    password_ok = verify_password(account.password_hash if account else None, password)
+    if account is None or not password_ok or not _may_log_in(account):
+        if account is not None and password_ok is False:
+            account.failed_logins += 1
+            if account.failed_logins >= settings.max_failed_logins:
+                account.locked_until = now + settings.lockout
+                account.failed_logins = 0
+        log(False, "bad_credentials" if not password_ok else "disabled")
+        session.commit()
+        raise Unauthenticated(INVALID)
+    account.failed_logins = 0
+    account.locked_until = None
+    account.last_login_at = now
+    log(True)
+    token, token_hash = new_token()
+    expires_at = now + settings.token_ttl
+    row = AuthToken(
+        token_hash=token_hash, kind=kind, tenant_id=tenant_id, subject_id=account.id, expires_at=expires_at
+    )
+    session.add(row)
+    session.flush()
+    principal = _principal_for(session, kind, account, tenant_id, row.id)
+    session.commit()
+    return IssuedToken(token=token, expires_at=expires_at, principal=principal)
+
+
+def logout(session: CrmSession, principal: Principal) -> None:
+    if principal.token_id is None:
+        return  # API keys are revoked, not logged out
+    token = session.get(AuthToken, principal.token_id)
+    if token is not None and token.revoked_at is None:
+        token.revoked_at = utcnow()
+
+
+def revoke_tokens(session: CrmSession, kind: PrincipalKind, subject_id: int) -> None:
+    """End every session of an account (password change, disabling, suspension)."""
+    for token in session.scalars(
+        select(AuthToken).where(
+            AuthToken.kind == kind, AuthToken.subject_id == subject_id, AuthToken.revoked_at.is_(None)
+        )
+    ):
+        token.revoked_at = utcnow()
+
+
+def authenticate(session: CrmSession, audience: Audience, token: str | None) -> Principal:
+    """Resolve a bearer token to its principal, or raise ``Unauthenticated``."""
+    if not token:
+        raise Unauthenticated("missing bearer token")
+    now = utcnow()
+    if looks_like_api_key(token):
+        if audience is not Audience.BACK_OFFICE:
+            raise Unauthenticated("invalid or expired token")
+        return _api_key_principal(session, token, now)
+    row = session.scalar(select(AuthToken).where(AuthToken.token_hash == digest(token)))
+    if row is None or row.revoked_at is not None or row.expires_at <= now or row.kind not in _KINDS[audience]:
+        raise Unauthenticated("invalid or expired token")
+    account = _load_account(session, row.kind, row.tenant_id, row.subject_id)
+    if account is None or not _may_log_in(account):
+        raise Unauthenticated("invalid or expired token")
+    return _principal_for(session, row.kind, account, row.tenant_id, row.id)
+
+
+def _account_kind(audience: Audience) -> PrincipalKind:
+    return {
+        Audience.BACK_OFFICE: PrincipalKind.STAFF,
+        Audience.PORTAL: PrincipalKind.CLIENT,
+        Audience.PLATFORM: PrincipalKind.OPERATOR,
+    }[audience]
+
+
+def _find_account(
+    session: CrmSession, audience: Audience, email: str, tenant_slug: str | None
+) -> tuple[Any, int | None]:
+    if audience is Audience.PLATFORM:
+        return session.scalar(select(PlatformOperator).where(PlatformOperator.email == email)), None
+    tenant = tenant_by_slug(session, tenant_slug or "")
+    if tenant is None:
+        return None, None
+    session.info["tenant_id"] = tenant.id
+    model = User if audience is Audience.BACK_OFFICE else Client
+    return session.scalar(select(model).where(model.email == email).with_for_update()), tenant.id
+
+
+def _load_account(session: CrmSession, kind: PrincipalKind, tenant_id: int | None, subject_id: int) -> Any:
+    if kind is PrincipalKind.OPERATOR:
+        return session.get(PlatformOperator, subject_id)
+    session.info["tenant_id"] = tenant_id
+    return session.get(User if kind is PrincipalKind.STAFF else Client, subject_id)
+
+
+def _may_log_in(account: Credentials) -> bool:
+    if isinstance(account, Client):
+        return not account.suspended
+    return bool(getattr(account, "active", True))
+
+
+def _roles_principal(
+    kind: PrincipalKind,
+    principal_id: int,
+    tenant_id: int,
+    label: str,
+    roles: list[Role],
+    user: User,
+    token_id: int | None,
+) -> Principal:
+    permissions = frozenset(p for role in roles for p in role.permissions)
+    scope = max((role.data_scope for role in roles), key=lambda s: s.breadth, default=DataScope.OWN)
+    return Principal(
+        kind=kind,
+        id=principal_id,
+        tenant_id=tenant_id,
+        label=label,
+        permissions=permissions,
+        data_scope=scope,
+        user_id=user.id,
+        team_id=user.team_id,
+        token_id=token_id,
+        is_admin=any(role.is_admin for role in roles),
+    )
+
+
+def _principal_for(
+    session: CrmSession, kind: PrincipalKind, account: Any, tenant_id: int | None, token_id: int
+) -> Principal:
+    if kind is PrincipalKind.OPERATOR:
+        return Principal(kind=kind, id=account.id, tenant_id=None, label=account.email, token_id=token_id)
+    if kind is PrincipalKind.CLIENT:
+        return Principal(
+            kind=kind, id=account.id, tenant_id=tenant_id, label=account.email, token_id=token_id
+        )
+    assert tenant_id is not None
+    return _roles_principal(
+        kind, account.id, tenant_id, account.email, list(account.roles), account, token_id
+    )
+
+
+def _api_key_principal(session: CrmSession, key: str, now: datetime) -> Principal:
+    # The key names no tenant until it is found, so this one lookup spans tenants.
+    session.info["all_tenants"] = True
+    try:
+        api_key = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest(key)))
+        if (
+            api_key is None
+            or api_key.revoked_at is not None
+            or (api_key.expires_at is not None and api_key.expires_at <= now)
+        ):
+            raise Unauthenticated("invalid or expired token")
+        tenant_id = api_key.tenant_id
+    finally:
+        session.info["all_tenants"] = False
+    session.info["tenant_id"] = tenant_id
+    creator = session.get(User, api_key.created_by_user_id)
+    role = session.get(Role, api_key.role_id)
+    if creator is None or not creator.active or role is None:
+        raise Unauthenticated("invalid or expired token")
+    return _roles_principal(
+        PrincipalKind.API_KEY, api_key.id, tenant_id, f"api-key:{api_key.name}", [role], creator, None
+    )
+
+
+def set_password(session: CrmSession, account: Credentials, password: str) -> None:
+    account.password_hash = hash_password(password)
+    account.failed_logins = 0
+    account.locked_until = None

@@ -1,0 +1,74 @@
+"""Password hashing (argon2id), the password rule, and opaque tokens stored only as digests."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from core.errors import InvalidInput
+
+_hasher = PasswordHasher()
+# Verified against when the account does not exist, so a miss costs as much time as a hit.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-0")
+
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 128
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def check_password_strength(password: str, *, email: str = "", field: str = "password") -> None:
+    """At least 10 characters with a lower-case letter, an upper-case letter and a digit, and not
+    built from the account's e-mail name."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(field, f"must be at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise InvalidInput(field, f"must be at most {MAX_PASSWORD_LENGTH} characters")
+    if not (
+        any(c.islower() for c in password)
+        and any(c.isupper() for c in password)
+        and any(c.isdigit() for c in password)
+    ):
+        raise InvalidInput(field, "must mix lower-case and upper-case letters and digits")
+    local = email.split("@", 1)[0].lower()
+    if len(local) >= 4 and local in password.lower():
+        raise InvalidInput(field, "must not contain the e-mail name")
+
+
+def digest(secret: str) -> str:
+    """SHA-256 of a high-entropy token: enough for random secrets (no KDF needed)."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_token() -> tuple[str, str]:
+    """A bearer token and the digest to store."""
+    token = secrets.token_urlsafe(32)
+    return token, digest(token)
+
+
+API_KEY_PREFIX = "crm"
+
+
+def new_api_key() -> tuple[str, str, str]:
+    """An Open API key ``crm.<prefix>.<secret>``, its public prefix, and the digest to store.
+
+    Bearer tokens are URL-safe base64, which has no ".", so the two can never be confused."""
+    prefix = secrets.token_hex(4)
+    key = f"{API_KEY_PREFIX}.{prefix}.{secrets.token_urlsafe(32)}"
+    return key, prefix, digest(key)
+
+
+def looks_like_api_key(token: str) -> bool:
+    return token.startswith(f"{API_KEY_PREFIX}.")

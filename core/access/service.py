@@ -1,0 +1,344 @@
+"""Back-office access management: teams, roles (with the grant rules), users and API keys.
+
+The grant rules that stop privilege escalation:
+* a role can only be given permissions that exist and that the acting user holds;
+* a role's data permission cannot be wider than the acting user's;
+* a role can be assigned (or taken away) only by a user who holds all of its permissions;
+* the administrator role is managed by the system and at least one active administrator remains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+
+from core.access.auth import normalize_email, revoke_tokens, set_password
+from core.access.credentials import check_password_strength, new_api_key, verify_password
+from core.access.models import ApiKey, DataScope, PrincipalKind, Role, RolePermission, Team, User, UserRole
+from core.access.schemas import ApiKeyIn, RoleIn, RoleUpdate, TeamIn, TeamUpdate, UserIn, UserUpdate
+from core.context import Ctx
+from core.db.base import utcnow
+from core.db.paging import PageRequest, PageResult, paginate
+from core.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
+
+ADMIN_ROLE_NAME = "Administrator"
+
+
+# --- teams -------------------------------------------------------------------------------------
+
+
+def list_teams(ctx: Ctx) -> list[Team]:
+    return list(ctx.session.scalars(select(Team).order_by(Team.name)))
+
+
+def get_team(ctx: Ctx, team_id: int) -> Team:
+    team = ctx.session.get(Team, team_id)
+    if team is None:
+        raise NotFound("team not found")
+    return team
+
+
+def _unique_team_name(ctx: Ctx, name: str, exclude_id: int | None = None) -> None:
+    stmt = select(Team.id).where(func.lower(Team.name) == name.lower())
+    if exclude_id is not None:
+        stmt = stmt.where(Team.id != exclude_id)
+    if ctx.session.scalar(stmt) is not None:
+        raise Conflict("a team with this name exists", fields=[FieldError("name", "already in use")])
+
+
+def create_team(ctx: Ctx, data: TeamIn) -> Team:
+    ctx.require("teams.manage")
+    _unique_team_name(ctx, data.name)
+    team = Team(name=data.name, description=data.description)
+    ctx.session.add(team)
+    ctx.session.flush()
+    return team
+
+
+def update_team(ctx: Ctx, team_id: int, data: TeamUpdate) -> Team:
+    ctx.require("teams.manage")
+    team = get_team(ctx, team_id)
+    if data.name is not None:
+        _unique_team_name(ctx, data.name, exclude_id=team.id)
+        team.name = data.name
+    if data.description is not None:
+        team.description = data.description
+    ctx.session.flush()
+    return team
+
+
+def delete_team(ctx: Ctx, team_id: int) -> None:
+    """Members and clients of the team keep existing, without a team."""
+    ctx.require("teams.manage")
+    team = get_team(ctx, team_id)
+    ctx.session.delete(team)
+    ctx.session.flush()
+
+
+# --- roles -------------------------------------------------------------------------------------
+
+
+def list_roles(ctx: Ctx) -> list[Role]:
+    return list(ctx.session.scalars(select(Role).order_by(Role.is_admin.desc(), Role.name)))
+
+
+def get_role(ctx: Ctx, role_id: int, *, field: str | None = None) -> Role:
+    role = ctx.session.get(Role, role_id)
+    if role is None:
+        if field is not None:
+            raise InvalidInput(field, f"no role {role_id}")
+        raise NotFound("role not found")
+    return role
+
+
+def _check_can_grant(ctx: Ctx, permissions: Iterable[str], scope: DataScope | None) -> None:
+    registry = ctx.runtime.permissions
+    for name in permissions:
+        if name not in registry:
+            raise InvalidInput("permissions", f"unknown permission {name!r}")
+    actor = ctx.principal
+    if actor is None:  # the system (CLI, migrations) grants anything
+        return
+    missing = sorted(set(permissions) - actor.permissions)
+    if missing:
+        raise PermissionDenied(f"you cannot grant permissions you do not hold: {', '.join(missing)}")
+    if scope is not None and scope.breadth > actor.data_scope.breadth:
+        raise PermissionDenied(f"you cannot grant a wider data permission than your own ({actor.data_scope})")
+
+
+def _unique_role_name(ctx: Ctx, name: str, exclude_id: int | None = None) -> None:
+    stmt = select(Role.id).where(func.lower(Role.name) == name.lower())
+    if exclude_id is not None:
+        stmt = stmt.where(Role.id != exclude_id)
+    if ctx.session.scalar(stmt) is not None:
+        raise Conflict("a role with this name exists", fields=[FieldError("name", "already in use")])
+
+
+def _set_grants(role: Role, permissions: set[str]) -> None:
+    current = {grant.permission: grant for grant in role.grants}
+    for name in set(current) - permissions:
+        role.grants.remove(current[name])
+    for name in sorted(permissions - set(current)):
+        role.grants.append(RolePermission(permission=name, tenant_id=role.tenant_id))
+
+
+def create_role(ctx: Ctx, data: RoleIn) -> Role:
+    ctx.require("roles.manage")
+    permissions = set(data.permissions)
+    _check_can_grant(ctx, permissions, data.data_scope)
+    _unique_role_name(ctx, data.name)
+    role = Role(
+        name=data.name, description=data.description, data_scope=data.data_scope, tenant_id=ctx.tenant_id
+    )
+    ctx.session.add(role)
+    _set_grants(role, permissions)
+    ctx.session.flush()
+    return role
+
+
+def update_role(ctx: Ctx, role_id: int, data: RoleUpdate) -> Role:
+    ctx.require("roles.manage")
+    role = get_role(ctx, role_id)
+    if role.is_admin and (data.permissions is not None or data.data_scope not in (None, DataScope.ALL)):
+        raise Conflict("the administrator role always holds every permission over all company data")
+    if data.permissions is not None:
+        wanted = set(data.permissions)
+        _check_can_grant(ctx, wanted ^ role.permissions, None)  # added and removed alike
+        _set_grants(role, wanted)
+    if data.data_scope is not None and data.data_scope != role.data_scope:
+        _check_can_grant(ctx, (), data.data_scope)
+        _check_can_grant(ctx, (), role.data_scope)
+        role.data_scope = data.data_scope
+    if data.name is not None:
+        _unique_role_name(ctx, data.name, exclude_id=role.id)
+        role.name = data.name
+    if data.description is not None:
+        role.description = data.description
+    ctx.session.flush()
+    return role
+
+
+def delete_role(ctx: Ctx, role_id: int) -> None:
+    ctx.require("roles.manage")
+    role = get_role(ctx, role_id)
+    if role.is_admin:
+        raise Conflict("the administrator role cannot be deleted")
+    _check_can_grant(ctx, role.permissions, role.data_scope)
+    users = ctx.session.scalar(select(func.count()).select_from(UserRole).where(UserRole.role_id == role.id))
+    keys = ctx.session.scalar(
+        select(func.count()).select_from(ApiKey).where(ApiKey.role_id == role.id, ApiKey.revoked_at.is_(None))
+    )
+    if users or keys:
+        raise Conflict(f"the role is in use by {users} user(s) and {keys} API key(s); reassign them first")
+    ctx.session.delete(role)
+    ctx.session.flush()
+
+
+def role_ids_of(ctx: Ctx, user: User) -> list[int]:
+    return sorted(role.id for role in user.roles)
+
+
+# --- users -------------------------------------------------------------------------------------
+
+
+def list_users(
+    ctx: Ctx,
+    page: PageRequest,
+    *,
+    team_id: int | None = None,
+    q: str | None = None,
+    active: bool | None = None,
+) -> PageResult[User]:
+    stmt = select(User).order_by(User.id)
+    if team_id is not None:
+        stmt = stmt.where(User.team_id == team_id)
+    if active is not None:
+        stmt = stmt.where(User.active == active)
+    if q:
+        like = f"%{q.lower()}%"
+        stmt = stmt.where(func.lower(User.email).like(like) | func.lower(User.name).like(like))
+    return paginate(ctx.session, stmt, page)
+
+
+def get_user(ctx: Ctx, user_id: int, *, field: str | None = None) -> User:
+    user = ctx.session.get(User, user_id)
+    if user is None:
+        if field is not None:
+            raise InvalidInput(field, f"no user {user_id}")
+        raise NotFound("user not found")
+    return user
+
+
+def _check_team(ctx: Ctx, team_id: int | None) -> None:
+    if team_id is not None and ctx.session.get(Team, team_id) is None:
+        raise InvalidInput("team_id", f"no team {team_id}")
+
+
+def _assign_roles(ctx: Ctx, user: User, role_ids: list[int]) -> None:
+    wanted = {role_id: get_role(ctx, role_id, field="role_ids") for role_id in set(role_ids)}
+    links = ctx.session.scalars(select(UserRole).where(UserRole.user_id == user.id))
+    current = {link.role_id: link for link in links}
+    for role_id in set(wanted) ^ set(current):
+        role = wanted.get(role_id) or get_role(ctx, role_id)
+        if role.is_admin and ctx.principal is not None and not ctx.principal.is_admin:
+            raise PermissionDenied("only an administrator can assign or remove the administrator role")
+        _check_can_grant(ctx, role.permissions, role.data_scope)
+    for role_id in set(current) - set(wanted):
+        ctx.session.delete(current[role_id])
+    for role_id in sorted(set(wanted) - set(current)):
+        ctx.session.add(UserRole(user_id=user.id, role_id=role_id, tenant_id=user.tenant_id))
+    ctx.session.flush()
+    ctx.session.expire(user, ["roles"])
+
+
+def _active_admins(ctx: Ctx) -> int:
+    return (
+        ctx.session.scalar(
+            select(func.count(func.distinct(User.id)))
+            .join(UserRole, UserRole.user_id == User.id)
+            .join(Role, Role.id == UserRole.role_id)
+            .where(Role.is_admin, User.active)
+        )
+        or 0
+    )
+
+
+def create_user(ctx: Ctx, data: UserIn) -> User:
+    ctx.require("users.manage")
+    email = normalize_email(str(data.email))
+    if ctx.session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise Conflict("a user with this email exists", fields=[FieldError("email", "already in use")])
+    check_password_strength(data.password, email=email)
+    _check_team(ctx, data.team_id)
+    user = User(email=email, name=data.name, team_id=data.team_id, tenant_id=ctx.tenant_id)
+    set_password(ctx.session, user, data.password)
+    ctx.session.add(user)
+    ctx.session.flush()
+    _assign_roles(ctx, user, data.role_ids)
+    return user
+
+
+def update_user(ctx: Ctx, user_id: int, data: UserUpdate) -> User:
+    ctx.require("users.manage")
+    user = get_user(ctx, user_id)
+    was_admin_count = _active_admins(ctx)
+    if data.name is not None:
+        user.name = data.name
+    if "team_id" in data.model_fields_set:
+        _check_team(ctx, data.team_id)
+        user.team_id = data.team_id
+    if data.role_ids is not None:
+        _assign_roles(ctx, user, data.role_ids)
+    if data.active is not None and data.active != user.active:
+        user.active = data.active
+        if not data.active:
+            revoke_tokens(ctx.session, PrincipalKind.STAFF, user.id)
+    ctx.session.flush()
+    if was_admin_count and _active_admins(ctx) == 0:
+        raise Conflict("at least one active administrator must remain")
+    return user
+
+
+def reset_password(ctx: Ctx, user_id: int, password: str) -> None:
+    ctx.require("users.manage")
+    user = get_user(ctx, user_id)
+    check_password_strength(password, email=user.email)
+    set_password(ctx.session, user, password)
+    revoke_tokens(ctx.session, PrincipalKind.STAFF, user.id)
+
+
+def change_own_password(ctx: Ctx, current: str, new: str) -> None:
+    assert ctx.principal is not None and ctx.principal.kind is PrincipalKind.STAFF
+    user = get_user(ctx, ctx.principal.id)
+    if not verify_password(user.password_hash, current):
+        raise InvalidInput("current_password", "is not correct")
+    check_password_strength(new, email=user.email, field="new_password")
+    set_password(ctx.session, user, new)
+    revoke_tokens(ctx.session, PrincipalKind.STAFF, user.id)
+
+
+def assigned_user(ctx: Ctx, user_id: int | None, field: str) -> User | None:
+    if user_id is None:
+        return None
+    return get_user(ctx, user_id, field=field)
+
+
+# --- API keys ----------------------------------------------------------------------------------
+
+
+def list_api_keys(ctx: Ctx) -> list[ApiKey]:
+    return list(ctx.session.scalars(select(ApiKey).order_by(ApiKey.id.desc())))
+
+
+def create_api_key(ctx: Ctx, data: ApiKeyIn) -> tuple[ApiKey, str]:
+    ctx.require("api_keys.manage")
+    if ctx.principal is None or ctx.principal.user_id is None:
+        raise PermissionDenied("an API key is created by a back-office user")
+    role = get_role(ctx, data.role_id, field="role_id")
+    _check_can_grant(ctx, role.permissions, role.data_scope)
+    if data.expires_at is not None and data.expires_at <= utcnow():
+        raise InvalidInput("expires_at", "must be in the future")
+    key, prefix, key_hash = new_api_key()
+    api_key = ApiKey(
+        name=data.name,
+        prefix=prefix,
+        key_hash=key_hash,
+        role_id=role.id,
+        created_by_user_id=ctx.principal.user_id,
+        expires_at=data.expires_at,
+        tenant_id=ctx.tenant_id,
+    )
+    ctx.session.add(api_key)
+    ctx.session.flush()
+    return api_key, key
+
+
+def revoke_api_key(ctx: Ctx, key_id: int) -> ApiKey:
+    ctx.require("api_keys.manage")
+    api_key = ctx.session.get(ApiKey, key_id)
+    if api_key is None:
+        raise NotFound("API key not found")
+    if api_key.revoked_at is None:
+        api_key.revoked_at = utcnow()
+    return api_key

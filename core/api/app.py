@@ -1,0 +1,69 @@
+"""The FastAPI application: core routers under /api/v1, errors as JSON, default deny."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import text
+
+from core import __version__
+from core.access.routes import router as access_router
+from core.api import errors
+from core.api.deps import public
+from core.api.guard import guard_routes
+from core.audit.routes import router as audit_router
+from core.context import Ctx
+from core.crm.routes import clients, groups, ranks
+from core.portal.routes import router as portal_router
+from core.runtime import Runtime
+from core.tenancy.routes import router as tenancy_router
+
+API_PREFIX = "/api/v1"
+
+TAGS = [
+    {"name": "health", "description": "Liveness of the service and its database."},
+    {"name": "auth", "description": "Back-office sign-in and the signed-in user's profile."},
+    {"name": "platform", "description": "Account managers: tenants across the platform."},
+    {"name": "company", "description": "The tenant's company profile."},
+    {"name": "access", "description": "Users, roles with data permissions, teams and Open API keys."},
+    {"name": "clients", "description": "Traders and IBs, their referral tree and the client report."},
+    {"name": "client groups", "description": "Client groups."},
+    {"name": "ranks", "description": "Ranks and their ordered tiers."},
+    {"name": "system logs", "description": "The operation log and the login log."},
+    {"name": "portal", "description": "The client portal: clients acting on their own records."},
+]
+
+health_router = APIRouter(tags=["health"])
+
+
+@health_router.get("/health", summary="Service and database liveness")
+def health(ctx: Ctx = public()) -> dict[str, str]:
+    ctx.session.connection().execute(text("SELECT 1"))
+    return {"status": "ok", "version": __version__}
+
+
+CORE_ROUTERS = [
+    health_router,
+    access_router,
+    tenancy_router,
+    clients.router,
+    groups.router,
+    ranks.router,
+    audit_router,
+    portal_router,
+]
+
+
+def create_app(runtime: Runtime | None = None) -> FastAPI:
+    runtime = runtime or Runtime.from_settings()
+    app = FastAPI(
+        title="crm-marketplace",
+        version=__version__,
+        description="Multi-tenant CRM for forex and CFD brokers, extended by marketplace modules.",
+        openapi_tags=TAGS,
+    )
+    app.state.runtime = runtime
+    errors.install(app)
+    for router in CORE_ROUTERS:
+        app.include_router(router, prefix=API_PREFIX, responses=errors.ERROR_RESPONSES)
+    guard_routes(app, runtime.permissions)
+    return app

@@ -1,0 +1,131 @@
+"""Request dependencies: the unit of work, and the access every route must declare.
+
+Every route takes exactly one of these as a parameter, which both authenticates the caller and
+hands the route its ``Ctx``::
+
+    def list_clients(ctx: Ctx = staff("clients.read")) -> ...
+    def my_popups(ctx: Ctx = portal()) -> ...
+    def create_tenant(ctx: Ctx = operator()) -> ...
+    def login(ctx: Ctx = public()) -> ...
+
+The app refuses to build a route that declares none (see ``core.api.guard``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated, Any
+
+from fastapi import Depends, Query, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from core.access.auth import Audience, authenticate
+from core.context import Ctx, bind
+from core.db.paging import PageRequest
+from core.db.session import CrmSession
+from core.errors import PermissionDenied
+from core.runtime import Runtime
+from core.schemas import PerPage
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="A token from a login endpoint, or an Open API key (back office only).",
+)
+
+
+def runtime_of(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def request_session(request: Request) -> Iterator[CrmSession]:
+    """One transaction per request, committed before the response is sent.
+
+    Writes start with SQLite's write lock (BEGIN IMMEDIATE) so concurrent writers queue
+    instead of failing mid-transaction. Any exception rolls everything back: bad input never
+    leaves half a change behind."""
+    session = runtime_of(request).db.session(write=request.method not in SAFE_METHODS)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def _operation(request: Request) -> str:
+    route = request.scope.get("route")
+    return f"{request.method} {getattr(route, 'path', request.url.path)}"
+
+
+class Access:
+    """What a route requires: an audience (who may call) and a permission (or none beyond
+    being signed in). Instances are what the build-time guard looks for."""
+
+    def __init__(self, audience: Audience, permission: str | None) -> None:
+        self.audience = audience
+        self.permission = permission
+
+    @property
+    def requirement(self) -> str:
+        return self.permission or f"signed in ({self.audience.value})"
+
+    def __call__(
+        self,
+        request: Request,
+        session: CrmSession = Depends(request_session, scope="function"),
+        credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+    ) -> Ctx:
+        principal = authenticate(session, self.audience, credentials.credentials if credentials else None)
+        if self.permission is not None and not principal.has(self.permission):
+            raise PermissionDenied(f"missing permission {self.permission!r}")
+        return bind(session, principal, runtime_of(request), _operation(request))
+
+
+class PublicAccess:
+    """Declares a route open to anyone (login, registration, health). Kept to a short list."""
+
+    requirement = "public"
+
+    def __call__(
+        self, request: Request, session: CrmSession = Depends(request_session, scope="function")
+    ) -> Ctx:
+        return bind(session, None, runtime_of(request), _operation(request))
+
+
+def staff(permission: str) -> Any:
+    """A back-office route needing ``permission`` (staff token or Open API key)."""
+    return Depends(Access(Audience.BACK_OFFICE, permission), scope="function")
+
+
+def signed_in_staff() -> Any:
+    """A back-office route any signed-in user may call for themself (profile, logout)."""
+    return Depends(Access(Audience.BACK_OFFICE, None), scope="function")
+
+
+def portal() -> Any:
+    """A client-portal route: the signed-in client acts on their own records only."""
+    return Depends(Access(Audience.PORTAL, None), scope="function")
+
+
+def operator() -> Any:
+    """A platform route for account managers."""
+    return Depends(Access(Audience.PLATFORM, None), scope="function")
+
+
+def public() -> Any:
+    return Depends(PublicAccess(), scope="function")
+
+
+def paging(
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    per_page: Annotated[PerPage, Query()] = 50,
+) -> PageRequest:
+    return PageRequest(page=page, per_page=per_page)
+
+
+Paging = Annotated[PageRequest, Depends(paging)]

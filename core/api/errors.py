@@ -1,0 +1,117 @@
+"""Every error leaves as ``{"error": {"code", "message", "fields": [{"field", "message"}]}}``."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError, OperationalError
+from starlette.exceptions import HTTPException
+
+from core.errors import DomainError
+
+log = logging.getLogger("crm.api")
+
+_LOCATIONS = {"body", "query", "path", "header", "cookie"}
+
+
+class ErrorField(BaseModel):
+    field: str
+    message: str
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    fields: list[ErrorField] = []
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail
+
+
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    fields: list[dict[str, str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body = {"error": {"code": code, "message": message, "fields": fields or []}}
+    return JSONResponse(status_code=status, content=body, headers=headers)
+
+
+def field_name(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = list(loc)
+    if parts and parts[0] in _LOCATIONS:
+        parts = parts[1:]
+    return ".".join(str(p) for p in parts) or "body"
+
+
+def _validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    fields = []
+    for error in exc.errors():
+        if error.get("type") == "json_invalid":
+            fields.append({"field": "body", "message": "invalid JSON"})
+            continue
+        message = str(error.get("msg", "invalid"))
+        if message.startswith("Value error, "):
+            message = message[len("Value error, ") :]
+        fields.append({"field": field_name(error.get("loc", ())), "message": message})
+    names = ", ".join(sorted({f["field"] for f in fields}))
+    return error_response(422, "validation_error", f"invalid input: {names}", fields)
+
+
+def _domain(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    fields = [{"field": f.field, "message": f.message} for f in exc.fields]
+    return error_response(exc.status, exc.code, exc.message, fields, headers)
+
+
+def _http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    codes = {401: "unauthenticated", 403: "permission_denied", 404: "not_found", 405: "method_not_allowed"}
+    return error_response(
+        exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail), headers=exc.headers
+    )
+
+
+def _integrity(request: Request, exc: Exception) -> JSONResponse:
+    # Services check uniqueness first; this is the race where two requests pass the check at once.
+    log.info("integrity error on %s %s: %s", request.method, request.url.path, exc)
+    return error_response(409, "conflict", "the change conflicts with existing data; retry")
+
+
+def _busy(request: Request, exc: Exception) -> JSONResponse:
+    if "locked" in str(exc).lower():
+        return error_response(503, "busy", "the database is busy; retry", headers={"Retry-After": "1"})
+    return _unexpected(request, exc)
+
+
+def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return error_response(500, "internal_error", "internal error")
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(RequestValidationError, _validation)
+    app.add_exception_handler(DomainError, _domain)
+    app.add_exception_handler(HTTPException, _http)
+    app.add_exception_handler(IntegrityError, _integrity)
+    app.add_exception_handler(OperationalError, _busy)
+    app.add_exception_handler(Exception, _unexpected)
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "Missing, invalid or expired credentials"},
+    403: {"model": ErrorBody, "description": "The caller lacks the required permission"},
+    404: {"model": ErrorBody, "description": "No such record for this caller"},
+    409: {"model": ErrorBody, "description": "The record's state forbids this action"},
+    422: {"model": ErrorBody, "description": "Invalid input; `fields` names each failing field"},
+}

@@ -1,0 +1,160 @@
+"""Writes the operation log from the session itself.
+
+After each flush, every created, changed or deleted row of an audited tenant-owned model gets
+one log entry: who (the session's principal, or "system"), when, which record, and the values
+before and after (only changed columns for an update). Columns marked secret are redacted.
+Because it hangs off the session class, no service can forget it.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import event, insert, inspect
+from sqlalchemy.orm import Session, UOWTransaction
+
+from core.access.principal import Principal
+from core.audit.models import OperationLog
+from core.db.base import TenantOwned, utcnow
+from core.db.session import CrmSession
+
+REDACTED = "***"
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    return value
+
+
+def _columns(obj: Any) -> list[Any]:
+    return list(inspect(obj).mapper.column_attrs)
+
+
+def _value(attr: Any, value: Any) -> Any:
+    column = attr.columns[0]
+    return REDACTED if column.info.get("secret") and value is not None else _jsonable(value)
+
+
+def _snapshot(obj: Any) -> dict[str, Any]:
+    state = inspect(obj)
+    return {attr.key: _value(attr, state.dict.get(attr.key)) for attr in _columns(obj)}
+
+
+def _changes(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    state = inspect(obj)
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for attr in _columns(obj):
+        history = state.attrs[attr.key].history
+        if not history.has_changes():
+            continue
+        before[attr.key] = _value(attr, history.deleted[0] if history.deleted else None)
+        after[attr.key] = _value(attr, history.added[0] if history.added else None)
+    return before, after
+
+
+def _entity_id(obj: Any) -> str:
+    identity = inspect(obj).identity or ()
+    return "/".join(str(part) for part in identity)
+
+
+def _audited(obj: Any) -> bool:
+    return isinstance(obj, TenantOwned) and getattr(type(obj), "__audited__", True)
+
+
+def _actor(session: Session) -> tuple[str, int | None, str]:
+    principal: Principal | None = session.info.get("principal")
+    if principal is None:
+        return "system", None, session.info.get("actor_label", "system")
+    return principal.kind.value, principal.id, principal.label
+
+
+def _record(session: Session, _flush: UOWTransaction) -> None:
+    if session.info.get("audit") is False:
+        return
+    kind, actor_id, label = _actor(session)
+    operation = session.info.get("operation", "system")
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+
+    def add(obj: Any, action: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+        rows.append(
+            {
+                "tenant_id": obj.tenant_id,
+                "at": now,
+                "actor_kind": kind,
+                "actor_id": actor_id,
+                "actor_label": label,
+                "operation": operation,
+                "entity": type(obj).__tablename__,
+                "entity_id": _entity_id(obj),
+                "action": action,
+                "before": before,
+                "after": after,
+            }
+        )
+
+    for obj in session.new:
+        if _audited(obj):
+            add(obj, "create", None, _snapshot(obj))
+    for obj in session.dirty:
+        if _audited(obj) and session.is_modified(obj, include_collections=False):
+            before, after = _changes(obj)
+            if after:
+                add(obj, "update", before, after)
+    for obj in session.deleted:
+        if _audited(obj):
+            add(obj, "delete", _snapshot(obj), None)
+    if rows:
+        session.connection().execute(insert(OperationLog.__table__), rows)
+
+
+def record_action(
+    session: Session,
+    *,
+    entity: str,
+    entity_id: str,
+    action: str,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> None:
+    """Log a write the ORM does not see row by row (a bulk statement, a marketplace action)."""
+    if session.info.get("audit") is False:
+        return
+    kind, actor_id, label = _actor(session)
+    tenant_id = session.info.get("tenant_id")
+    if tenant_id is None:
+        raise RuntimeError("record_action needs a tenant session")
+    session.connection().execute(
+        insert(OperationLog.__table__),
+        [
+            {
+                "tenant_id": tenant_id,
+                "at": utcnow(),
+                "actor_kind": kind,
+                "actor_id": actor_id,
+                "actor_label": label,
+                "operation": session.info.get("operation", "system"),
+                "entity": entity,
+                "entity_id": entity_id,
+                "action": action,
+                "before": _jsonable(before),
+                "after": _jsonable(after),
+            }
+        ],
+    )
+
+
+event.listen(CrmSession, "after_flush", _record)

@@ -1,0 +1,274 @@
+"""Clients: traders and IBs, their referral tree, assignment and suspension."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, func, literal, select
+from sqlalchemy.orm import aliased
+
+from core.access.auth import normalize_email, revoke_tokens, set_password
+from core.access.credentials import check_password_strength
+from core.access.models import PrincipalKind, Team
+from core.access.service import assigned_user
+from core.context import Ctx
+from core.crm.groups import get_group
+from core.crm.models import Client, ClientType, KycStatus, PromotionLink
+from core.crm.ranks import resolve_rank_and_tier
+from core.crm.schemas import ClientIn, ClientUpdate
+from core.crm.scope import scope_clients
+from core.db.paging import PageRequest, PageResult, count
+from core.db.session import serialize_on
+from core.errors import Conflict, FieldError, InvalidInput, NotFound
+
+# A referral chain longer than this is treated as corrupt rather than walked forever.
+MAX_TREE_DEPTH = 10_000
+
+
+@dataclass(frozen=True)
+class ClientFilter:
+    q: str | None = None  # name or e-mail contains
+    client_type: ClientType | None = None
+    group_id: int | None = None
+    rank_id: int | None = None
+    tier_id: int | None = None
+    referrer_id: int | None = None
+    assigned_user_id: int | None = None
+    team_id: int | None = None
+    promotion_link_id: int | None = None
+    kyc_status: KycStatus | None = None
+    country: str | None = None
+    suspended: bool | None = None
+    created_from: datetime | None = None
+    created_to: datetime | None = None
+
+
+def _filtered(ctx: Ctx, filters: ClientFilter) -> Select[Any]:
+    stmt = scope_clients(select(Client), ctx.principal)
+    for name in (
+        "client_type",
+        "group_id",
+        "rank_id",
+        "tier_id",
+        "referrer_id",
+        "assigned_user_id",
+        "team_id",
+        "promotion_link_id",
+        "kyc_status",
+        "country",
+        "suspended",
+    ):
+        value = getattr(filters, name)
+        if value is not None:
+            stmt = stmt.where(getattr(Client, name) == value)
+    if filters.q:
+        like = f"%{filters.q.lower()}%"
+        stmt = stmt.where(func.lower(Client.name).like(like) | func.lower(Client.email).like(like))
+    if filters.created_from is not None:
+        stmt = stmt.where(Client.created_at >= filters.created_from)
+    if filters.created_to is not None:
+        stmt = stmt.where(Client.created_at < filters.created_to)
+    return stmt
+
+
+def list_clients(ctx: Ctx, filters: ClientFilter, page: PageRequest) -> PageResult[Client]:
+    stmt = _filtered(ctx, filters)
+    total = count(ctx.session, stmt)
+    items = list(ctx.session.scalars(stmt.order_by(Client.id).limit(page.per_page).offset(page.offset)))
+    return PageResult(items=items, total=total, page=page.page, per_page=page.per_page)
+
+
+def iter_clients(ctx: Ctx, filters: ClientFilter) -> Iterator[Client]:
+    """Every matching client, streamed in batches (CSV export)."""
+    stmt = _filtered(ctx, filters).order_by(Client.id).execution_options(yield_per=1000)
+    yield from ctx.session.scalars(stmt)
+
+
+def get_client(ctx: Ctx, client_id: int, *, field: str | None = None, for_update: bool = False) -> Client:
+    """A client the caller may see; otherwise 404 (or 422 naming ``field`` for a reference)."""
+    stmt = scope_clients(select(Client).where(Client.id == client_id), ctx.principal)
+    if for_update:
+        stmt = stmt.with_for_update()
+    client = ctx.session.scalar(stmt)
+    if client is None:
+        if field is not None:
+            raise InvalidInput(field, f"no client {client_id}")
+        raise NotFound("client not found")
+    return client
+
+
+def _check_email_free(ctx: Ctx, email: str, exclude_id: int | None = None) -> None:
+    stmt = select(Client.id).where(Client.email == email)
+    if exclude_id is not None:
+        stmt = stmt.where(Client.id != exclude_id)
+    if ctx.session.scalar(stmt) is not None:
+        raise Conflict("a client with this email exists", fields=[FieldError("email", "already in use")])
+
+
+def _check_team(ctx: Ctx, team_id: int | None) -> None:
+    if team_id is not None and ctx.session.get(Team, team_id) is None:
+        raise InvalidInput("team_id", f"no team {team_id}")
+
+
+def ancestor_ids(ctx: Ctx, client_id: int) -> list[int]:
+    """The client's uplines, nearest first."""
+    up = (
+        select(Client.referrer_id.label("id"), literal(1).label("hop"))
+        .where(Client.id == client_id)
+        .cte("uplines", recursive=True)
+    )
+    parent = aliased(Client)
+    up = up.union_all(
+        select(parent.referrer_id, up.c.hop + 1)
+        .join(up, parent.id == up.c.id)
+        .where(up.c.hop < MAX_TREE_DEPTH)
+    )
+    return list(ctx.session.scalars(select(up.c.id).where(up.c.id.is_not(None)).order_by(up.c.hop)))
+
+
+def _check_referrer(ctx: Ctx, client_id: int | None, referrer_id: int | None) -> None:
+    if referrer_id is None:
+        return
+    get_client(ctx, referrer_id, field="referrer_id")
+    if client_id is None:
+        return
+    # Two concurrent re-parentings could each pass this check and together close a loop.
+    serialize_on(ctx.session, f"referral-tree:{ctx.tenant_id}")
+    if referrer_id == client_id or client_id in ancestor_ids(ctx, referrer_id):
+        raise InvalidInput("referrer_id", "would make a cycle in the referral tree")
+
+
+def new_client(
+    ctx: Ctx,
+    data: ClientIn,
+    *,
+    promotion_link: PromotionLink | None = None,
+    default_assignee: int | None = None,
+) -> Client:
+    """Validate and add a client; shared by staff creation and portal self-registration."""
+    email = normalize_email(str(data.email))
+    _check_email_free(ctx, email)
+    if data.group_id is not None:
+        get_group(ctx, data.group_id, field="group_id")
+    rank_id, tier_id = resolve_rank_and_tier(ctx, data.rank_id, data.tier_id)
+    _check_referrer(ctx, None, data.referrer_id)
+    assignee = assigned_user(ctx, data.assigned_user_id or default_assignee, "assigned_user_id")
+    team_id = data.team_id if data.team_id is not None else (assignee.team_id if assignee else None)
+    _check_team(ctx, team_id)
+    client = Client(
+        client_type=data.client_type,
+        name=data.name,
+        email=email,
+        phone=data.phone,
+        country=data.country,
+        language=data.language,
+        group_id=data.group_id,
+        rank_id=rank_id,
+        tier_id=tier_id,
+        referrer_id=data.referrer_id,
+        assigned_user_id=assignee.id if assignee else None,
+        team_id=team_id,
+        promotion_link_id=promotion_link.id if promotion_link else None,
+        tenant_id=ctx.tenant_id,
+    )
+    if data.portal_password is not None:
+        check_password_strength(data.portal_password, email=email, field="portal_password")
+        set_password(ctx.session, client, data.portal_password)
+    ctx.session.add(client)
+    ctx.session.flush()
+    return client
+
+
+def create_client(ctx: Ctx, data: ClientIn) -> Client:
+    ctx.require("clients.create")
+    creator = ctx.principal.user_id if ctx.principal is not None else None
+    return new_client(ctx, data, default_assignee=creator)
+
+
+def update_client(ctx: Ctx, client_id: int, data: ClientUpdate) -> Client:
+    ctx.require("clients.update")
+    client = get_client(ctx, client_id, for_update=True)
+    fields = data.model_fields_set
+    for name in ("client_type", "name", "phone", "country", "language"):
+        if name in fields:
+            value = getattr(data, name)
+            if value is None and name in ("client_type", "name", "language"):
+                raise InvalidInput(name, "cannot be empty")
+            setattr(client, name, value)
+    if "email" in fields:
+        if data.email is None:
+            raise InvalidInput("email", "cannot be empty")
+        email = normalize_email(str(data.email))
+        _check_email_free(ctx, email, exclude_id=client.id)
+        client.email = email
+    if "group_id" in fields:
+        if data.group_id is not None:
+            get_group(ctx, data.group_id, field="group_id")
+        client.group_id = data.group_id
+    if "rank_id" in fields or "tier_id" in fields:
+        rank_id = data.rank_id if "rank_id" in fields else client.rank_id
+        tier_id = data.tier_id if "tier_id" in fields else None
+        if "rank_id" in fields and "tier_id" not in fields and rank_id == client.rank_id:
+            tier_id = client.tier_id
+        client.rank_id, client.tier_id = resolve_rank_and_tier(ctx, rank_id, tier_id)
+    if "referrer_id" in fields and data.referrer_id != client.referrer_id:
+        _check_referrer(ctx, client.id, data.referrer_id)
+        client.referrer_id = data.referrer_id
+    if "assigned_user_id" in fields:
+        assignee = assigned_user(ctx, data.assigned_user_id, "assigned_user_id")
+        client.assigned_user_id = assignee.id if assignee else None
+        if "team_id" not in fields and assignee is not None:
+            client.team_id = assignee.team_id
+    if "team_id" in fields:
+        _check_team(ctx, data.team_id)
+        client.team_id = data.team_id
+    if "suspended" in fields and data.suspended is not None and data.suspended != client.suspended:
+        client.suspended = data.suspended
+        if data.suspended:
+            revoke_tokens(ctx.session, PrincipalKind.CLIENT, client.id)
+    ctx.session.flush()
+    return client
+
+
+def downlines(
+    ctx: Ctx, client_id: int, page: PageRequest, *, max_depth: int | None = None
+) -> PageResult[Any]:
+    """Direct (depth 1) and indirect downlines of a client the caller may see, limited to the
+    downlines the caller may see too. Rows are ``(Client, depth)``."""
+    root = get_client(ctx, client_id)
+    limit = min(max_depth or MAX_TREE_DEPTH, MAX_TREE_DEPTH)
+    tree = (
+        select(Client.id.label("id"), literal(1).label("depth"))
+        .where(Client.referrer_id == root.id)
+        .cte("downlines", recursive=True)
+    )
+    child = aliased(Client)
+    tree = tree.union_all(
+        select(child.id, tree.c.depth + 1)
+        .join(tree, child.referrer_id == tree.c.id)
+        .where(tree.c.depth < limit)
+    )
+    stmt = scope_clients(select(Client, tree.c.depth).join(tree, Client.id == tree.c.id), ctx.principal)
+    total = count(ctx.session, stmt)
+    rows = ctx.session.execute(
+        stmt.order_by(tree.c.depth, Client.id).limit(page.per_page).offset(page.offset)
+    ).all()
+    return PageResult(
+        items=[(row[0], row[1]) for row in rows], total=total, page=page.page, per_page=page.per_page
+    )
+
+
+def uplines(ctx: Ctx, client_id: int) -> list[Client]:
+    """The referral chain above a client, nearest first (only uplines the caller may see)."""
+    get_client(ctx, client_id)
+    ids = ancestor_ids(ctx, client_id)
+    if not ids:
+        return []
+    found = {
+        c.id: c
+        for c in ctx.session.scalars(scope_clients(select(Client).where(Client.id.in_(ids)), ctx.principal))
+    }
+    return [found[i] for i in ids if i in found]

@@ -1,0 +1,1 @@
+"""HTTP routes of the CRM records, one module per area."""

@@ -1,0 +1,52 @@
+"""Alembic, driven from code: core's migration branch plus one branch per plugin.
+
+Each branch lives in its own versions folder; a plugin's first revision depends on core's
+so ``upgrade heads`` applies core first, then every registered plugin.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine
+
+from core.db.engine import make_engine
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+CORE_VERSIONS = MIGRATIONS_DIR / "versions"
+
+
+def alembic_config(url: str, extra_version_locations: Sequence[str | Path] = ()) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
+    locations = [str(CORE_VERSIONS), *(str(p) for p in extra_version_locations)]
+
+    config.set_main_option("version_locations", os.pathsep.join(locations))
+    config.attributes["url"] = url
+    return config
+
+
+def upgrade(url: str, extra_version_locations: Sequence[str | Path] = (), revision: str = "heads") -> None:
+    command.upgrade(alembic_config(url, extra_version_locations), revision)
+
+
+def current_heads(engine: Engine) -> set[str]:
+    with engine.connect() as connection:
+        return set(MigrationContext.configure(connection).get_current_heads())
+
+
+def pending(url: str, extra_version_locations: Sequence[str | Path] = ()) -> bool:
+    """True when the database lags behind the code's migrations."""
+    script = ScriptDirectory.from_config(alembic_config(url, extra_version_locations))
+    engine = make_engine(url)
+    try:
+        return current_heads(engine) != set(script.get_heads())
+    finally:
+        engine.dispose()

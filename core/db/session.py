@@ -1,0 +1,120 @@
+"""Sessions: one ``Database`` per process, sessions opened for a tenant or for all tenants."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, Result, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from core.db import scoping
+from core.db.engine import SQLITE_BEGIN, make_engine
+
+
+class CrmSession(Session):
+    """Session class the tenant-scoping and audit listeners are attached to."""
+
+    @property
+    def tenant_id(self) -> int | None:
+        return self.info.get(scoping.TENANT_ID)
+
+    @property
+    def dialect_name(self) -> str:
+        return self.get_bind().dialect.name
+
+
+scoping.install(CrmSession)
+
+
+class Database:
+    """Owns the engine and hands out sessions.
+
+    ``write=True`` asks for a transaction that serializes with other writers from its start:
+    ``BEGIN IMMEDIATE`` on SQLite. PostgreSQL needs no such mode; services take row locks
+    (``FOR UPDATE``) where an invariant depends on it.
+    """
+
+    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+        self.engine: Engine = make_engine(url, **engine_kwargs)
+        self._factory = sessionmaker(self.engine, class_=CrmSession, expire_on_commit=False)
+
+    @property
+    def url(self) -> str:
+        return self.engine.url.render_as_string(hide_password=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def session(
+        self,
+        *,
+        tenant_id: int | None = None,
+        all_tenants: bool = False,
+        write: bool = False,
+        **info: Any,
+    ) -> CrmSession:
+        if tenant_id is not None and all_tenants:
+            raise ValueError("a session is for one tenant or for all tenants, not both")
+        session = self._factory()
+        session.info[scoping.TENANT_ID] = tenant_id
+        session.info[scoping.ALL_TENANTS] = all_tenants
+        session.info.update(info)
+        if write:
+            begin_immediate(session)
+        return session
+
+    @contextmanager
+    def transaction(self, **kwargs: Any) -> Iterator[CrmSession]:
+        """A session whose work commits on success and rolls back on any exception."""
+        session = self.session(**kwargs)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+WRITE_LOCK = "write_lock"
+
+
+def begin_immediate(session: Session) -> None:
+    """Start the session's transaction holding SQLite's write lock (a no-op elsewhere).
+
+    Call it before the session's first query; calling it again in the same transaction is a
+    no-op."""
+    current = session.get_transaction()
+    if current is not None and session.info.get(WRITE_LOCK) is current:
+        return
+    session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+    session.info[WRITE_LOCK] = session.get_transaction()
+
+
+def tenant_sql(session: Session, sql: str, params: dict[str, Any] | None = None) -> Result[Any]:
+    """Run raw SQL over tenant data; the statement must filter on ``:tenant_id``."""
+    tenant_id = session.info.get(scoping.TENANT_ID)
+    if tenant_id is None:
+        raise scoping.TenantScopeError("tenant_sql() needs a tenant session")
+    if ":tenant_id" not in sql:
+        raise scoping.TenantScopeError("raw SQL over tenant data must filter on :tenant_id")
+    statement = text(sql).execution_options(**{scoping.RAW_SQL_OPTION: True})
+    return session.execute(statement, {**(params or {}), "tenant_id": tenant_id})
+
+
+def serialize_on(session: Session, key: str) -> None:
+    """Serialize transactions that share ``key`` until commit: a transaction-scoped advisory
+    lock on PostgreSQL; on SQLite the write transaction (BEGIN IMMEDIATE) already does."""
+    from sqlalchemy import func, select
+
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+    else:
+        begin_immediate(session)

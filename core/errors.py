@@ -1,0 +1,66 @@
+"""Errors that services raise. The API layer maps each to an HTTP status and a JSON body.
+
+Services never import FastAPI: they speak in these terms, and the same rules hold when a
+service is called from the CLI, a scheduled job or a plugin.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+
+class DomainError(Exception):
+    """Base class; ``code`` is the stable machine-readable name clients switch on."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, *, fields: list[FieldError] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fields = fields or []
+
+
+class InvalidInput(DomainError):
+    """The request is well-formed but a field's value breaks a business rule."""
+
+    status = 422
+    code = "validation_error"
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}", fields=[FieldError(field, message)])
+
+
+class NotFound(DomainError):
+    """Absent, another tenant's, or outside the caller's data scope: all look the same."""
+
+    status = 404
+    code = "not_found"
+
+
+class Conflict(DomainError):
+    """The record's state forbids the action (already decided, duplicate, in use…)."""
+
+    status = 409
+    code = "conflict"
+
+
+class Unauthenticated(DomainError):
+    status = 401
+    code = "unauthenticated"
+
+
+class PermissionDenied(DomainError):
+    status = 403
+    code = "permission_denied"
+
+
+class AccountLocked(DomainError):
+    status = 423
+    code = "account_locked"

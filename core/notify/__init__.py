@@ -1,0 +1,1 @@
+"""Notifications: client pop-ups shown at next login, and an SMTP email outbox."""

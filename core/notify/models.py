@@ -1,0 +1,54 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db.base import Base, IdType, TenantOwned, Timestamped
+from core.db.types import UTCDateTime, enum_type
+
+
+class Popup(TenantOwned, Timestamped, Base):
+    """A pop-up the client sees at next login until they dismiss it."""
+
+    __tablename__ = "popups"
+    __table_args__ = (Index("ix_popups_tenant_client_read", "tenant_id", "client_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("clients.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(64), default="core")  # "core" or a module name
+    # Optional payload for a module's portal widget (e.g. a coupon design id).
+    data: Mapped[str | None] = mapped_column(Text)
+    read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class EmailStatus(enum.StrEnum):
+    QUEUED = "queued"  # waiting for its next attempt
+    SENDING = "sending"  # claimed by a sender; its SMTP conversation may be under way
+    SENT = "sent"
+    FAILED = "failed"  # permanent failure or out of attempts
+    UNCERTAIN = "uncertain"  # the sender died mid-send; re-sending could duplicate it
+
+
+class EmailMessage(TenantOwned, Timestamped, Base):
+    __tablename__ = "email_messages"
+    __audited__ = False  # the outbox is its own log: status, attempts and errors per message
+    __table_args__ = (Index("ix_email_messages_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="SET NULL"))
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[str] = mapped_column(String(200), unique=True)
+    status: Mapped[EmailStatus] = mapped_column(enum_type(EmailStatus), default=EmailStatus.QUEUED)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

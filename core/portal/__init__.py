@@ -1,0 +1,1 @@
+"""The client portal: what a broker's clients do for themselves."""

@@ -1,0 +1,1 @@
+"""Tenants: one broker each, with its time zone and base currencies."""

@@ -1,0 +1,72 @@
+"""pytest fixtures (registered through the ``pytest11`` entry point).
+
+The database is ``CRM_DATABASE_URL`` when set (PostgreSQL in CI), else a fresh SQLite file.
+It is rebuilt from the migrations once per test session and emptied after every test.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import text
+
+from core.config import Settings
+from core.db import migrate
+from core.db.engine import make_engine
+from core.runtime import Runtime
+from core.testing import CrmKit, wipe
+
+
+def _reset_schema(url: str) -> None:
+    engine = make_engine(url)
+    try:
+        if engine.dialect.name == "postgresql":
+            with engine.begin() as connection:
+                connection.execute(text("DROP SCHEMA public CASCADE"))
+                connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def crm_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+    url = os.environ.get("CRM_DATABASE_URL")
+    if url:
+        return url
+    path: Path = tmp_path_factory.mktemp("db") / "crm-test.db"
+    return f"sqlite:///{path}"
+
+
+@pytest.fixture(scope="session")
+def crm_settings(crm_database_url: str) -> Settings:
+    return replace(Settings.from_env(), database_url=crm_database_url)
+
+
+@pytest.fixture(scope="session")
+def crm_runtime(crm_settings: Settings) -> Iterator[Runtime]:
+    _reset_schema(crm_settings.database_url)
+    runtime = Runtime.from_settings(crm_settings)
+    migrate.upgrade(crm_settings.database_url)
+    yield runtime
+    runtime.db.dispose()
+
+
+@pytest.fixture(scope="session")
+def crm_app(crm_runtime: Runtime) -> FastAPI:
+    from core.api.app import create_app
+
+    return create_app(crm_runtime)
+
+
+@pytest.fixture
+def crm(crm_runtime: Runtime, crm_app: FastAPI) -> Iterator[CrmKit]:
+    """The test kit on a clean database."""
+    with TestClient(crm_app) as http:
+        yield CrmKit(crm_runtime, crm_app, http)
+    wipe(crm_runtime.db)
