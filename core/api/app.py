@@ -12,7 +12,8 @@ from core.api.deps import public
 from core.api.guard import guard_routes
 from core.audit.routes import router as audit_router
 from core.context import Ctx
-from core.crm.routes import clients, groups, ranks
+from core.crm.routes import clients, deposits, groups, kyc, promotion, prop, ranks, trading_accounts
+from core.notify.routes import router as notify_router
 from core.portal.routes import router as portal_router
 from core.runtime import Runtime
 from core.tenancy.routes import router as tenancy_router
@@ -28,6 +29,12 @@ TAGS = [
     {"name": "clients", "description": "Traders and IBs, their referral tree and the client report."},
     {"name": "client groups", "description": "Client groups."},
     {"name": "ranks", "description": "Ranks and their ordered tiers."},
+    {"name": "deposits", "description": "Deposits: portal requests and manual entries, approval."},
+    {"name": "trading accounts", "description": "Clients' trading accounts."},
+    {"name": "KYC", "description": "KYC documents and their review."},
+    {"name": "promotion links", "description": "Registration links with a client type and a referrer."},
+    {"name": "prop trading", "description": "Prop challenges and prop-challenge orders."},
+    {"name": "notifications", "description": "Client pop-ups and the email outbox."},
     {"name": "system logs", "description": "The operation log and the login log."},
     {"name": "portal", "description": "The client portal: clients acting on their own records."},
 ]
@@ -48,6 +55,12 @@ CORE_ROUTERS = [
     clients.router,
     groups.router,
     ranks.router,
+    deposits.router,
+    trading_accounts.router,
+    kyc.router,
+    promotion.router,
+    prop.router,
+    notify_router,
     audit_router,
     portal_router,
 ]

@@ -10,7 +10,7 @@ from core.access.schemas import LoginIn, TokenOut
 from core.api.deps import portal, public
 from core.context import Ctx
 
-router = APIRouter(prefix="/portal", tags=["portal"])
+router = APIRouter(tags=["portal"])
 
 
 @router.post("/auth/login", response_model=TokenOut, summary="Client login")

@@ -1,0 +1,7 @@
+"""KYC documents and their review."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["KYC"])

@@ -1,0 +1,7 @@
+"""Clients' trading accounts."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["trading accounts"])

@@ -1,0 +1,7 @@
+"""Client portal: kyc."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["portal"])

@@ -1,0 +1,7 @@
+"""Client portal: notifications."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter(tags=["portal"])
