@@ -9,7 +9,8 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from core.db.base import Base, IdType, TenantOwned, Timestamped, utcnow
 from core.db.types import UTCDateTime, enum_type
 
-SECRET = {"secret": True}  # column info: never written to the operation log
+SECRET = {"secret": True}  # column info: redacted in the operation log
+UNAUDITED = {"audit": False}  # column info: bookkeeping that the login log already records
 
 
 class DataScope(enum.StrEnum):
@@ -35,9 +36,9 @@ class Credentials:
     """Password login with a failed-attempt counter and a temporary lockout."""
 
     password_hash: Mapped[str | None] = mapped_column(String(255), info=SECRET)
-    failed_logins: Mapped[int] = mapped_column(default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    failed_logins: Mapped[int] = mapped_column(default=0, info=UNAUDITED)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, info=UNAUDITED)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, info=UNAUDITED)
 
 
 class PlatformOperator(Credentials, Timestamped, Base):

@@ -9,7 +9,7 @@ from core import __version__
 from core.access.routes import router as access_router
 from core.api import errors
 from core.api.deps import public
-from core.api.guard import guard_routes
+from core.api.guard import declare_router, guard_routes
 from core.audit.routes import router as audit_router
 from core.context import Ctx
 from core.crm.routes import clients, deposits, groups, kyc, promotion, prop, ranks, trading_accounts
@@ -77,6 +77,7 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     app.state.runtime = runtime
     errors.install(app)
     for router in CORE_ROUTERS:
+        declare_router(router, runtime.permissions)
         app.include_router(router, prefix=API_PREFIX, responses=errors.ERROR_RESPONSES)
     guard_routes(app, runtime.permissions)
     return app

@@ -1,13 +1,23 @@
-"""Default deny: every route must declare the access it needs, or the app does not build."""
+"""Default deny: every route must declare the access it needs, or the app does not build.
+
+Two passes, because FastAPI builds each included route's effective copy (prefix, docs) lazily
+from the original route:
+
+* ``declare_router`` runs on a router *before* it is included: it checks each route and writes
+  its requirement into the route's OpenAPI operation (``x-required-permission``) and description;
+* ``guard_routes`` runs on the finished app: every effective route, whatever router it came
+  from, must carry exactly one declaration — a route added any other way still cannot slip by.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
+from fastapi.routing import APIRoute, iter_route_contexts
+from starlette.routing import BaseRoute
 
 from core.access.permissions import PermissionRegistry
 from core.api.deps import Access, PublicAccess
@@ -23,14 +33,8 @@ def _walk(dependant: Dependant) -> Iterator[Any]:
         yield from _walk(dependency)
 
 
-def declared_access(route: APIRoute) -> Access | PublicAccess | None:
-    found = [call for call in _walk(route.dependant) if isinstance(call, Access | PublicAccess)]
-    return found[0] if len(found) == 1 else None
-
-
-def check_route(route: APIRoute, registry: PermissionRegistry) -> Access | PublicAccess:
-    label = f"{','.join(sorted(route.methods))} {route.path}"
-    found = [call for call in _walk(route.dependant) if isinstance(call, Access | PublicAccess)]
+def check_access(label: str, dependant: Dependant, registry: PermissionRegistry) -> Access | PublicAccess:
+    found = [call for call in _walk(dependant) if isinstance(call, Access | PublicAccess)]
     if not found:
         raise UnguardedRoute(f"route {label} declares no permission")
     if len({id(call) for call in found}) > 1:
@@ -41,12 +45,37 @@ def check_route(route: APIRoute, registry: PermissionRegistry) -> Access | Publi
     return access
 
 
-def guard_routes(app: FastAPI, registry: PermissionRegistry) -> None:
-    """Check every API route and document its requirement in the OpenAPI schema."""
-    for route in app.routes:
-        if not isinstance(route, APIRoute):
-            continue  # the OpenAPI schema and docs pages
-        access = check_route(route, registry)
+def _label(methods: set[str] | None, path: str | None) -> str:
+    return f"{','.join(sorted(methods or ()))} {path}"
+
+
+def _original_api_routes(routes: list[BaseRoute]) -> Iterator[APIRoute]:
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        nested = getattr(route, "original_router", None)  # an included router
+        if nested is not None:
+            yield from _original_api_routes(nested.routes)
+
+
+def declare_router(router: APIRouter, registry: PermissionRegistry) -> None:
+    """Check a router's routes and document their requirement; call before including it."""
+    for route in _original_api_routes(router.routes):
+        access = check_access(_label(route.methods, route.path), route.dependant, registry)
         route.openapi_extra = {**(route.openapi_extra or {}), "x-required-permission": access.requirement}
         note = f"**Requires:** `{access.requirement}`"
-        route.description = f"{route.description}\n\n{note}" if route.description else note
+        if note not in (route.description or ""):
+            route.description = f"{route.description}\n\n{note}" if route.description else note
+
+
+def effective_routes(app: FastAPI) -> Iterator[tuple[str, set[str], Dependant]]:
+    """(path, methods, dependant) of every API route as the app serves it."""
+    for context in iter_route_contexts(app.routes):
+        if isinstance(context.original_route, APIRoute):
+            yield context.path or "", set(context.methods or ()), context.dependant
+
+
+def guard_routes(app: FastAPI, registry: PermissionRegistry) -> None:
+    """Refuse the app if any route it serves declares no access (or an unknown permission)."""
+    for path, methods, dependant in effective_routes(app):
+        check_access(_label(methods, path), dependant, registry)

@@ -2,7 +2,8 @@
 
 After each flush, every created, changed or deleted row of an audited tenant-owned model gets
 one log entry: who (the session's principal, or "system"), when, which record, and the values
-before and after (only changed columns for an update). Columns marked secret are redacted.
+before and after (only changed columns for an update). Columns marked secret are redacted;
+columns marked ``audit: False`` (login bookkeeping, which the login log holds) are left out.
 Because it hangs off the session class, no service can forget it.
 """
 
@@ -39,7 +40,7 @@ def _jsonable(value: Any) -> Any:
 
 
 def _columns(obj: Any) -> list[Any]:
-    return list(inspect(obj).mapper.column_attrs)
+    return [attr for attr in inspect(obj).mapper.column_attrs if attr.columns[0].info.get("audit", True)]
 
 
 def _value(attr: Any, value: Any) -> Any:

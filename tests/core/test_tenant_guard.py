@@ -1,0 +1,97 @@
+"""The storage layer keeps tenants apart by itself: no query can forget the tenant."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import delete, select, text, update
+
+from core.context import bind
+from core.crm.clients import ancestor_ids
+from core.crm.models import Client, ClientGroup
+from core.db.scoping import TenantScopeError
+from core.db.session import tenant_sql
+
+
+@pytest.fixture
+def two_tenants(crm):
+    acme, globex = crm.tenant("acme"), crm.tenant("globex")
+    acme.clients_bulk(3)
+    globex.clients_bulk(2)
+    return crm, acme, globex
+
+
+def test_selects_see_only_the_sessions_tenant(two_tenants):
+    crm, acme, globex = two_tenants
+    with crm.db.transaction(tenant_id=acme.id) as session:
+        assert {c.tenant_id for c in session.scalars(select(Client))} == {acme.id}
+        assert len(session.scalars(select(Client)).all()) == 3
+        assert session.get(Client, _first_client_id(crm, globex.id)) is None
+
+
+def test_bulk_update_and_delete_touch_only_the_sessions_tenant(two_tenants):
+    crm, acme, globex = two_tenants
+    with crm.db.transaction(tenant_id=acme.id) as session:
+        assert session.execute(update(Client).values(suspended=True)).rowcount == 3
+        assert session.execute(delete(Client)).rowcount == 3
+    assert crm.count("clients", globex.id) == 2
+    with crm.db.transaction(tenant_id=globex.id) as session:
+        assert not any(c.suspended for c in session.scalars(select(Client)))
+
+
+def test_a_session_without_tenant_cannot_read_tenant_data(two_tenants):
+    crm, _, _ = two_tenants
+    with crm.db.session() as session, pytest.raises(TenantScopeError):
+        session.scalars(select(Client)).all()
+
+
+def test_new_rows_are_stamped_and_foreign_tenant_rows_refused(two_tenants):
+    crm, acme, globex = two_tenants
+    with crm.db.transaction(tenant_id=acme.id) as session:
+        group = ClientGroup(name="VIP")
+        session.add(group)
+        session.flush()
+        assert group.tenant_id == acme.id
+    with pytest.raises(TenantScopeError), crm.db.transaction(tenant_id=acme.id) as session:
+        session.add(ClientGroup(name="Sneaky", tenant_id=globex.id))
+        session.flush()
+    assert crm.count("client_groups", globex.id) == 0
+
+
+def test_moving_a_row_to_another_tenant_is_refused(two_tenants):
+    crm, acme, globex = two_tenants
+    with pytest.raises(TenantScopeError), crm.db.transaction(tenant_id=acme.id) as session:
+        client = session.scalars(select(Client)).first()
+        client.tenant_id = globex.id
+        session.flush()
+
+
+def test_raw_sql_must_go_through_the_helper_and_filter_on_tenant(two_tenants):
+    crm, acme, _ = two_tenants
+    with crm.db.session(tenant_id=acme.id) as session:
+        with pytest.raises(TenantScopeError):
+            session.execute(text("SELECT COUNT(*) FROM clients"))
+        with pytest.raises(TenantScopeError):
+            tenant_sql(session, "SELECT COUNT(*) FROM clients")
+        counted = tenant_sql(
+            session, "SELECT COUNT(*) FROM clients WHERE tenant_id = :tenant_id"
+        ).scalar_one()
+        assert counted == 3
+
+
+def test_referral_tree_queries_stay_in_the_tenant(two_tenants):
+    """Recursive CTEs get the tenant criteria too (an id collision across tenants cannot leak)."""
+    crm, acme, globex = two_tenants
+    with crm.db.transaction(tenant_id=globex.id) as session:
+        upline, downline = session.scalars(select(Client).order_by(Client.id)).all()
+        downline.referrer_id = upline.id
+    with crm.db.transaction(tenant_id=globex.id) as session:
+        assert ancestor_ids(bind(session, None, crm.runtime, "test"), downline.id) == [upline.id]
+    with crm.db.transaction(tenant_id=acme.id) as session:
+        assert ancestor_ids(bind(session, None, crm.runtime, "test"), downline.id) == []
+
+
+def _first_client_id(crm, tenant_id: int) -> int:
+    with crm.db.engine.connect() as connection:
+        return connection.execute(
+            text("SELECT MIN(id) FROM clients WHERE tenant_id = :t"), {"t": tenant_id}
+        ).scalar_one()
