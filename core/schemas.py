@@ -9,7 +9,7 @@ from typing import Annotated, Any, ClassVar, Generic, TypeVar
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
 from core import reference
-from core.db.paging import MAX_PER_PAGE, PageResult
+from core.db.paging import MAX_PER_PAGE, PageRequest, PageResult
 
 
 class Input(BaseModel):
@@ -108,3 +108,19 @@ class Page(BaseModel, Generic[T]):
 
 
 PerPage = Annotated[int, Field(ge=1, le=MAX_PER_PAGE)]
+
+
+class ListQuery(Input):
+    """Query parameters of a paged list. Subclass it with the list's filters: one model holds
+    every parameter, so an unknown one is a 422 naming it."""
+
+    page: int = Field(default=1, ge=1, le=1_000_000)
+    per_page: PerPage = 50
+
+    @property
+    def paging(self) -> PageRequest:
+        return PageRequest(page=self.page, per_page=self.per_page)
+
+    def filters(self) -> dict[str, Any]:
+        """The filter fields only (without paging)."""
+        return self.model_dump(exclude={"page", "per_page"})

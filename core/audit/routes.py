@@ -12,7 +12,7 @@ from core.api.csv import CSV_RESPONSE, csv_export, model_rows
 from core.api.deps import Paging, staff
 from core.audit import service
 from core.context import Ctx
-from core.schemas import AwareDatetime, Input, Output, Page
+from core.schemas import AwareDatetime, ListQuery, Output, Page
 
 router = APIRouter(tags=["system logs"])
 
@@ -42,7 +42,7 @@ class LoginOut(Output):
     ip: str | None
 
 
-class OperationQuery(Input):
+class OperationQuery(ListQuery):
     entity: str | None = Field(default=None, max_length=64, description="Table name, e.g. clients")
     entity_id: str | None = Field(default=None, max_length=64)
     action: str | None = Field(default=None, max_length=16)
@@ -52,14 +52,14 @@ class OperationQuery(Input):
     at_to: AwareDatetime | None = None
 
     def to_filter(self) -> service.LogFilter:
-        return service.LogFilter(**self.model_dump())
+        return service.LogFilter(**self.filters())
 
 
 @router.get("/operation-log", response_model=Page[OperationOut], summary="Every back-office write")
 def operation_log(
-    query: Annotated[OperationQuery, Query()], page: Paging, ctx: Ctx = staff("audit.read")
+    query: Annotated[OperationQuery, Query()], ctx: Ctx = staff("audit.read")
 ) -> Page[OperationOut]:
-    return Page.of(service.list_operations(ctx, query.to_filter(), page), OperationOut)
+    return Page.of(service.list_operations(ctx, query.to_filter(), query.paging), OperationOut)
 
 
 @router.get("/operation-log/export", response_class=StreamingResponse, responses=CSV_RESPONSE)

@@ -13,12 +13,12 @@ from core.context import Ctx
 from core.crm import clients
 from core.crm.models import ClientType, KycStatus
 from core.crm.schemas import CLIENT_CSV_COLUMNS, ClientIn, ClientOut, ClientUpdate, DownlineOut
-from core.schemas import AwareDatetime, CountryCode, Input, Page
+from core.schemas import AwareDatetime, CountryCode, ListQuery, Page
 
 router = APIRouter(tags=["clients"])
 
 
-class ClientQuery(Input):
+class ClientQuery(ListQuery):
     q: str | None = Field(default=None, max_length=100, description="Name or e-mail contains")
     client_type: ClientType | None = None
     group_id: int | None = None
@@ -35,14 +35,12 @@ class ClientQuery(Input):
     created_to: AwareDatetime | None = None
 
     def to_filter(self) -> clients.ClientFilter:
-        return clients.ClientFilter(**self.model_dump())
+        return clients.ClientFilter(**self.filters())
 
 
 @router.get("/clients", response_model=Page[ClientOut], summary="Clients within my data permissions")
-def list_clients(
-    query: Annotated[ClientQuery, Query()], page: Paging, ctx: Ctx = staff("clients.read")
-) -> Page[ClientOut]:
-    return Page.of(clients.list_clients(ctx, query.to_filter(), page), ClientOut)
+def list_clients(query: Annotated[ClientQuery, Query()], ctx: Ctx = staff("clients.read")) -> Page[ClientOut]:
+    return Page.of(clients.list_clients(ctx, query.to_filter(), query.paging), ClientOut)
 
 
 @router.get(
