@@ -91,7 +91,9 @@ def get_client(ctx: Ctx, client_id: int, *, field: str | None = None, for_update
     """A client the caller may see; otherwise 404 (or 422 naming ``field`` for a reference)."""
     stmt = scope_clients(select(Client).where(Client.id == client_id), ctx.principal)
     if for_update:
-        stmt = stmt.with_for_update()
+        # FOR NO KEY UPDATE: other transactions' foreign-key checks against this row (KEY SHARE)
+        # need not wait for us, which would otherwise deadlock two re-parentings.
+        stmt = stmt.with_for_update(key_share=True)
     client = ctx.session.scalar(stmt)
     if client is None:
         if field is not None:
@@ -135,8 +137,6 @@ def _check_referrer(ctx: Ctx, client_id: int | None, referrer_id: int | None) ->
     get_client(ctx, referrer_id, field="referrer_id")
     if client_id is None:
         return
-    # Two concurrent re-parentings could each pass this check and together close a loop.
-    serialize_on(ctx.session, f"referral-tree:{ctx.tenant_id}")
     if referrer_id == client_id or client_id in ancestor_ids(ctx, referrer_id):
         raise InvalidInput("referrer_id", "would make a cycle in the referral tree")
 
@@ -190,6 +190,10 @@ def create_client(ctx: Ctx, data: ClientIn) -> Client:
 
 def update_client(ctx: Ctx, client_id: int, data: ClientUpdate) -> Client:
     ctx.require("clients.update")
+    if "referrer_id" in data.model_fields_set:
+        # Two concurrent re-parentings could each pass the cycle check and together close a
+        # loop; serialize them per tenant, before taking any row lock.
+        serialize_on(ctx.session, f"referral-tree:{ctx.tenant_id}")
     client = get_client(ctx, client_id, for_update=True)
     fields = data.model_fields_set
     for name in ("client_type", "name", "phone", "country", "language"):
