@@ -57,12 +57,17 @@ def request_session(request: Request) -> Iterator[CrmSession]:
         session.close()
 
 
-def _operation(request: Request) -> str:
-    route = request.scope.get("route")
-    return f"{request.method} {getattr(route, 'path', request.url.path)}"
+class _Declaration:
+    """Base of the access declarations. ``route_path`` is the full path template of the route
+    it guards (set by the guard when the app is built) and names the operation in the log."""
+
+    route_path: str | None = None
+
+    def operation(self, request: Request) -> str:
+        return f"{request.method} {self.route_path or request.url.path}"
 
 
-class Access:
+class Access(_Declaration):
     """What a route requires: an audience (who may call) and a permission (or none beyond
     being signed in). Instances are what the build-time guard looks for."""
 
@@ -83,10 +88,10 @@ class Access:
         principal = authenticate(session, self.audience, credentials.credentials if credentials else None)
         if self.permission is not None and not principal.has(self.permission):
             raise PermissionDenied(f"missing permission {self.permission!r}")
-        return bind(session, principal, runtime_of(request), _operation(request))
+        return bind(session, principal, runtime_of(request), self.operation(request))
 
 
-class PublicAccess:
+class PublicAccess(_Declaration):
     """Declares a route open to anyone (login, registration, health). Kept to a short list."""
 
     requirement = "public"
@@ -94,7 +99,7 @@ class PublicAccess:
     def __call__(
         self, request: Request, session: CrmSession = Depends(request_session, scope="function")
     ) -> Ctx:
-        return bind(session, None, runtime_of(request), _operation(request))
+        return bind(session, None, runtime_of(request), self.operation(request))
 
 
 def staff(permission: str) -> Any:

@@ -77,5 +77,8 @@ def effective_routes(app: FastAPI) -> Iterator[tuple[str, set[str], Dependant]]:
 
 def guard_routes(app: FastAPI, registry: PermissionRegistry) -> None:
     """Refuse the app if any route it serves declares no access (or an unknown permission)."""
+    seen: dict[int, str] = {}
     for path, methods, dependant in effective_routes(app):
-        check_access(_label(methods, path), dependant, registry)
+        access = check_access(_label(methods, path), dependant, registry)
+        # One declaration serving two paths (a router included twice) names neither.
+        access.route_path = path if seen.setdefault(id(access), path) == path else None

@@ -67,8 +67,8 @@ def _changes(obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _entity_id(obj: Any) -> str:
-    identity = inspect(obj).identity or ()
-    return "/".join(str(part) for part in identity)
+    # New rows have no identity key yet in after_flush, but their primary key is populated.
+    return "/".join(str(part) for part in inspect(obj).mapper.primary_key_from_instance(obj))
 
 
 def _audited(obj: Any) -> bool:
