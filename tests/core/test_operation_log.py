@@ -23,7 +23,11 @@ def test_create_update_delete_are_logged_with_actor_and_values(crm):
     delete, update, create = entries
     assert create["after"]["name"] == "VIP" and create["before"] is None
     assert create["operation"] == "POST /api/v1/client-groups"
-    assert (create["actor_kind"], create["actor_id"], create["actor_label"]) == ("staff", me["id"], me["label"])
+    assert (create["actor_kind"], create["actor_id"], create["actor_label"]) == (
+        "staff",
+        me["id"],
+        me["label"],
+    )
     assert update["before"] == {"description": ""} and update["after"] == {"description": "Top"}
     assert delete["before"]["name"] == "VIP" and delete["after"] is None
 
@@ -31,8 +35,10 @@ def test_create_update_delete_are_logged_with_actor_and_values(crm):
 def test_rejected_requests_leave_no_log_entry(crm):
     acme = crm.tenant("acme")
     before = crm.count("operation_log", acme.id)
-    response = acme.admin.post("/api/v1/clients", json={"client_type": "trader", "name": "X",
-                                                        "email": "x@example.com", "country": "XX"})
+    response = acme.admin.post(
+        "/api/v1/clients",
+        json={"client_type": "trader", "name": "X", "email": "x@example.com", "country": "XX"},
+    )
     assert response.status_code == 422
     assert crm.count("operation_log", acme.id) == before
 
@@ -42,8 +48,13 @@ def test_api_key_writes_are_attributed_to_the_key(crm):
     role = acme.role(["clients.create", "clients.read"])
     key = expect(acme.admin.post("/api/v1/api-keys", json={"name": "Importer", "role_id": role}), 201)
     importer = ApiSession(crm.http, key["key"])
-    client = expect(importer.post("/api/v1/clients", json={"client_type": "trader", "name": "Imported",
-                                                           "email": "imported@example.com"}), 201)
+    client = expect(
+        importer.post(
+            "/api/v1/clients",
+            json={"client_type": "trader", "name": "Imported", "email": "imported@example.com"},
+        ),
+        201,
+    )
     entry = _entries(acme.admin, entity="clients", entity_id=str(client["id"]))[0]
     assert (entry["actor_kind"], entry["actor_label"]) == ("api_key", "api-key:Importer")
 

@@ -1,0 +1,79 @@
+"""Money is exact end to end: Decimal in, Decimal stored, Decimal summed, Decimal out."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError, StatementError
+
+from core import reference
+from core.crm.models import Deposit, DepositKind
+
+
+def _deposit(client_id: int, amount, currency: str = "USD") -> Deposit:
+    return Deposit(client_id=client_id, amount=amount, currency=currency, kind=DepositKind.REQUEST)
+
+
+def test_amounts_round_trip_and_sum_exactly(crm):
+    acme = crm.tenant("acme")
+    [client] = acme.clients_bulk(1)
+    amounts = [Decimal("0.1"), Decimal("0.2"), Decimal("1234567890123.5678"), Decimal("0.0001")] * 250
+    with acme.ctx() as ctx:
+        ctx.session.add_all(_deposit(client, a) for a in amounts)
+    with acme.ctx() as ctx:
+        total = ctx.session.scalar(select(func.sum(Deposit.amount)))
+        stored = ctx.session.scalars(select(Deposit.amount).order_by(Deposit.id).limit(4)).all()
+    # 0.1 + 0.2 summed 250 times: any float on the way would show in the last digits.
+    assert total == sum(amounts) == Decimal("308641972530966.9750")
+    assert isinstance(total, Decimal)
+    assert stored == amounts[:4]
+
+
+def test_a_sum_beyond_sqlites_range_fails_loudly_never_silently(crm):
+    """SQLite keeps amounts as integers of 10^-4: a sum past about 922 trillion overflows 64 bits.
+    It must raise, not turn into an inexact float; PostgreSQL's NUMERIC has no such limit."""
+    acme = crm.tenant("acme")
+    [client] = acme.clients_bulk(1)
+    with acme.ctx() as ctx:
+        ctx.session.add_all(_deposit(client, Decimal("600000000000000.0001")) for _ in range(2))
+    with acme.ctx() as ctx:
+        if ctx.session.dialect_name == "sqlite":
+            with pytest.raises(OperationalError, match="integer overflow"):
+                ctx.session.scalar(select(func.sum(Deposit.amount)))
+        else:
+            assert ctx.session.scalar(select(func.sum(Deposit.amount))) == Decimal("1200000000000000.0002")
+
+
+def test_floats_and_excess_precision_are_refused_by_the_column(crm):
+    acme = crm.tenant("acme")
+    [client] = acme.clients_bulk(1)
+    for bad in (0.1, Decimal("1.00001"), Decimal("NaN")):
+        with pytest.raises(StatementError), acme.ctx() as ctx:
+            ctx.session.add(_deposit(client, bad))
+            ctx.session.flush()
+    assert crm.count("deposits") == 0
+
+
+@pytest.mark.parametrize(
+    ("currency", "amount", "ok"),
+    [
+        ("USD", "10.25", True),
+        ("USD", "10.250", True),
+        ("USD", "10.255", False),
+        ("JPY", "1000", True),
+        ("JPY", "1000.5", False),
+        ("BHD", "1.125", True),
+        ("BHD", "1.1255", False),
+    ],
+)
+def test_currency_precision(currency, amount, ok):
+    assert reference.has_valid_precision(Decimal(amount), currency) is ok
+
+
+def test_rounding_is_half_up_to_the_minor_unit():
+    assert reference.round_to_currency(Decimal("10.005"), "USD") == Decimal("10.01")
+    assert reference.round_to_currency(Decimal("10.004"), "USD") == Decimal("10.00")
+    assert reference.round_to_currency(Decimal("1000.5"), "JPY") == Decimal("1001")
+    assert reference.display_amount(Decimal("7.5000"), "USD") == Decimal("7.50")
