@@ -179,6 +179,14 @@ class DepositRequestIn(Input):
     note: ShortText = ""
 
 
+class DepositUpdate(Input):
+    """Corrections to a deposit that is still pending."""
+
+    amount: PositiveAmount | None = None
+    currency: CurrencyCode | None = None
+    note: ShortText | None = None
+
+
 class DepositDecisionIn(Input):
     note: ShortText = ""
 

@@ -55,3 +55,21 @@ def scope_client_owned(stmt: S, principal: Principal | None, client_id: ColumnEl
 def visible_client_ids(principal: Principal | None) -> Select[Any]:
     """A sub-select of the ids of the clients the principal may see."""
     return scope_clients(select(Client.id), principal)
+
+
+def get_client_owned(
+    ctx: Any, model: type[Any], record_id: int, *, label: str, for_update: bool = False
+) -> Any:
+    """One row of a client-owned model (``model.client_id``) that the caller may see, else 404.
+
+    ``for_update`` locks it FOR NO KEY UPDATE: state changes serialize, while foreign-key checks
+    of other transactions against the row need not wait."""
+    from core.errors import NotFound
+
+    stmt = scope_client_owned(select(model).where(model.id == record_id), ctx.principal, model.client_id)
+    if for_update:
+        stmt = stmt.with_for_update(key_share=True)
+    row = ctx.session.scalar(stmt)
+    if row is None:
+        raise NotFound(f"{label} not found")
+    return row
