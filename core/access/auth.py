@@ -127,15 +127,23 @@ def login(
     account.locked_until = None
     account.last_login_at = now
     log(True)
+    issued = issue_token(session, settings, kind, account, tenant_id)
+    session.commit()
+    return issued
+
+
+def issue_token(
+    session: CrmSession, settings: Settings, kind: PrincipalKind, account: Any, tenant_id: int | None
+) -> IssuedToken:
+    """A new bearer token for an account that has just proved who it is."""
     token, token_hash = new_token()
-    expires_at = now + settings.token_ttl
+    expires_at = utcnow() + settings.token_ttl
     row = AuthToken(
         token_hash=token_hash, kind=kind, tenant_id=tenant_id, subject_id=account.id, expires_at=expires_at
     )
     session.add(row)
     session.flush()
     principal = _principal_for(session, kind, account, tenant_id, row.id)
-    session.commit()
     return IssuedToken(token=token, expires_at=expires_at, principal=principal)
 
 
@@ -147,14 +155,18 @@ def logout(session: CrmSession, principal: Principal) -> None:
         token.revoked_at = utcnow()
 
 
-def revoke_tokens(session: CrmSession, kind: PrincipalKind, subject_id: int) -> None:
-    """End every session of an account (password change, disabling, suspension)."""
+def revoke_tokens(
+    session: CrmSession, kind: PrincipalKind, subject_id: int, *, keep: int | None = None
+) -> None:
+    """End every session of an account (password change, disabling, suspension), except the
+    token ``keep``: the caller's own when they change their own password."""
     for token in session.scalars(
         select(AuthToken).where(
             AuthToken.kind == kind, AuthToken.subject_id == subject_id, AuthToken.revoked_at.is_(None)
         )
     ):
-        token.revoked_at = utcnow()
+        if token.id != keep:
+            token.revoked_at = utcnow()
 
 
 def authenticate(session: CrmSession, audience: Audience, token: str | None) -> Principal:

@@ -295,7 +295,7 @@ def change_own_password(ctx: Ctx, current: str, new: str) -> None:
         raise InvalidInput("current_password", "is not correct")
     check_password_strength(new, email=user.email, field="new_password")
     set_password(ctx.session, user, new)
-    revoke_tokens(ctx.session, PrincipalKind.STAFF, user.id)
+    revoke_tokens(ctx.session, PrincipalKind.STAFF, user.id, keep=ctx.principal.token_id)
 
 
 def assigned_user(ctx: Ctx, user_id: int | None, field: str) -> User | None:

@@ -357,6 +357,20 @@ class QuoteOut(MoneyOutput):
     adjustments: list[PriceAdjustmentOut]
 
 
+class ChallengeOfferOut(MoneyOutput):
+    """A challenge as offered to one client: its fee and what this client would pay."""
+
+    money_fields = ("fee", "price")
+
+    id: int
+    name: str
+    description: str
+    currency: str
+    fee: MoneyOut
+    price: MoneyOut
+    adjustments: list[PriceAdjustmentOut]
+
+
 class OrderStatusIn(Input):
     reason: ShortText = ""
 
@@ -409,3 +423,10 @@ class PortalProfileUpdate(Input):
     name: Name | None = None
     phone: Phone | None = None
     language: LanguageCode | None = None
+
+
+class RegisteredOut(Output):
+    client: PortalProfileOut
+    access_token: str
+    token_type: str = "bearer"
+    expires_at: datetime

@@ -1,0 +1,103 @@
+"""Pricing of prop-challenge orders: the one place a price is computed.
+
+``price_order`` starts from the challenge's fee and lets extensions adjust it (the next step is
+where marketplace modules, such as coupons, take part). Each adjustment is kept with its source
+so the order shows how its price came about. Options the client chose at checkout (a coupon,
+a promo code) must each be consumed by some extension: an option nobody understands is an
+error, never silently ignored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from core import reference
+from core.context import Ctx
+from core.crm.models import Client, PropChallenge
+from core.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class PriceAdjustment:
+    source: str  # "core" or the module's name
+    code: str  # e.g. the coupon's id or the promo code
+    label: str  # shown to the client
+    amount: Decimal  # signed: a discount is negative
+
+    def as_json(self) -> dict[str, str]:
+        return {"source": self.source, "code": self.code, "label": self.label, "amount": str(self.amount)}
+
+
+@dataclass
+class Quote:
+    challenge_id: int
+    client_id: int
+    currency: str
+    list_price: Decimal
+    options: dict[str, Any] = field(default_factory=dict)
+    adjustments: list[PriceAdjustment] = field(default_factory=list)
+    consumed: set[str] = field(default_factory=set)
+    # "quote" while the client looks, "order" when the order is being placed: an extension may
+    # reserve something (a coupon use) only for an order.
+    purpose: str = "quote"
+
+    @property
+    def current_price(self) -> Decimal:
+        """The price after the adjustments so far (never below zero)."""
+        total = self.list_price + sum((a.amount for a in self.adjustments), Decimal(0))
+        return max(reference.round_to_currency(total, self.currency), Decimal(0))
+
+    @property
+    def final_price(self) -> Decimal:
+        return self.current_price
+
+    def option(self, name: str) -> Any:
+        """Read a checkout option and mark it as understood."""
+        self.consumed.add(name)
+        return self.options.get(name)
+
+    def adjust(self, *, source: str, code: str, label: str, amount: Decimal) -> None:
+        """Add an adjustment, rounded half up to the currency's minor unit. A discount larger
+        than the remaining price is capped so the price stops at zero."""
+        amount = reference.round_to_currency(Decimal(amount), self.currency)
+        if amount < 0 and -amount > self.current_price:
+            amount = -self.current_price
+        self.adjustments.append(PriceAdjustment(source=source, code=code, label=label, amount=amount))
+
+
+# Extensions run in order on every quote. The plugin host registers the marketplace modules'
+# pricing hook here; core itself adds none.
+PricingExtension = Callable[[Ctx, Client, PropChallenge, Quote], None]
+
+
+def price_order(
+    ctx: Ctx,
+    client: Client,
+    challenge: PropChallenge,
+    options: dict[str, Any] | None = None,
+    *,
+    purpose: str = "quote",
+    extensions: list[PricingExtension] | None = None,
+) -> Quote:
+    quote = Quote(
+        challenge_id=challenge.id,
+        client_id=client.id,
+        currency=challenge.currency,
+        list_price=challenge.fee,
+        options=dict(options or {}),
+        purpose=purpose,
+    )
+    for extension in extensions if extensions is not None else pricing_extensions(ctx):
+        extension(ctx, client, challenge, quote)
+    for name in sorted(set(quote.options) - quote.consumed):
+        raise InvalidInput(f"options.{name}", "no installed module accepts this option")
+    return quote
+
+
+def pricing_extensions(ctx: Ctx) -> list[PricingExtension]:
+    """The pricing extensions active for the caller's tenant."""
+    provider = getattr(ctx.runtime, "pricing_extensions", None)
+    return list(provider(ctx)) if provider is not None else []
