@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import core.audit.recorder  # noqa: F401  (registers the operation-log listener)
+import core.audit.recorder  # registers the operation-log listener
+import core.db.models  # noqa: F401  (every core table, so foreign keys resolve in any process)
 from core.access.permissions import PermissionRegistry, core_registry
 from core.config import Settings
 from core.db.session import Database

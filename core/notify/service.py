@@ -1,0 +1,195 @@
+"""Pop-ups and the email outbox (queueing). Sending is in ``core.notify.delivery``."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from sqlalchemy import Select, func, insert, select, update
+
+from core.audit.recorder import record_action
+from core.context import Ctx
+from core.crm.models import Client, ClientGroup
+from core.crm.scope import client_condition, get_client_owned, scope_client_owned, scope_clients
+from core.db.base import utcnow
+from core.db.filters import where_equal
+from core.db.paging import PageRequest, PageResult, paginate
+from core.errors import Conflict, InvalidInput, NotFound
+from core.notify.models import EmailMessage, EmailStatus, Popup
+from core.notify.schemas import Audience, EmailIn, PopupIn
+
+
+def resolve_audience(ctx: Ctx, audience: Audience) -> list[Client]:
+    """The clients an audience names, once each, all within the sender's data permissions."""
+    wanted = set(audience.client_ids)
+    found: dict[int, Client] = {}
+    if wanted:
+        rows = ctx.session.scalars(scope_clients(select(Client).where(Client.id.in_(wanted)), ctx.principal))
+        found = {c.id: c for c in rows}
+        missing = sorted(wanted - set(found))
+        if missing:
+            raise InvalidInput("recipients.client_ids", f"no client {missing[0]}")
+    if audience.group_ids:
+        groups = set(
+            ctx.session.scalars(select(ClientGroup.id).where(ClientGroup.id.in_(audience.group_ids)))
+        )
+        missing = sorted(set(audience.group_ids) - groups)
+        if missing:
+            raise InvalidInput("recipients.group_ids", f"no client group {missing[0]}")
+        members = scope_clients(select(Client).where(Client.group_id.in_(groups)), ctx.principal)
+        found.update({c.id: c for c in ctx.session.scalars(members)})
+    return [found[i] for i in sorted(found)]
+
+
+# --- pop-ups -----------------------------------------------------------------------------------
+
+
+def create_popup(
+    ctx: Ctx, client_id: int, title: str, body: str, *, source: str = "core", data: str | None = None
+) -> Popup:
+    """A pop-up for one client (modules call this too, with their name as ``source``)."""
+    popup = Popup(
+        client_id=client_id, title=title, body=body, source=source, data=data, tenant_id=ctx.tenant_id
+    )
+    ctx.session.add(popup)
+    ctx.session.flush()
+    return popup
+
+
+def send_popups(ctx: Ctx, data: PopupIn) -> int:
+    ctx.require("notifications.send")
+    clients = resolve_audience(ctx, data.recipients)
+    now = utcnow()
+    rows = [
+        {
+            "tenant_id": ctx.tenant_id,
+            "client_id": c.id,
+            "title": data.title,
+            "body": data.body,
+            "source": "core",
+            "created_at": now,
+        }
+        for c in clients
+    ]
+    if rows:
+        ctx.session.execute(insert(Popup), rows)
+    record_action(
+        ctx.session,
+        entity="popups",
+        entity_id="-",
+        action="send",
+        after={"title": data.title, "recipients": len(rows)},
+    )
+    return len(rows)
+
+
+def _popups(ctx: Ctx, *, unread: bool | None = None, **equal: Any) -> Select[Any]:
+    stmt = where_equal(scope_client_owned(select(Popup), ctx.principal, Popup.client_id), Popup, **equal)
+    if unread is not None:
+        stmt = stmt.where(Popup.read_at.is_(None) if unread else Popup.read_at.is_not(None))
+    return stmt.order_by(Popup.id.desc())
+
+
+def list_popups(ctx: Ctx, page: PageRequest, **filters: Any) -> PageResult[Popup]:
+    """Filters: client_id, source, unread."""
+    return paginate(ctx.session, _popups(ctx, **filters), page)
+
+
+def mark_read(ctx: Ctx, popup_id: int) -> Popup:
+    popup: Popup = get_client_owned(ctx, Popup, popup_id, label="pop-up")
+    if popup.read_at is None:
+        popup.read_at = utcnow()
+        ctx.session.flush()
+    return popup
+
+
+def unread_count(ctx: Ctx) -> int:
+    stmt = (
+        _popups(ctx, unread=True).with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
+    )
+    return int(ctx.session.scalar(stmt) or 0)
+
+
+# --- email outbox ------------------------------------------------------------------------------
+
+
+def queue_email(
+    ctx: Ctx,
+    to_address: str,
+    subject: str,
+    body_text: str,
+    body_html: str | None = None,
+    client_id: int | None = None,
+) -> EmailMessage:
+    """Store a message for sending; the delivery worker sends it when SMTP is configured."""
+    message = EmailMessage(
+        to_address=to_address,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        client_id=client_id,
+        message_id=f"<{uuid.uuid4()}@crm-marketplace>",
+        next_attempt_at=utcnow(),
+        tenant_id=ctx.tenant_id,
+    )
+    ctx.session.add(message)
+    ctx.session.flush()
+    return message
+
+
+def send_emails(ctx: Ctx, data: EmailIn) -> int:
+    ctx.require("notifications.send")
+    clients = resolve_audience(ctx, data.recipients)
+    for client in clients:
+        queue_email(ctx, client.email, data.subject, data.body_text, data.body_html, client_id=client.id)
+    record_action(
+        ctx.session,
+        entity="email_messages",
+        entity_id="-",
+        action="send",
+        after={"subject": data.subject, "recipients": len(clients)},
+    )
+    return len(clients)
+
+
+def _emails(ctx: Ctx, *, status: EmailStatus | None = None, client_id: int | None = None) -> Select[Any]:
+    stmt = where_equal(select(EmailMessage), EmailMessage, status=status, client_id=client_id)
+    if client_condition(ctx.principal) is not None:
+        # Messages to clients outside the user's data permissions (or to no client) stay hidden.
+        stmt = scope_client_owned(
+            stmt.where(EmailMessage.client_id.is_not(None)), ctx.principal, EmailMessage.client_id
+        )
+    return stmt.order_by(EmailMessage.id.desc())
+
+
+def list_emails(ctx: Ctx, page: PageRequest, **filters: Any) -> PageResult[EmailMessage]:
+    """Filters: status, client_id."""
+    return paginate(ctx.session, _emails(ctx, **filters), page)
+
+
+def get_email(ctx: Ctx, email_id: int) -> EmailMessage:
+    message = ctx.session.scalar(_emails(ctx).where(EmailMessage.id == email_id))
+    if message is None:
+        raise NotFound("email not found")
+    return message
+
+
+def retry_email(ctx: Ctx, email_id: int) -> EmailMessage:
+    """Send a failed or uncertain message again — the one way an uncertain message (whose sender
+    died mid-send, so it may have gone out) is ever re-sent."""
+    ctx.require("notifications.send")
+    message = get_email(ctx, email_id)
+    retried = ctx.session.execute(
+        update(EmailMessage)
+        .where(
+            EmailMessage.id == message.id,
+            EmailMessage.status.in_([EmailStatus.FAILED, EmailStatus.UNCERTAIN]),
+        )
+        .values(status=EmailStatus.QUEUED, next_attempt_at=utcnow(), lease_until=None)
+    )
+    if retried.rowcount != 1:
+        raise Conflict(
+            f"only failed or uncertain messages can be retried (this one is {message.status.value})"
+        )
+    ctx.session.refresh(message)
+    return message
