@@ -1,0 +1,1 @@
+"""The ``crm`` command line: migrations, the server, tenants, users, operators, the outbox."""

@@ -1,0 +1,244 @@
+"""``crm``: run and operate crm-marketplace from a terminal."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+
+from core.db import migrate
+from core.errors import DomainError
+from core.runtime import Runtime
+
+app = typer.Typer(help="crm-marketplace: a multi-tenant CRM for forex and CFD brokers.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+tenants_app = typer.Typer(help="Tenants (brokers).", no_args_is_help=True)
+users_app = typer.Typer(help="Back-office users of a tenant.", no_args_is_help=True)
+operators_app = typer.Typer(help="Platform operators (account managers).", no_args_is_help=True)
+outbox_app = typer.Typer(help="The email outbox.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(tenants_app, name="tenants")
+app.add_typer(users_app, name="users")
+app.add_typer(operators_app, name="operators")
+app.add_typer(outbox_app, name="outbox")
+
+console = Console()
+errors = Console(stderr=True)
+
+
+@contextmanager
+def reported() -> Iterator[None]:
+    """Turn expected failures into a message and exit code 1 (no traceback)."""
+    try:
+        yield
+    except DomainError as error:
+        errors.print(f"[red]error:[/red] {error.message}")
+        for field in error.fields:
+            errors.print(f"  {field.field}: {field.message}")
+        raise typer.Exit(1) from None
+    except ValidationError as error:
+        errors.print("[red]error:[/red] invalid input")
+        for item in error.errors():
+            errors.print(f"  {'.'.join(str(p) for p in item['loc'])}: {item['msg']}")
+        raise typer.Exit(1) from None
+
+
+def runtime() -> Runtime:
+    return Runtime.from_settings()
+
+
+# --- db ----------------------------------------------------------------------------------------
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply every pending migration."""
+    rt = runtime()
+    migrate.upgrade(rt.settings.database_url)
+    console.print(f"Database is up to date: {rt.db.engine.url.render_as_string(hide_password=True)}")
+
+
+@db_app.command("status")
+def db_status() -> None:
+    """Say whether migrations are pending."""
+    rt = runtime()
+    if migrate.pending(rt.settings.database_url):
+        console.print("Migrations are pending: run [bold]crm db upgrade[/bold].")
+        raise typer.Exit(1)
+    console.print("Database is up to date.")
+
+
+# --- serve -------------------------------------------------------------------------------------
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    demo: Annotated[bool, typer.Option(help="Seed the demo tenant (once) and print its logins.")] = False,
+    outbox: Annotated[bool, typer.Option(help="Send queued emails in the background.")] = True,
+) -> None:
+    """Apply migrations and run the API server."""
+    import uvicorn
+
+    from core.api.app import create_app
+    from core.cli.demo import print_logins, seed_demo
+    from core.notify.delivery import OutboxWorker
+
+    rt = runtime()
+    migrate.upgrade(rt.settings.database_url)
+    logins = seed_demo(rt, console) if demo else None
+    url = f"http://{host}:{port}"
+    console.print(f"\n[bold green]crm-marketplace[/bold green] on {url}  (API docs: {url}/docs)")
+    if logins is not None:
+        print_logins(console, logins, url)
+    worker = OutboxWorker(rt).start() if outbox else None
+    try:
+        uvicorn.run(create_app(rt), host=host, port=port, log_level="info")
+    finally:
+        if worker is not None:
+            worker.stop()
+
+
+# --- tenants, users, operators -----------------------------------------------------------------
+
+
+@tenants_app.command("create")
+def tenants_create(
+    name: Annotated[str, typer.Option(help="Company name.")],
+    slug: Annotated[str, typer.Option(help="Short identifier used at sign-in, e.g. acme.")],
+    admin_email: Annotated[str, typer.Option(help="E-mail of the first administrator.")],
+    admin_password: Annotated[
+        str,
+        typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="Prompted when omitted."),
+    ],
+    timezone: Annotated[str, typer.Option(help="IANA time zone.")] = "UTC",
+    currency: Annotated[list[str] | None, typer.Option(help="Base currency (repeat for several).")] = None,
+    admin_name: Annotated[str, typer.Option()] = "Administrator",
+) -> None:
+    """Create a tenant with its Administrator role and first administrator."""
+    from core.tenancy.schemas import TenantIn
+    from core.tenancy.service import create_tenant
+
+    rt = runtime()
+    with reported(), rt.db.transaction(write=True) as session:
+        session.info["actor_label"] = "cli"
+        tenant, admin = create_tenant(
+            session,
+            rt,
+            TenantIn(
+                name=name,
+                slug=slug,
+                timezone=timezone,
+                base_currencies=currency or ["USD"],
+                admin_email=admin_email,
+                admin_password=admin_password,
+                admin_name=admin_name,
+            ),
+        )
+        console.print(
+            f"Created tenant [bold]{tenant.slug}[/bold] (id {tenant.id}); administrator {admin.email}"
+        )
+
+
+@tenants_app.command("list")
+def tenants_list() -> None:
+    """List tenants."""
+    from core.tenancy.models import Tenant
+
+    rt = runtime()
+    table = Table("id", "slug", "name", "time zone", "currencies", "active")
+    with rt.db.transaction() as session:
+        for t in session.scalars(select(Tenant).order_by(Tenant.id)):
+            table.add_row(str(t.id), t.slug, t.name, t.timezone, ", ".join(t.base_currencies), str(t.active))
+    console.print(table)
+
+
+@users_app.command("create")
+def users_create(
+    tenant: Annotated[str, typer.Option(help="The tenant's slug.")],
+    email: Annotated[str, typer.Option()],
+    name: Annotated[str, typer.Option()],
+    password: Annotated[
+        str,
+        typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="Prompted when omitted."),
+    ],
+    role: Annotated[list[str] | None, typer.Option(help="Role name (repeat for several).")] = None,
+    team: Annotated[str | None, typer.Option(help="Team name.")] = None,
+) -> None:
+    """Create a back-office user of a tenant."""
+    from core.access.models import Role, Team
+    from core.access.schemas import UserIn
+    from core.access.service import create_user
+    from core.context import bind
+    from core.errors import InvalidInput
+    from core.tenancy.service import tenant_by_slug
+
+    rt = runtime()
+    with reported(), rt.db.transaction(write=True) as session:
+        found = tenant_by_slug(session, tenant)
+        session.info["tenant_id"] = found.id
+        session.info["actor_label"] = "cli"
+        ctx = bind(session, None, rt, "cli: users create")
+        role_ids = []
+        for role_name in role or []:
+            role_id = session.scalar(select(Role.id).where(Role.name == role_name))
+            if role_id is None:
+                raise InvalidInput("role", f"no role {role_name!r} in {found.slug}")
+            role_ids.append(role_id)
+        team_id = None
+        if team is not None:
+            team_id = session.scalar(select(Team.id).where(Team.name == team))
+            if team_id is None:
+                raise InvalidInput("team", f"no team {team!r} in {found.slug}")
+        user = create_user(
+            ctx, UserIn(email=email, name=name, password=password, team_id=team_id, role_ids=role_ids)
+        )
+        console.print(f"Created user {user.email} (id {user.id}) in {found.slug}")
+
+
+@operators_app.command("create")
+def operators_create(
+    email: Annotated[str, typer.Option()],
+    name: Annotated[str, typer.Option()],
+    password: Annotated[
+        str,
+        typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="Prompted when omitted."),
+    ],
+) -> None:
+    """Create a platform operator (account manager)."""
+    from core.tenancy.schemas import OperatorIn
+    from core.tenancy.service import create_operator
+
+    rt = runtime()
+    with reported(), rt.db.transaction(write=True) as session:
+        operator = create_operator(session, OperatorIn(email=email, name=name, password=password))
+        console.print(f"Created operator {operator.email} (id {operator.id})")
+
+
+# --- outbox ------------------------------------------------------------------------------------
+
+
+@outbox_app.command("deliver")
+def outbox_deliver() -> None:
+    """Run one delivery pass over the email outbox."""
+    from core.notify.delivery import deliver_due
+
+    rt = runtime()
+    if not rt.settings.smtp.enabled:
+        errors.print("[yellow]CRM_SMTP_HOST is not set: nothing can be sent.[/yellow]")
+        raise typer.Exit(1)
+    total = deliver_due(rt, limit=1000)
+    console.print(
+        f"sent {total.sent}, retrying {total.retried}, failed {total.failed}, uncertain {total.uncertain}"
+    )
+
+
+if __name__ == "__main__":
+    app()
