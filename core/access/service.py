@@ -19,6 +19,7 @@ from core.access.models import ApiKey, DataScope, PrincipalKind, Role, RolePermi
 from core.access.schemas import ApiKeyIn, RoleIn, RoleUpdate, TeamIn, TeamUpdate, UserIn, UserUpdate
 from core.context import Ctx
 from core.db.base import utcnow
+from core.db.lookup import ensure_unique, fetch
 from core.db.paging import PageRequest, PageResult, paginate
 from core.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
 
@@ -32,24 +33,13 @@ def list_teams(ctx: Ctx) -> list[Team]:
     return list(ctx.session.scalars(select(Team).order_by(Team.name)))
 
 
-def get_team(ctx: Ctx, team_id: int) -> Team:
-    team = ctx.session.get(Team, team_id)
-    if team is None:
-        raise NotFound("team not found")
-    return team
-
-
-def _unique_team_name(ctx: Ctx, name: str, exclude_id: int | None = None) -> None:
-    stmt = select(Team.id).where(func.lower(Team.name) == name.lower())
-    if exclude_id is not None:
-        stmt = stmt.where(Team.id != exclude_id)
-    if ctx.session.scalar(stmt) is not None:
-        raise Conflict("a team with this name exists", fields=[FieldError("name", "already in use")])
+def get_team(ctx: Ctx, team_id: int, *, field: str | None = None) -> Team:
+    return fetch(ctx.session, Team, team_id, label="team", field=field)
 
 
 def create_team(ctx: Ctx, data: TeamIn) -> Team:
     ctx.require("teams.manage")
-    _unique_team_name(ctx, data.name)
+    ensure_unique(ctx.session, Team.name, data.name, label="team")
     team = Team(name=data.name, description=data.description)
     ctx.session.add(team)
     ctx.session.flush()
@@ -60,7 +50,7 @@ def update_team(ctx: Ctx, team_id: int, data: TeamUpdate) -> Team:
     ctx.require("teams.manage")
     team = get_team(ctx, team_id)
     if data.name is not None:
-        _unique_team_name(ctx, data.name, exclude_id=team.id)
+        ensure_unique(ctx.session, Team.name, data.name, label="team", exclude_id=team.id)
         team.name = data.name
     if data.description is not None:
         team.description = data.description
@@ -84,12 +74,7 @@ def list_roles(ctx: Ctx) -> list[Role]:
 
 
 def get_role(ctx: Ctx, role_id: int, *, field: str | None = None) -> Role:
-    role = ctx.session.get(Role, role_id)
-    if role is None:
-        if field is not None:
-            raise InvalidInput(field, f"no role {role_id}")
-        raise NotFound("role not found")
-    return role
+    return fetch(ctx.session, Role, role_id, label="role", field=field)
 
 
 def _check_can_grant(ctx: Ctx, permissions: Iterable[str], scope: DataScope | None) -> None:
@@ -107,14 +92,6 @@ def _check_can_grant(ctx: Ctx, permissions: Iterable[str], scope: DataScope | No
         raise PermissionDenied(f"you cannot grant a wider data permission than your own ({actor.data_scope})")
 
 
-def _unique_role_name(ctx: Ctx, name: str, exclude_id: int | None = None) -> None:
-    stmt = select(Role.id).where(func.lower(Role.name) == name.lower())
-    if exclude_id is not None:
-        stmt = stmt.where(Role.id != exclude_id)
-    if ctx.session.scalar(stmt) is not None:
-        raise Conflict("a role with this name exists", fields=[FieldError("name", "already in use")])
-
-
 def _set_grants(role: Role, permissions: set[str]) -> None:
     current = {grant.permission: grant for grant in role.grants}
     for name in set(current) - permissions:
@@ -127,7 +104,7 @@ def create_role(ctx: Ctx, data: RoleIn) -> Role:
     ctx.require("roles.manage")
     permissions = set(data.permissions)
     _check_can_grant(ctx, permissions, data.data_scope)
-    _unique_role_name(ctx, data.name)
+    ensure_unique(ctx.session, Role.name, data.name, label="role")
     role = Role(
         name=data.name, description=data.description, data_scope=data.data_scope, tenant_id=ctx.tenant_id
     )
@@ -151,7 +128,7 @@ def update_role(ctx: Ctx, role_id: int, data: RoleUpdate) -> Role:
         _check_can_grant(ctx, (), role.data_scope)
         role.data_scope = data.data_scope
     if data.name is not None:
-        _unique_role_name(ctx, data.name, exclude_id=role.id)
+        ensure_unique(ctx.session, Role.name, data.name, label="role", exclude_id=role.id)
         role.name = data.name
     if data.description is not None:
         role.description = data.description
@@ -202,17 +179,13 @@ def list_users(
 
 
 def get_user(ctx: Ctx, user_id: int, *, field: str | None = None) -> User:
-    user = ctx.session.get(User, user_id)
-    if user is None:
-        if field is not None:
-            raise InvalidInput(field, f"no user {user_id}")
-        raise NotFound("user not found")
-    return user
+    return fetch(ctx.session, User, user_id, label="user", field=field)
 
 
-def _check_team(ctx: Ctx, team_id: int | None) -> None:
-    if team_id is not None and ctx.session.get(Team, team_id) is None:
-        raise InvalidInput("team_id", f"no team {team_id}")
+def check_team(ctx: Ctx, team_id: int | None) -> None:
+    """A team reference in a request body (None means no team)."""
+    if team_id is not None:
+        get_team(ctx, team_id, field="team_id")
 
 
 def _assign_roles(ctx: Ctx, user: User, role_ids: list[int]) -> None:
@@ -250,7 +223,7 @@ def create_user(ctx: Ctx, data: UserIn) -> User:
     if ctx.session.scalar(select(User.id).where(User.email == email)) is not None:
         raise Conflict("a user with this email exists", fields=[FieldError("email", "already in use")])
     check_password_strength(data.password, email=email)
-    _check_team(ctx, data.team_id)
+    check_team(ctx, data.team_id)
     user = User(email=email, name=data.name, team_id=data.team_id, tenant_id=ctx.tenant_id)
     set_password(ctx.session, user, data.password)
     ctx.session.add(user)
@@ -266,7 +239,7 @@ def update_user(ctx: Ctx, user_id: int, data: UserUpdate) -> User:
     if data.name is not None:
         user.name = data.name
     if "team_id" in data.model_fields_set:
-        _check_team(ctx, data.team_id)
+        check_team(ctx, data.team_id)
         user.team_id = data.team_id
     if data.role_ids is not None:
         _assign_roles(ctx, user, data.role_ids)

@@ -46,15 +46,8 @@ def request_session(request: Request) -> Iterator[CrmSession]:
     Writes start with SQLite's write lock (BEGIN IMMEDIATE) so concurrent writers queue
     instead of failing mid-transaction. Any exception rolls everything back: bad input never
     leaves half a change behind."""
-    session = runtime_of(request).db.session(write=request.method not in SAFE_METHODS)
-    try:
+    with runtime_of(request).db.transaction(write=request.method not in SAFE_METHODS) as session:
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 class _Declaration:

@@ -383,7 +383,7 @@ def _seed(session: CrmSession, runtime: Runtime, rng: random.Random, step: Calla
 
 def print_logins(console: Console, demo: DemoLogins, url: str) -> None:
     console.print(f"\n[bold]Demo logins[/bold] — password for every account: [bold]{demo.password}[/bold]")
-    console.print(f"  Back office: POST {url}/api/v1/auth/login with tenant [bold]{demo.tenant}[/bold] and:")
+    console.print(f"  Back office (tenant [bold]{demo.tenant}[/bold]): POST {url}/api/v1/auth/login")
     for role, email in demo.staff.items():
         console.print(f"    {email:<34} {role}")
     console.print(

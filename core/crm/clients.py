@@ -12,8 +12,8 @@ from sqlalchemy.orm import aliased
 
 from core.access.auth import normalize_email, revoke_tokens, set_password
 from core.access.credentials import check_password_strength
-from core.access.models import PrincipalKind, Team
-from core.access.service import assigned_user
+from core.access.models import PrincipalKind
+from core.access.service import assigned_user, check_team
 from core.context import Ctx
 from core.crm.groups import get_group
 from core.crm.models import Client, ClientType, KycStatus, PromotionLink
@@ -110,11 +110,6 @@ def _check_email_free(ctx: Ctx, email: str, exclude_id: int | None = None) -> No
         raise Conflict("a client with this email exists", fields=[FieldError("email", "already in use")])
 
 
-def _check_team(ctx: Ctx, team_id: int | None) -> None:
-    if team_id is not None and ctx.session.get(Team, team_id) is None:
-        raise InvalidInput("team_id", f"no team {team_id}")
-
-
 def ancestor_ids(ctx: Ctx, client_id: int) -> list[int]:
     """The client's uplines, nearest first."""
     up = (
@@ -157,7 +152,7 @@ def new_client(
     _check_referrer(ctx, None, data.referrer_id)
     assignee = assigned_user(ctx, data.assigned_user_id or default_assignee, "assigned_user_id")
     team_id = data.team_id if data.team_id is not None else (assignee.team_id if assignee else None)
-    _check_team(ctx, team_id)
+    check_team(ctx, team_id)
     client = Client(
         client_type=data.client_type,
         name=data.name,
@@ -227,7 +222,7 @@ def update_client(ctx: Ctx, client_id: int, data: ClientUpdate) -> Client:
         if "team_id" not in fields and assignee is not None:
             client.team_id = assignee.team_id
     if "team_id" in fields:
-        _check_team(ctx, data.team_id)
+        check_team(ctx, data.team_id)
         client.team_id = data.team_id
     if "suspended" in fields and data.suspended is not None and data.suspended != client.suspended:
         client.suspended = data.suspended

@@ -11,7 +11,7 @@ from sqlalchemy import Select, select
 
 from core.context import Ctx
 from core.crm.clients import get_client
-from core.crm.models import Deposit, DepositKind, DepositStatus
+from core.crm.models import Client, Deposit, DepositKind, DepositStatus
 from core.crm.money import check_company_currency, check_precision
 from core.crm.schemas import DepositRequestIn, DepositUpdate, ManualDepositIn
 from core.crm.scope import get_client_owned, scope_client_owned
@@ -43,24 +43,28 @@ def get_deposit(ctx: Ctx, deposit_id: int, *, for_update: bool = False) -> Depos
     return deposit
 
 
-def enter_manual_deposit(ctx: Ctx, data: ManualDepositIn) -> Deposit:
-    """Staff record a deposit on a client's behalf; it waits for approval like any other."""
-    ctx.require("deposits.create")
-    client = get_client(ctx, data.client_id, field="client_id")
+def _add(ctx: Ctx, client: Client, data: DepositRequestIn | ManualDepositIn, kind: DepositKind) -> Deposit:
     check_company_currency(ctx, data.currency)
     check_precision(data.amount, data.currency)
+    staff = ctx.principal.user_id if kind is DepositKind.MANUAL and ctx.principal else None
     deposit = Deposit(
         client_id=client.id,
         amount=data.amount,
         currency=data.currency,
-        kind=DepositKind.MANUAL,
+        kind=kind,
         note=data.note,
-        created_by_user_id=ctx.principal.user_id if ctx.principal else None,
+        created_by_user_id=staff,
         tenant_id=ctx.tenant_id,
     )
     ctx.session.add(deposit)
     ctx.session.flush()
     return deposit
+
+
+def enter_manual_deposit(ctx: Ctx, data: ManualDepositIn) -> Deposit:
+    """Staff record a deposit on a client's behalf; it waits for approval like any other."""
+    ctx.require("deposits.create")
+    return _add(ctx, get_client(ctx, data.client_id, field="client_id"), data, DepositKind.MANUAL)
 
 
 def request_deposit(ctx: Ctx, client_id: int, data: DepositRequestIn) -> Deposit:
@@ -68,19 +72,7 @@ def request_deposit(ctx: Ctx, client_id: int, data: DepositRequestIn) -> Deposit
     client = get_client(ctx, client_id)
     if client.suspended:
         raise Conflict("a suspended account cannot request deposits")
-    check_company_currency(ctx, data.currency)
-    check_precision(data.amount, data.currency)
-    deposit = Deposit(
-        client_id=client.id,
-        amount=data.amount,
-        currency=data.currency,
-        kind=DepositKind.REQUEST,
-        note=data.note,
-        tenant_id=ctx.tenant_id,
-    )
-    ctx.session.add(deposit)
-    ctx.session.flush()
-    return deposit
+    return _add(ctx, client, data, DepositKind.REQUEST)
 
 
 def correct_deposit(ctx: Ctx, deposit_id: int, data: DepositUpdate) -> Deposit:

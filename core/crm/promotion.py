@@ -12,8 +12,9 @@ from core.context import Ctx
 from core.crm.clients import get_client
 from core.crm.models import Client, ClientType, PromotionLink
 from core.crm.schemas import PromotionLinkIn, PromotionLinkUpdate
+from core.db.lookup import fetch
 from core.db.paging import PageRequest, PageResult, paginate
-from core.errors import Conflict, FieldError, NotFound
+from core.errors import Conflict, FieldError
 
 _CODE_ALPHABET = string.ascii_uppercase + string.digits
 
@@ -63,10 +64,7 @@ def list_links(ctx: Ctx, page: PageRequest, **filters: Any) -> PageResult[Promot
 
 
 def get_link(ctx: Ctx, link_id: int) -> PromotionLink:
-    link = ctx.session.get(PromotionLink, link_id)
-    if link is None:
-        raise NotFound("promotion link not found")
-    return link
+    return fetch(ctx.session, PromotionLink, link_id, label="promotion link")
 
 
 def enabled_link_by_code(ctx: Ctx, code: str) -> PromotionLink | None:

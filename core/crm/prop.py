@@ -22,8 +22,9 @@ from core.crm.schemas import OrderIn, PropChallengeIn, PropChallengeUpdate
 from core.crm.scope import get_client_owned, scope_client_owned
 from core.db.base import utcnow
 from core.db.filters import created_between, where_equal
+from core.db.lookup import fetch
 from core.db.paging import PageRequest, PageResult, paginate
-from core.errors import Conflict, InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput
 
 # --- challenges --------------------------------------------------------------------------------
 
@@ -48,12 +49,7 @@ def active_challenges(ctx: Ctx) -> list[PropChallenge]:
 
 
 def get_challenge(ctx: Ctx, challenge_id: int, *, field: str | None = None) -> PropChallenge:
-    challenge = ctx.session.get(PropChallenge, challenge_id)
-    if challenge is None:
-        if field is not None:
-            raise InvalidInput(field, f"no prop challenge {challenge_id}")
-        raise NotFound("prop challenge not found")
-    return challenge
+    return fetch(ctx.session, PropChallenge, challenge_id, label="prop challenge", field=field)
 
 
 def create_challenge(ctx: Ctx, data: PropChallengeIn) -> PropChallenge:

@@ -7,6 +7,7 @@ from sqlalchemy import func, select
 from core.context import Ctx
 from core.crm.models import Client, Rank, Tier
 from core.crm.schemas import RankIn, RankUpdate, TierIn
+from core.db.lookup import ensure_unique, fetch
 from core.errors import Conflict, FieldError, InvalidInput, NotFound
 
 
@@ -15,12 +16,7 @@ def list_ranks(ctx: Ctx) -> list[Rank]:
 
 
 def get_rank(ctx: Ctx, rank_id: int, *, field: str | None = None) -> Rank:
-    rank = ctx.session.get(Rank, rank_id)
-    if rank is None:
-        if field is not None:
-            raise InvalidInput(field, f"no rank {rank_id}")
-        raise NotFound("rank not found")
-    return rank
+    return fetch(ctx.session, Rank, rank_id, label="rank", field=field)
 
 
 def tiers_of(ctx: Ctx, rank_id: int) -> list[Tier]:
@@ -29,25 +25,12 @@ def tiers_of(ctx: Ctx, rank_id: int) -> list[Tier]:
 
 
 def get_tier(ctx: Ctx, tier_id: int, *, field: str | None = None) -> Tier:
-    tier = ctx.session.get(Tier, tier_id)
-    if tier is None:
-        if field is not None:
-            raise InvalidInput(field, f"no tier {tier_id}")
-        raise NotFound("tier not found")
-    return tier
-
-
-def _unique_name(ctx: Ctx, name: str, exclude_id: int | None = None) -> None:
-    stmt = select(Rank.id).where(func.lower(Rank.name) == name.lower())
-    if exclude_id is not None:
-        stmt = stmt.where(Rank.id != exclude_id)
-    if ctx.session.scalar(stmt) is not None:
-        raise Conflict("a rank with this name exists", fields=[FieldError("name", "already in use")])
+    return fetch(ctx.session, Tier, tier_id, label="tier", field=field)
 
 
 def create_rank(ctx: Ctx, data: RankIn) -> Rank:
     ctx.require("ranks.manage")
-    _unique_name(ctx, data.name)
+    ensure_unique(ctx.session, Rank.name, data.name, label="rank")
     rank = Rank(name=data.name, sort_order=data.sort_order, tenant_id=ctx.tenant_id)
     ctx.session.add(rank)
     ctx.session.flush()
@@ -63,7 +46,7 @@ def update_rank(ctx: Ctx, rank_id: int, data: RankUpdate) -> Rank:
     ctx.require("ranks.manage")
     rank = get_rank(ctx, rank_id)
     if data.name is not None:
-        _unique_name(ctx, data.name, exclude_id=rank.id)
+        ensure_unique(ctx.session, Rank.name, data.name, label="rank", exclude_id=rank.id)
         rank.name = data.name
     if data.sort_order is not None:
         rank.sort_order = data.sort_order

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Select, select
+from sqlalchemy.exc import IntegrityError
 
 from core.context import Ctx
 from core.crm.clients import get_client
@@ -40,6 +41,7 @@ def get_account(ctx: Ctx, account_id: int, *, for_update: bool = False) -> Tradi
 
 
 def open_account(ctx: Ctx, data: TradingAccountIn) -> TradingAccount:
+    """Record an account opened on a platform for a client in the caller's scope."""
     ctx.require("trading_accounts.manage")
     client = get_client(ctx, data.client_id, field="client_id")
     check_company_currency(ctx, data.currency)
@@ -47,10 +49,7 @@ def open_account(ctx: Ctx, data: TradingAccountIn) -> TradingAccount:
         TradingAccount.platform == data.platform, TradingAccount.login == data.login
     )
     if ctx.session.scalar(taken) is not None:
-        raise Conflict(
-            f"login {data.login} is already used on {data.platform.value}",
-            fields=[FieldError("login", "already in use on this platform")],
-        )
+        raise _login_taken(data)
     account = TradingAccount(
         client_id=client.id,
         platform=data.platform,
@@ -60,12 +59,26 @@ def open_account(ctx: Ctx, data: TradingAccountIn) -> TradingAccount:
         leverage=data.leverage,
         tenant_id=ctx.tenant_id,
     )
-    ctx.session.add(account)
-    ctx.session.flush()
+    try:
+        with ctx.session.begin_nested():
+            ctx.session.add(account)
+            ctx.session.flush()
+    except IntegrityError:
+        # Another request took the login between our check and our insert.
+        raise _login_taken(data) from None
     return account
 
 
+def _login_taken(data: TradingAccountIn) -> Conflict:
+    return Conflict(
+        f"login {data.login} is already used on {data.platform.value}",
+        fields=[FieldError("login", "already in use on this platform")],
+    )
+
+
 def update_account(ctx: Ctx, account_id: int, data: TradingAccountUpdate) -> TradingAccount:
+    """Change the account type or leverage, or (un)archive. Platform, login and currency are
+    fixed once the account exists on the platform."""
     ctx.require("trading_accounts.manage")
     account = get_account(ctx, account_id, for_update=True)
     for name in ("account_type", "leverage", "archived"):
