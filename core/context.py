@@ -4,11 +4,14 @@ runtime. Routes, CLI commands, jobs and plugin hooks all call services the same 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from core.access.principal import Principal
 from core.db.session import CrmSession
 from core.errors import PermissionDenied
-from core.runtime import Runtime
+
+if TYPE_CHECKING:
+    from core.runtime import Runtime
 
 
 @dataclass

@@ -33,8 +33,9 @@ class InvalidInput(DomainError):
     status = 422
     code = "validation_error"
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}", fields=[FieldError(field, message)])
+    def __init__(self, field: str, message: str, *more: FieldError) -> None:
+        fields = [FieldError(field, message), *more]
+        super().__init__("; ".join(f"{f.field}: {f.message}" for f in fields), fields=fields)
 
 
 class NotFound(DomainError):

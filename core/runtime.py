@@ -1,4 +1,4 @@
-"""The process-wide runtime: settings, database and permission registry, built once."""
+"""The process-wide runtime: settings, database, permission registry and the plugin host."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import core.db.models  # noqa: F401  (every core table, so foreign keys resolve 
 from core.access.permissions import PermissionRegistry, core_registry
 from core.config import Settings
 from core.db.session import Database
+from core.marketplace.state import PluginStateCache
+from core.plugins.host import PluginHost
 
 
 @dataclass
@@ -16,8 +18,18 @@ class Runtime:
     settings: Settings
     db: Database
     permissions: PermissionRegistry = field(default_factory=core_registry)
+    plugins: PluginHost = field(init=False)
+    plugin_state: PluginStateCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.plugins = PluginHost(self.permissions)
+        self.plugin_state = PluginStateCache(self.plugins)
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None) -> Runtime:
+    def from_settings(cls, settings: Settings | None = None, *, discover: bool = True) -> Runtime:
+        """A runtime for this process; ``discover`` loads every installed plugin."""
         settings = settings or Settings.from_env()
-        return cls(settings=settings, db=Database(settings.database_url))
+        runtime = cls(settings=settings, db=Database(settings.database_url))
+        if discover:
+            runtime.plugins.discover()
+        return runtime

@@ -11,6 +11,7 @@ exactly like a missing one.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -83,11 +84,13 @@ def login(
     password: str,
     tenant_slug: str | None = None,
     ip: str | None = None,
+    on_success: Callable[[Any], None] | None = None,
 ) -> IssuedToken:
     """Check a password, count failures, lock after too many, and issue a token.
 
     The outcome is committed here, failures included: a rejected attempt must still count
-    towards the lockout although the request ends in an error.
+    towards the lockout although the request ends in an error. ``on_success`` runs with the
+    account inside the same transaction, before it commits.
     """
     begin_immediate(session)
     email = normalize_email(email)
@@ -127,6 +130,8 @@ def login(
     account.locked_until = None
     account.last_login_at = now
     log(True)
+    if on_success is not None:
+        on_success(account)
     issued = issue_token(session, settings, kind, account, tenant_id)
     session.commit()
     return issued

@@ -35,6 +35,11 @@ class PermissionRegistry:
         for permission in permissions:
             self.register(permission)
 
+    def names_of_modules(self, modules: Iterable[str]) -> set[str]:
+        """Permissions of core and of the given modules (what a tenant's role editor offers)."""
+        wanted = {"core", *modules}
+        return {p.name for p in self._by_name.values() if p.module in wanted}
+
     def register(self, permission: Permission) -> None:
         if not NAME_PATTERN.match(permission.name):
             raise ValueError(f"permission name {permission.name!r} must look like 'area.action'")
@@ -120,6 +125,24 @@ CORE_PERMISSIONS: tuple[Permission, ...] = (
     _p("notifications.read", "Read notifications", "View pop-ups and the email outbox."),
     _p("notifications.send", "Send notifications", "Send pop-ups and emails to clients."),
     _p("audit.read", "Read system logs", "View the operation log and the login log."),
+    _p(
+        "marketplace.read",
+        "View the marketplace",
+        "See available and installed modules, their settings (secrets masked) and their health.",
+    ),
+    _p(
+        "marketplace.install",
+        "Install modules",
+        "Obtain self-service modules from the marketplace.",
+        admin=True,
+    ),
+    _p(
+        "marketplace.manage",
+        "Manage installed modules",
+        "Enable, disable, configure and uninstall modules.",
+        admin=True,
+    ),
+    _p("jobs.read", "Read scheduled jobs", "View modules' scheduled jobs and their run history."),
 )
 
 CORE_ADMIN_PERMISSIONS = frozenset(p.name for p in CORE_PERMISSIONS if p.admin)

@@ -13,9 +13,11 @@ from core.api.guard import declare_router, guard_routes
 from core.audit.routes import router as audit_router
 from core.context import Ctx
 from core.crm.routes import clients, deposits, groups, kyc, promotion, prop, ranks, trading_accounts
+from core.marketplace import routes as marketplace
 from core.notify.routes import router as notify_router
 from core.portal.routes import router as portal_router
 from core.runtime import Runtime
+from core.scheduler.routes import router as jobs_router
 from core.tenancy.routes import router as tenancy_router
 
 API_PREFIX = "/api/v1"
@@ -36,6 +38,12 @@ TAGS = [
     {"name": "prop trading", "description": "Prop challenges and prop-challenge orders."},
     {"name": "notifications", "description": "Client pop-ups and the email outbox."},
     {"name": "system logs", "description": "The operation log and the login log."},
+    {
+        "name": "marketplace",
+        "description": 'Modules: catalog, install ("Obtain"), enable, disable, settings, '
+        "uninstall and purge, and their health.",
+    },
+    {"name": "jobs", "description": "Modules' scheduled jobs and their run history."},
     {"name": "portal", "description": "The client portal: clients acting on their own records."},
 ]
 
@@ -62,7 +70,11 @@ CORE_ROUTERS = [
     prop.router,
     notify_router,
     audit_router,
+    marketplace.router,
+    marketplace.platform_router,
+    jobs_router,
     portal_router,
+    marketplace.portal_router,
 ]
 
 
@@ -79,5 +91,29 @@ def create_app(runtime: Runtime | None = None) -> FastAPI:
     for router in CORE_ROUTERS:
         declare_router(router, runtime.permissions)
         app.include_router(router, prefix=API_PREFIX, responses=errors.ERROR_RESPONSES)
+    _mount_plugins(app, runtime)
     guard_routes(app, runtime.permissions)
     return app
+
+
+def _mount_plugins(app: FastAPI, runtime: Runtime) -> None:
+    """Each loaded plugin's routers, under its own prefix and tag. The host checked them when it
+    loaded the plugin; each route answers 404 to tenants without the plugin enabled."""
+    for name in sorted(runtime.plugins.plugins):
+        plugin = runtime.plugins.plugins[name]
+        tag = f"module: {plugin.manifest.display_name}"
+        app.openapi_tags = [*(app.openapi_tags or []), {"name": tag, "description": plugin.manifest.summary}]
+        if plugin.backoffice_router is not None:
+            app.include_router(
+                plugin.backoffice_router,
+                prefix=f"{API_PREFIX}/plugins/{name}",
+                tags=[tag],
+                responses=errors.ERROR_RESPONSES,
+            )
+        if plugin.portal_router is not None:
+            app.include_router(
+                plugin.portal_router,
+                prefix=f"{API_PREFIX}/portal/plugins/{name}",
+                tags=[tag],
+                responses=errors.ERROR_RESPONSES,
+            )

@@ -14,7 +14,7 @@ The app refuses to build a route that declares none (see ``core.api.guard``).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -23,9 +23,11 @@ from core.access.auth import Audience, authenticate
 from core.context import Ctx, bind
 from core.db.paging import PageRequest
 from core.db.session import CrmSession
-from core.errors import PermissionDenied
-from core.runtime import Runtime
+from core.errors import NotFound, PermissionDenied
 from core.schemas import PerPage
+
+if TYPE_CHECKING:
+    from core.runtime import Runtime
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -67,6 +69,8 @@ class Access(_Declaration):
     def __init__(self, audience: Audience, permission: str | None) -> None:
         self.audience = audience
         self.permission = permission
+        # Set when the route belongs to a plugin: the tenant must have it installed and enabled.
+        self.plugin: str | None = None
 
     @property
     def requirement(self) -> str:
@@ -78,10 +82,19 @@ class Access(_Declaration):
         session: CrmSession = Depends(request_session, scope="function"),
         credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
     ) -> Ctx:
+        runtime = runtime_of(request)
         principal = authenticate(session, self.audience, credentials.credentials if credentials else None)
+        # The plugin gate comes first: for a tenant without the plugin its routes do not exist.
+        # It reads the per-tenant cache, inside this dependency, so it adds no dependency of its own.
+        if (
+            self.plugin is not None
+            and principal.tenant_id is not None
+            and self.plugin not in runtime.plugin_state.enabled(session, principal.tenant_id)
+        ):
+            raise NotFound("not found")
         if self.permission is not None and not principal.has(self.permission):
             raise PermissionDenied(f"missing permission {self.permission!r}")
-        return bind(session, principal, runtime_of(request), self.operation(request))
+        return bind(session, principal, runtime, self.operation(request))
 
 
 class PublicAccess(_Declaration):

@@ -58,10 +58,19 @@ def _original_api_routes(routes: list[BaseRoute]) -> Iterator[APIRoute]:
             yield from _original_api_routes(nested.routes)
 
 
-def declare_router(router: APIRouter, registry: PermissionRegistry) -> None:
-    """Check a router's routes and document their requirement; call before including it."""
+def declare_router(router: APIRouter, registry: PermissionRegistry, *, plugin: str | None = None) -> None:
+    """Check a router's routes and document their requirement; call before including it.
+
+    For a plugin's router, every route is tied to the plugin, so the host can answer 404 to a
+    tenant that has not installed and enabled it; plugin routes cannot be public (a request with
+    no principal has no tenant to ask)."""
     for route in _original_api_routes(router.routes):
-        access = check_access(_label(route.methods, route.path), route.dependant, registry)
+        label = _label(route.methods, route.path)
+        access = check_access(label, route.dependant, registry)
+        if plugin is not None:
+            if not isinstance(access, Access):
+                raise UnguardedRoute(f"route {label} of plugin {plugin!r} cannot be public")
+            access.plugin = plugin
         route.openapi_extra = {**(route.openapi_extra or {}), "x-required-permission": access.requirement}
         note = f"**Requires:** `{access.requirement}`"
         if note not in (route.description or ""):

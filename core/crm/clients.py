@@ -23,9 +23,13 @@ from core.crm.scope import scope_clients
 from core.db.paging import PageRequest, PageResult, count
 from core.db.session import serialize_on
 from core.errors import Conflict, FieldError, InvalidInput, NotFound
+from core.plugins.dispatch import fire
 
 # A referral chain longer than this is treated as corrupt rather than walked forever.
 MAX_TREE_DEPTH = 10_000
+
+# Changes to these fields are announced to modules (crm_client_updated).
+WATCHED_FIELDS = ("rank_id", "tier_id", "group_id")
 
 
 @dataclass(frozen=True)
@@ -190,6 +194,7 @@ def update_client(ctx: Ctx, client_id: int, data: ClientUpdate) -> Client:
         # loop; serialize them per tenant, before taking any row lock.
         serialize_on(ctx.session, f"referral-tree:{ctx.tenant_id}")
     client = get_client(ctx, client_id, for_update=True)
+    watched = {name: getattr(client, name) for name in WATCHED_FIELDS}
     fields = data.model_fields_set
     for name in ("client_type", "name", "phone", "country", "language"):
         if name in fields:
@@ -229,6 +234,11 @@ def update_client(ctx: Ctx, client_id: int, data: ClientUpdate) -> Client:
         if data.suspended:
             revoke_tokens(ctx.session, PrincipalKind.CLIENT, client.id)
     ctx.session.flush()
+    changes = {
+        name: (old, getattr(client, name)) for name, old in watched.items() if getattr(client, name) != old
+    }
+    if changes:
+        fire(ctx, "crm_client_updated", client=client, changes=changes)
     return client
 
 

@@ -19,6 +19,7 @@ from core.db.base import utcnow
 from core.db.filters import created_between, where_equal
 from core.db.paging import PageRequest, PageResult, paginate
 from core.errors import Conflict
+from core.plugins.dispatch import fire
 
 
 def _query(
@@ -107,4 +108,6 @@ def decide(ctx: Ctx, deposit_id: int, *, approve: bool, note: str = "") -> Depos
     deposit.decided_at = utcnow()
     deposit.decision_note = note
     ctx.session.flush()
+    if target is DepositStatus.APPROVED:
+        fire(ctx, "crm_deposit_approved", deposit=deposit)
     return deposit

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, select
@@ -15,19 +17,24 @@ from core.db.base import utcnow
 from core.db.filters import where_equal
 from core.db.paging import PageRequest, PageResult, paginate
 from core.errors import Conflict
+from core.plugins.dispatch import fire
 
 IDENTITY_DOCUMENTS = frozenset(
     {KycDocumentType.PASSPORT, KycDocumentType.ID_CARD, KycDocumentType.DRIVING_LICENCE}
 )
+_NEVER = datetime.min.replace(tzinfo=UTC)  # sorts documents not (yet) reviewed first
 
 
-def kyc_status_of(documents: list[KycDocument]) -> KycStatus:
-    """The client's KYC status from their documents.
+def kyc_status_of(documents: Sequence[KycDocument]) -> KycStatus:
+    """The client's KYC status from their documents (the one place this rule lives).
 
     * no document: not submitted;
-    * a verified identity document and a verified proof of address: verified;
-    * otherwise anything still pending: pending (in review);
-    * otherwise (everything decided, something rejected): rejected — the client must resubmit.
+    * a verified identity document (passport, ID card or driving licence) and a verified proof
+      of address: verified. Documents cannot be un-verified, so this is final: a verified client
+      stays verified while further documents are in review;
+    * otherwise any document awaiting review: pending;
+    * otherwise the latest review decides: rejected if it rejected a document (the client must
+      resubmit), else pending (what was verified so far is not yet enough).
     """
     if not documents:
         return KycStatus.NOT_SUBMITTED
@@ -36,9 +43,8 @@ def kyc_status_of(documents: list[KycDocument]) -> KycStatus:
         return KycStatus.VERIFIED
     if any(d.status is KycDocumentStatus.PENDING for d in documents):
         return KycStatus.PENDING
-    if any(d.status is KycDocumentStatus.REJECTED for d in documents):
-        return KycStatus.REJECTED
-    return KycStatus.PENDING  # verified documents, but not yet both kinds the rule needs
+    latest = max(documents, key=lambda d: (d.reviewed_at or _NEVER, d.id or 0))
+    return KycStatus.REJECTED if latest.status is KycDocumentStatus.REJECTED else KycStatus.PENDING
 
 
 def _refresh_client_status(ctx: Ctx, client: Client) -> None:
@@ -109,4 +115,6 @@ def review(ctx: Ctx, document_id: int, *, verify: bool, note: str = "") -> KycDo
     ctx.session.flush()
     _refresh_client_status(ctx, client)
     ctx.session.flush()
+    if target is KycDocumentStatus.VERIFIED:
+        fire(ctx, "crm_kyc_document_verified", document=document)
     return document

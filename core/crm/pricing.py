@@ -9,7 +9,6 @@ error, never silently ignored.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -18,6 +17,7 @@ from core import reference
 from core.context import Ctx
 from core.crm.models import Client, PropChallenge
 from core.errors import InvalidInput
+from core.plugins.dispatch import chain
 
 
 @dataclass(frozen=True)
@@ -68,11 +68,6 @@ class Quote:
         self.adjustments.append(PriceAdjustment(source=source, code=code, label=label, amount=amount))
 
 
-# Extensions run in order on every quote. The plugin host registers the marketplace modules'
-# pricing hook here; core itself adds none.
-PricingExtension = Callable[[Ctx, Client, PropChallenge, Quote], None]
-
-
 def price_order(
     ctx: Ctx,
     client: Client,
@@ -80,8 +75,10 @@ def price_order(
     options: dict[str, Any] | None = None,
     *,
     purpose: str = "quote",
-    extensions: list[PricingExtension] | None = None,
 ) -> Quote:
+    """The price of a challenge for a client: the fee, then each enabled module's adjustments
+    (the chained ``crm_price_order`` hook). A module that fails fails the pricing, never yielding
+    a silently wrong price."""
     quote = Quote(
         challenge_id=challenge.id,
         client_id=client.id,
@@ -90,14 +87,7 @@ def price_order(
         options=dict(options or {}),
         purpose=purpose,
     )
-    for extension in extensions if extensions is not None else pricing_extensions(ctx):
-        extension(ctx, client, challenge, quote)
+    chain(ctx, "crm_price_order", client=client, challenge=challenge, quote=quote)
     for name in sorted(set(quote.options) - quote.consumed):
         raise InvalidInput(f"options.{name}", "no installed module accepts this option")
     return quote
-
-
-def pricing_extensions(ctx: Ctx) -> list[PricingExtension]:
-    """The pricing extensions active for the caller's tenant."""
-    provider = getattr(ctx.runtime, "pricing_extensions", None)
-    return list(provider(ctx)) if provider is not None else []

@@ -25,6 +25,7 @@ from core.db.filters import created_between, where_equal
 from core.db.lookup import fetch
 from core.db.paging import PageRequest, PageResult, paginate
 from core.errors import Conflict, InvalidInput
+from core.plugins.dispatch import chain, fire
 
 # --- challenges --------------------------------------------------------------------------------
 
@@ -150,6 +151,8 @@ def place_order(
         with ctx.session.begin_nested():
             ctx.session.add(order)
             ctx.session.flush()
+            # Modules reserve what the price relied on (a coupon use), or refuse the order.
+            chain(ctx, "crm_order_placing", order=order, quote=priced)
     except IntegrityError:
         if idempotency_key is None:
             raise
@@ -198,4 +201,5 @@ def set_status(ctx: Ctx, order_id: int, target: PropOrderStatus, *, reason: str 
     if target is PropOrderStatus.FAILED:
         order.failure_reason = reason or "payment failed"
     ctx.session.flush()
+    fire(ctx, f"crm_order_{target.value}", order=order)
     return order

@@ -17,6 +17,7 @@ from core.db.paging import PageRequest, PageResult, paginate
 from core.errors import Conflict, InvalidInput, NotFound
 from core.notify.models import EmailMessage, EmailStatus, Popup
 from core.notify.schemas import Audience, EmailIn, PopupIn
+from core.plugins.dispatch import collect
 
 
 def resolve_audience(ctx: Ctx, audience: Audience) -> list[Client]:
@@ -108,6 +109,15 @@ def unread_count(ctx: Ctx) -> int:
         _popups(ctx, unread=True).with_only_columns(func.count(), maintain_column_froms=True).order_by(None)
     )
     return int(ctx.session.scalar(stmt) or 0)
+
+
+def module_counts(ctx: Ctx, client: Client) -> dict[str, int]:
+    """What the client's modules add to the notification badge, e.g. {"coupons": 2}."""
+    counts: dict[str, int] = {}
+    for answer in collect(ctx, "crm_portal_notification_counts", client=client).values():
+        for name, n in answer.items():
+            counts[name] = counts.get(name, 0) + int(n)
+    return counts
 
 
 # --- email outbox ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from core.crm.models import Client, ClientType
 from core.crm.schemas import ClientIn, PortalProfileUpdate, RegistrationIn
 from core.db.session import CrmSession
 from core.errors import InvalidInput
+from core.plugins.dispatch import fire
 from core.runtime import Runtime
 from core.tenancy.models import Tenant
 
@@ -56,7 +57,13 @@ def register(session: CrmSession, runtime: Runtime, data: RegistrationIn) -> tup
     )
     set_password(session, client, data.password)
     session.flush()
+    fire(ctx, "crm_client_registered", client=client, promotion_link=link)
     return client, issue_token(session, runtime.settings, PrincipalKind.CLIENT, client, tenant.id)
+
+
+def client_signed_in(ctx: Ctx, client: Client) -> None:
+    """A client signed in to the portal: modules hear of it (to show pop-ups, for example)."""
+    fire(ctx, "crm_client_logged_in", client=client)
 
 
 def profile(ctx: Ctx) -> Client:

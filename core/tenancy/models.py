@@ -20,4 +20,7 @@ class Tenant(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     base_currencies: Mapped[list[str]] = mapped_column(JSON)
     active: Mapped[bool] = mapped_column(default=True)
+    # Bumped on every marketplace change of this tenant: other processes watch it to refresh
+    # their cache of the tenant's enabled plugins.
+    marketplace_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

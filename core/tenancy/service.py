@@ -86,6 +86,14 @@ def tenant_by_slug(session: CrmSession, slug: str) -> Tenant:
     return tenant
 
 
+def as_tenant(ctx: Ctx, tenant_id: int) -> Ctx:
+    """An operator's unit of work switched to one tenant (platform routes name the tenant)."""
+    _require_operator(ctx)
+    get_tenant(ctx.session, tenant_id)
+    ctx.session.info["tenant_id"] = tenant_id
+    return Ctx(session=ctx.session, principal=ctx.principal, runtime=ctx.runtime)
+
+
 def update_tenant(ctx: Ctx, data: TenantUpdate) -> Tenant:
     ctx.require("tenant.update")
     tenant = get_tenant(ctx.session, ctx.tenant_id)

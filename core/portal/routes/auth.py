@@ -9,6 +9,7 @@ from core.access.routes import client_ip
 from core.access.schemas import LoginIn, TokenOut
 from core.api.deps import portal, public
 from core.context import Ctx
+from core.portal import registration
 
 router = APIRouter(tags=["portal"])
 
@@ -23,6 +24,7 @@ def login(body: LoginIn, request: Request, ctx: Ctx = public()) -> TokenOut:
         password=body.password,
         tenant_slug=body.tenant,
         ip=client_ip(request),
+        on_success=lambda client: registration.client_signed_in(ctx, client),
     )
     return TokenOut(access_token=issued.token, expires_at=issued.expires_at)
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from core.api.deps import portal
 from core.context import Ctx
+from core.crm.clients import get_client
 from core.notify import service
 from core.notify.schemas import NotificationCountOut, PopupOut
 from core.schemas import ListQuery, Page
@@ -37,4 +38,8 @@ def read_popup(popup_id: int, ctx: Ctx = portal()) -> PopupOut:
     summary="The notification badge: unread pop-ups, plus counts modules contribute",
 )
 def count(ctx: Ctx = portal()) -> NotificationCountOut:
-    return NotificationCountOut(unread_popups=service.unread_count(ctx))
+    assert ctx.principal is not None
+    client = get_client(ctx, ctx.principal.id)
+    return NotificationCountOut(
+        unread_popups=service.unread_count(ctx), by_module=service.module_counts(ctx, client)
+    )

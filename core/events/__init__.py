@@ -1,0 +1,1 @@
+"""Domain events delivered to plugins, each handler isolated; failures recorded and replayable."""

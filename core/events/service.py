@@ -1,0 +1,142 @@
+"""Recording plugins' event failures, the plugin-health view, and replay after a fix.
+
+An event's arguments are stored by reference — an ORM record as its model and id — so a replay
+hands the plugin the records as they are now, in a fresh transaction for the same tenant.
+"""
+
+from __future__ import annotations
+
+import importlib
+import traceback as tb
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, inspect, select
+
+from core.context import Ctx, bind
+from core.db.base import Base, utcnow
+from core.db.paging import PageRequest, PageResult, paginate
+from core.errors import Conflict, NotFound
+from core.events.models import PluginFailure
+from core.runtime import Runtime
+
+# A plugin with this many unresolved failures in a day shows as unhealthy in the marketplace.
+UNHEALTHY_AFTER = 3
+HEALTH_WINDOW = timedelta(hours=24)
+
+
+def _encode(value: Any) -> Any:
+    if isinstance(value, Base):
+        cls = type(value)
+        return {
+            "$record": f"{cls.__module__}:{cls.__qualname__}",
+            "id": inspect(value).mapper.primary_key_from_instance(value)[0],
+        }
+    if isinstance(value, dict):
+        return {str(k): _encode(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_encode(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+def _decode(ctx: Ctx, value: Any) -> Any:
+    if isinstance(value, dict) and "$record" in value:
+        module, _, name = value["$record"].partition(":")
+        model = getattr(importlib.import_module(module), name)
+        record = ctx.session.get(model, value["id"])
+        if record is None:
+            raise NotFound(f"the {name} this event was about no longer exists")
+        return record
+    if isinstance(value, dict):
+        return {k: _decode(ctx, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_decode(ctx, v) for v in value]
+    return value
+
+
+def record_failure(ctx: Ctx, plugin: str, hook: str, kwargs: dict[str, Any], error: BaseException) -> None:
+    arguments = {name: value for name, value in kwargs.items() if name != "ctx"}
+    ctx.session.add(
+        PluginFailure(
+            tenant_id=ctx.tenant_id,
+            plugin=plugin,
+            hook=hook,
+            payload=_encode(arguments),
+            error=repr(error),
+            traceback="".join(tb.format_exception(error))[-8000:],
+        )
+    )
+    ctx.session.flush()
+
+
+def list_failures(
+    ctx: Ctx, page: PageRequest, *, plugin: str | None = None, resolved: bool | None = None
+) -> PageResult[PluginFailure]:
+    stmt = select(PluginFailure).order_by(PluginFailure.id.desc())
+    if plugin is not None:
+        stmt = stmt.where(PluginFailure.plugin == plugin)
+    if resolved is not None:
+        stmt = stmt.where(PluginFailure.resolved == resolved)
+    return paginate(ctx.session, stmt, page)
+
+
+def get_failure(ctx: Ctx, failure_id: int) -> PluginFailure:
+    failure = ctx.session.get(PluginFailure, failure_id)
+    if failure is None:
+        raise NotFound("failure not found")
+    return failure
+
+
+def unhealthy_counts(ctx: Ctx) -> dict[str, int]:
+    """Unresolved failures in the last day, per plugin (only plugins over the threshold)."""
+    rows = ctx.session.execute(
+        select(PluginFailure.plugin, func.count())
+        .where(PluginFailure.resolved.is_(False), PluginFailure.at >= utcnow() - HEALTH_WINDOW)
+        .group_by(PluginFailure.plugin)
+    )
+    return {plugin: n for plugin, n in rows if n >= UNHEALTHY_AFTER}
+
+
+def replay(runtime: Runtime, tenant_id: int, failure_id: int) -> PluginFailure:
+    """Call the plugin's handler again with the event's records as they are now. Success marks the
+    failure resolved; another failure is kept on it. Only the plugin itself is called."""
+    from core.plugins.dispatch import _call, acting_as
+
+    with runtime.db.transaction(tenant_id=tenant_id, write=True) as session:
+        ctx = bind(session, None, runtime, "replay")
+        failure = session.get(PluginFailure, failure_id)
+        if failure is None:
+            raise NotFound("failure not found")
+        if failure.resolved:
+            raise Conflict("this failure was already replayed successfully")
+        if failure.plugin not in runtime.plugin_state.enabled(session, tenant_id):
+            raise Conflict(f"the {failure.plugin} module is not enabled for this tenant")
+        implementation = runtime.plugins.implementation(failure.plugin, failure.hook)
+        if implementation is None:
+            raise Conflict(f"the {failure.plugin} module no longer handles {failure.hook}")
+        failure.replayed_at = utcnow()
+        try:
+            with session.begin_nested(), acting_as(ctx, failure.plugin) as plugin_ctx:
+                _call(implementation, {**_decode(ctx, failure.payload), "ctx": plugin_ctx})
+        except Exception as error:
+            failure.replay_error = repr(error)
+        else:
+            failure.resolved = True
+            failure.replay_error = ""
+        session.flush()
+        return failure
+
+
+def open_failures(
+    runtime: Runtime, *, plugin: str | None = None, tenant_id: int | None = None
+) -> list[tuple[int, int]]:
+    """(tenant id, failure id) of unresolved failures, oldest first."""
+    with runtime.db.session(all_tenants=True) as session:
+        stmt = select(PluginFailure.tenant_id, PluginFailure.id).where(PluginFailure.resolved.is_(False))
+        if plugin is not None:
+            stmt = stmt.where(PluginFailure.plugin == plugin)
+        if tenant_id is not None:
+            stmt = stmt.where(PluginFailure.tenant_id == tenant_id)
+        return list(session.execute(stmt.order_by(PluginFailure.id)))

@@ -1,0 +1,1 @@
+"""The marketplace: which plugins each tenant has installed, enabled, licensed and configured."""

@@ -1,0 +1,170 @@
+"""Which plugins are enabled for each tenant, cached per process and kept fresh across processes.
+
+Every request to a plugin route and every event asks "is plugin P enabled for tenant T?"; the
+answer comes from this cache, not the database. An entry is dropped
+
+* in this process, right after a transaction that changed the tenant's plugins commits;
+* in other processes, when they see the tenant's ``marketplace_generation`` move: PostgreSQL
+  pushes it (LISTEN/NOTIFY, sent by the committing transaction), and a light poll of the tenants'
+  generations catches anything missed — the only mechanism on SQLite;
+* when the earliest licence among the enabled plugins expires.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import weakref
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import event, func, select, update
+from sqlalchemy.orm import Session
+
+from core.db.base import utcnow
+from core.db.session import CrmSession
+from core.marketplace.models import PluginStatus, TenantPlugin
+from core.tenancy.models import Tenant
+
+if TYPE_CHECKING:
+    from core.plugins.host import PluginHost
+    from core.runtime import Runtime
+
+log = logging.getLogger("crm.marketplace")
+
+CHANNEL = "crm_marketplace"
+CHANGED = "marketplace_changed"  # session.info key: tenants whose plugins this transaction changed
+
+
+@dataclass(frozen=True)
+class TenantPlugins:
+    enabled: frozenset[str]
+    valid_until: datetime | None  # when the earliest licence among them runs out
+
+
+class PluginStateCache:
+    def __init__(self, host: PluginHost) -> None:
+        self.host = host
+        self._entries: dict[int, TenantPlugins] = {}
+        self._generations: dict[int, int] = {}
+        _caches.add(self)
+
+    def enabled(self, session: Session, tenant_id: int) -> frozenset[str]:
+        entry = self._entries.get(tenant_id)
+        if entry is None or (entry.valid_until is not None and utcnow() >= entry.valid_until):
+            entry = self._load(session, tenant_id)
+        return entry.enabled
+
+    def _load(self, session: Session, tenant_id: int) -> TenantPlugins:
+        now = utcnow()
+        rows = session.execute(
+            select(TenantPlugin.plugin, TenantPlugin.licence_expires_at).where(
+                TenantPlugin.tenant_id == tenant_id, TenantPlugin.status == PluginStatus.ENABLED
+            )
+        ).all()
+        live = [(name, expires) for name, expires in rows if expires is None or expires > now]
+        expiries = [expires for _, expires in live if expires is not None]
+        entry = TenantPlugins(
+            enabled=frozenset(name for name, _ in live if name in self.host.plugins),
+            valid_until=min(expiries) if expiries else None,
+        )
+        self._entries[tenant_id] = entry
+        return entry
+
+    def invalidate(self, tenant_id: int | None = None) -> None:
+        if tenant_id is None:
+            self._entries.clear()
+        else:
+            self._entries.pop(tenant_id, None)
+
+    def refresh_from(self, generations: dict[int, int]) -> None:
+        """Drop the entries of tenants whose generation moved since last seen."""
+        for tenant_id, generation in generations.items():
+            if self._generations.get(tenant_id) != generation:
+                self._generations[tenant_id] = generation
+                self.invalidate(tenant_id)
+
+
+_caches: weakref.WeakSet[PluginStateCache] = weakref.WeakSet()
+
+
+def installed_plugins(session: Session) -> set[str]:
+    """Plugins the session's tenant has installed, enabled or disabled."""
+    return set(
+        session.scalars(select(TenantPlugin.plugin).where(TenantPlugin.status != PluginStatus.UNINSTALLED))
+    )
+
+
+def mark_changed(session: CrmSession, tenant_id: int) -> None:
+    """Record that this transaction changed the tenant's plugins: bump the tenant's generation
+    (and notify other processes, on PostgreSQL); caches here drop the tenant once it commits."""
+    session.execute(
+        update(Tenant)
+        .where(Tenant.id == tenant_id)
+        .values(marketplace_generation=Tenant.marketplace_generation + 1)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(select(func.pg_notify(CHANNEL, str(tenant_id))))
+    session.info.setdefault(CHANGED, set()).add(tenant_id)
+
+
+@event.listens_for(CrmSession, "after_commit")
+def _drop_after_commit(session: Session) -> None:
+    for tenant_id in session.info.pop(CHANGED, ()):
+        for cache in list(_caches):
+            cache.invalidate(tenant_id)
+
+
+@event.listens_for(CrmSession, "after_rollback")
+def _forget_on_rollback(session: Session) -> None:
+    session.info.pop(CHANGED, None)
+
+
+class StateWatcher:
+    """Keeps this process's cache in step with changes other processes commit."""
+
+    def __init__(self, runtime: Runtime, poll_s: float = 0.5) -> None:
+        self.runtime = runtime
+        self.poll_s = poll_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="crm-marketplace-watch", daemon=True)
+
+    def start(self) -> StateWatcher:
+        self.poll()
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def poll(self) -> None:
+        with self.runtime.db.session(all_tenants=True) as session:
+            generations = dict(session.execute(select(Tenant.id, Tenant.marketplace_generation)).all())
+        self.runtime.plugin_state.refresh_from(generations)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                if self.runtime.db.dialect == "postgresql":
+                    self._listen()
+                else:
+                    self.poll()
+                    self._stop.wait(self.poll_s)
+            except Exception:
+                log.exception("marketplace state watcher failed; retrying")
+                self.runtime.plugin_state.invalidate()
+                self._stop.wait(1.0)
+
+    def _listen(self) -> None:
+        import psycopg
+
+        url = self.runtime.db.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute(f"LISTEN {CHANNEL}")
+            self.poll()  # anything committed before we listened
+            while not self._stop.is_set():
+                for notice in connection.notifies(timeout=5.0, stop_after=100):
+                    self.runtime.plugin_state.invalidate(int(notice.payload))
+                self.poll()  # a safety net; cheap (one row per tenant)

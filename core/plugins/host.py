@@ -1,0 +1,343 @@
+"""The plugin host: finds plugins through entry points, checks them, and registers the good ones.
+
+A plugin that fails any check is not registered; the host keeps running and reports the plugin
+as *broken* (or *incompatible*) with the reason:
+
+* its hooks module fails to import;
+* its manifest is missing or invalid, or names a different plugin than its entry point;
+* its declared core or hook-contract range excludes this host;
+* a hook implementation does not match ``core/hookspecs.py`` (a misspelt hook or argument);
+* it declares a permission another plugin (or core) already declared;
+* a route of its routers declares no permission, or its tables are not its own;
+* it declares a job type without a handler, or a handler for an undeclared job type;
+* a plugin it requires is missing, broken, or outside the required version range.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pluggy
+from fastapi import APIRouter
+from packaging.version import Version
+from pluggy import HookImpl
+from sqlalchemy import Table
+from stevedore import ExtensionManager
+
+from core import __version__, hookspecs
+from core.access.permissions import Permission, PermissionRegistry
+from core.api.guard import UnguardedRoute, declare_router
+from core.db.base import Base, TenantOwned
+from core.plugins.manifest import Manifest, ManifestError, load_manifest
+
+log = logging.getLogger("crm.plugins")
+
+ENTRY_POINT_GROUP = "crm.plugins"
+
+
+@dataclass
+class LoadedPlugin:
+    name: str
+    manifest: Manifest
+    module: Any  # the object registered with pluggy (the hooks module)
+    package: str
+    distribution: str | None = None
+    backoffice_router: APIRouter | None = None
+    portal_router: APIRouter | None = None
+    job_handlers: dict[str, Callable[..., None]] = field(default_factory=dict)
+    migrations: Path | None = None
+    portal_pages: list[dict[str, str]] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BrokenPlugin:
+    name: str
+    reason: str
+    state: str = "broken"  # or "incompatible"
+    manifest: Manifest | None = None
+    distribution: str | None = None
+
+
+class PluginRejected(Exception):
+    def __init__(self, reason: str, state: str = "broken") -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.state = state
+
+
+def _distribution(entry_point: Any) -> str | None:
+    dist = getattr(entry_point, "dist", None)
+    return f"{dist.name} {dist.version}" if dist is not None else None
+
+
+class PluginHost:
+    def __init__(
+        self,
+        permissions: PermissionRegistry,
+        *,
+        core_version: str = __version__,
+        hooks_version: str = hookspecs.HOOKS_VERSION,
+    ) -> None:
+        self.permissions = permissions
+        self.core_version = Version(core_version)
+        self.hooks_version = Version(hooks_version)
+        self.pm = self._manager()
+        self.plugins: dict[str, LoadedPlugin] = {}
+        self.broken: dict[str, BrokenPlugin] = {}
+        self._subsets: dict[frozenset[str], pluggy.PluginManager] = {}
+
+    @staticmethod
+    def _manager() -> pluggy.PluginManager:
+        pm = pluggy.PluginManager(hookspecs.PROJECT)
+        pm.add_hookspecs(hookspecs.CrmHooks)
+        return pm
+
+    # --- discovery ------------------------------------------------------------------------------
+
+    def discover(self, group: str = ENTRY_POINT_GROUP) -> None:
+        """Load every plugin advertised in the entry-point group."""
+        failures: list[tuple[Any, BaseException]] = []
+        manager = ExtensionManager(
+            namespace=group,
+            invoke_on_load=False,
+            on_load_failure_callback=lambda _mgr, entry_point, error: failures.append((entry_point, error)),
+        )
+        for entry_point, error in failures:
+            self._reject(
+                entry_point.name,
+                f"cannot import {entry_point.value}: {error!r}",
+                distribution=_distribution(entry_point),
+            )
+        for extension in sorted(manager, key=lambda ext: ext.name):
+            self.load(extension.name, extension.plugin, distribution=_distribution(extension.entry_point))
+        self._check_requirements()
+
+    def load(self, entry_name: str, module: Any, *, distribution: str | None = None) -> LoadedPlugin | None:
+        """Check one plugin and register it; on any problem, record it as broken instead."""
+        manifest: Manifest | None = None
+        registered = False
+        try:
+            package = self._package_of(module)
+            manifest = load_manifest(package)
+            if manifest.name != entry_name:
+                raise PluginRejected(
+                    f"the entry point is {entry_name!r} but the manifest names {manifest.name!r}"
+                )
+            if manifest.name in self.plugins:
+                raise PluginRejected(f"another distribution already provides plugin {manifest.name!r}")
+            if self.core_version not in manifest.core:
+                raise PluginRejected(
+                    f"requires core {manifest.core}, this is {self.core_version}", "incompatible"
+                )
+            if self.hooks_version not in manifest.hooks:
+                raise PluginRejected(
+                    f"implements hooks {manifest.hooks}, this host offers {self.hooks_version}",
+                    "incompatible",
+                )
+            self._register_hooks(manifest.name, module)
+            registered = True
+            plugin = LoadedPlugin(
+                name=manifest.name,
+                manifest=manifest,
+                module=module,
+                package=package,
+                distribution=distribution,
+            )
+            self._collect_registrations(plugin)
+            self._register_permissions(plugin)
+        except (PluginRejected, ManifestError, UnguardedRoute) as error:
+            state = error.state if isinstance(error, PluginRejected) else "broken"
+            reason = f"invalid manifest: {error}" if isinstance(error, ManifestError) else str(error)
+            self._undo(entry_name, module if registered else None)
+            self._reject(entry_name, reason, state=state, manifest=manifest, distribution=distribution)
+            return None
+        except Exception as error:  # a plugin's own code failed while registering
+            self._undo(entry_name, module if registered else None)
+            self._reject(
+                entry_name, f"failed while loading: {error!r}", manifest=manifest, distribution=distribution
+            )
+            return None
+        self.plugins[plugin.name] = plugin
+        self._subsets.clear()
+        log.info("loaded plugin %s %s", plugin.name, plugin.manifest.version)
+        return plugin
+
+    @staticmethod
+    def _package_of(module: Any) -> str:
+        package = module.__package__ if isinstance(module, ModuleType) else None
+        if not package:
+            raise PluginRejected("the entry point must name a hooks module inside the plugin's package")
+        return str(package)
+
+    def _register_hooks(self, name: str, module: Any) -> None:
+        try:
+            self.pm.register(module, name=name)
+        except pluggy.PluginValidationError as error:
+            raise PluginRejected(f"hook does not match the contract: {error}") from None
+        unknown = [caller.name for caller in self.pm.get_hookcallers(module) or [] if not caller.has_spec()]
+        if unknown:
+            raise PluginRejected(f"implements unknown hook(s) {', '.join(sorted(unknown))} (misspelt?)")
+
+    def _call(self, module: Any, hook: str) -> Any:
+        function = getattr(module, hook, None)
+        return function() if function is not None and hasattr(function, f"{hookspecs.PROJECT}_impl") else None
+
+    def _collect_registrations(self, plugin: LoadedPlugin) -> None:
+        for kind in ("backoffice", "portal"):
+            router = self._call(plugin.module, f"crm_{kind}_router")
+            if router is not None:
+                if not isinstance(router, APIRouter):
+                    raise PluginRejected(f"crm_{kind}_router must return a fastapi.APIRouter")
+                declare_router(router, self._registry_with(plugin), plugin=plugin.name)
+                setattr(plugin, f"{kind}_router", router)
+        handlers = self._call(plugin.module, "crm_job_handlers") or {}
+        declared = plugin.manifest.job_names()
+        if set(handlers) != declared:
+            missing, extra = sorted(declared - set(handlers)), sorted(set(handlers) - declared)
+            raise PluginRejected(
+                f"job handlers do not match the manifest's jobs (no handler for {missing}, "
+                f"undeclared {extra})"
+            )
+        plugin.job_handlers = dict(handlers)
+        migrations = self._call(plugin.module, "crm_migrations")
+        if migrations is not None:
+            plugin.migrations = Path(migrations)
+            if not plugin.migrations.is_dir():
+                raise PluginRejected(f"migrations folder {plugin.migrations} does not exist")
+        plugin.portal_pages = list(self._call(plugin.module, "crm_portal_pages") or [])
+        plugin.tables = self._tables_of(plugin)
+
+    def _registry_with(self, plugin: LoadedPlugin) -> PermissionRegistry:
+        """The registry as it will be once this plugin's permissions are in (routes may use them)."""
+        trial = PermissionRegistry(self.permissions)
+        for item in plugin.manifest.permissions:
+            if item["name"] not in trial:
+                trial.register(
+                    Permission(item["name"], item["label"], item["description"], module=plugin.name)
+                )
+        return trial
+
+    def _tables_of(self, plugin: LoadedPlugin) -> list[Table]:
+        models = f"{plugin.package}.models"
+        if importlib.util.find_spec(models) is not None:
+            importlib.import_module(models)
+        tables = []
+        for mapper in Base.registry.mappers:
+            cls = mapper.class_
+            if not cls.__module__.startswith(f"{plugin.package}."):
+                continue
+            table = mapper.local_table
+            if not table.name.startswith(f"{plugin.name}_"):
+                raise PluginRejected(f"table {table.name!r} must be named {plugin.name}_…")
+            if not issubclass(cls, TenantOwned):
+                raise PluginRejected(f"model {cls.__name__} must be tenant-owned (core.db.TenantOwned)")
+            tables.append(table)
+        return tables
+
+    def _register_permissions(self, plugin: LoadedPlugin) -> None:
+        for item in plugin.manifest.permissions:
+            if item["name"] in self.permissions:
+                owner = self.permissions.get(item["name"])
+                raise PluginRejected(f"permission {item['name']!r} is already declared by {owner.module!r}")
+        for item in plugin.manifest.permissions:
+            self.permissions.register(
+                Permission(item["name"], item["label"], item["description"], module=plugin.name)
+            )
+
+    def _undo(self, name: str, module: Any) -> None:
+        if module is not None and self.pm.is_registered(module):
+            self.pm.unregister(module)
+        self.permissions.unregister_module(name)
+
+    def _reject(
+        self,
+        name: str,
+        reason: str,
+        *,
+        state: str = "broken",
+        manifest: Manifest | None = None,
+        distribution: str | None = None,
+    ) -> None:
+        log.error("plugin %s is %s: %s", name, state, reason)
+        self.broken[name] = BrokenPlugin(
+            name=name, reason=reason, state=state, manifest=manifest, distribution=distribution
+        )
+
+    def _check_requirements(self) -> None:
+        """Unload plugins whose requirements are not met, until nothing changes."""
+        changed = True
+        while changed:
+            changed = False
+            for plugin in list(self.plugins.values()):
+                problem = self._requirement_problem(plugin)
+                if problem:
+                    del self.plugins[plugin.name]
+                    self._undo(plugin.name, plugin.module)
+                    self._reject(
+                        plugin.name,
+                        problem,
+                        state="incompatible",
+                        manifest=plugin.manifest,
+                        distribution=plugin.distribution,
+                    )
+                    self._subsets.clear()
+                    changed = True
+
+    def _requirement_problem(self, plugin: LoadedPlugin) -> str | None:
+        for requirement in plugin.manifest.requires:
+            other = self.plugins.get(requirement.name)
+            if other is None:
+                why = (
+                    self.broken[requirement.name].reason
+                    if requirement.name in self.broken
+                    else "not available"
+                )
+                return f"requires plugin {requirement.name!r} ({why})"
+            if other.manifest.version not in requirement.specifier:
+                return (
+                    f"requires {requirement.name} {requirement.specifier}, "
+                    f"but {other.manifest.version} is available"
+                )
+        return None
+
+    # --- calling plugins --------------------------------------------------------------------------
+
+    def hooks_for(self, names: frozenset[str]) -> pluggy.HookRelay:
+        """The hooks of exactly these plugins, called in a stable order (by plugin name).
+
+        One plugin manager per distinct set of plugins, built once: dispatching for a tenant
+        costs what a bare pluggy call over its plugins costs."""
+        manager = self._subsets.get(names)
+        if manager is None:
+            manager = self._manager()
+            # pluggy calls the last registered first: register in reverse to call in name order.
+            for name in sorted(names & self.plugins.keys(), reverse=True):
+                manager.register(self.plugins[name].module, name=name)
+            self._subsets[names] = manager
+        return manager.hook
+
+    def implementation(self, plugin: str, hook: str) -> HookImpl | None:
+        """One plugin's implementation of a hook (for lifecycle calls), or None."""
+        for implementation in getattr(self.pm.hook, hook).get_hookimpls():
+            if implementation.plugin_name == plugin:
+                return implementation
+        return None
+
+    def migration_locations(self) -> list[Path]:
+        return [p.migrations for p in self.plugins.values() if p.migrations is not None]
+
+    def dependents_of(self, name: str, among: Iterable[str]) -> list[str]:
+        """Plugins in ``among`` that require ``name``."""
+        return sorted(
+            other
+            for other in among
+            if other in self.plugins and any(r.name == name for r in self.plugins[other].manifest.requires)
+        )

@@ -1,0 +1,1 @@
+"""The scheduler: plugins' jobs, each (schedule, period) run exactly once across workers."""
