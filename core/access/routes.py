@@ -95,7 +95,7 @@ def change_password(body: PasswordChange, ctx: Ctx = signed_in_staff()) -> Respo
     summary="Every permission a role can grant",
 )
 def permissions(ctx: Ctx = staff("roles.read")) -> list[PermissionOut]:
-    return [PermissionOut.model_validate(p) for p in ctx.runtime.permissions]
+    return [PermissionOut.model_validate(p) for p in service.grantable_permissions(ctx)]
 
 
 @router.get("/teams", tags=["access"], response_model=list[TeamOut])

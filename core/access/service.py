@@ -16,12 +16,14 @@ from sqlalchemy import func, select
 from core.access.auth import normalize_email, revoke_tokens, set_password
 from core.access.credentials import check_password_strength, new_api_key, verify_password
 from core.access.models import ApiKey, DataScope, PrincipalKind, Role, RolePermission, Team, User, UserRole
+from core.access.permissions import Permission
 from core.access.schemas import ApiKeyIn, RoleIn, RoleUpdate, TeamIn, TeamUpdate, UserIn, UserUpdate
 from core.context import Ctx
 from core.db.base import utcnow
 from core.db.lookup import ensure_unique, fetch
 from core.db.paging import PageRequest, PageResult, paginate
 from core.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
+from core.marketplace.state import installed_plugins
 
 ADMIN_ROLE_NAME = "Administrator"
 
@@ -77,10 +79,16 @@ def get_role(ctx: Ctx, role_id: int, *, field: str | None = None) -> Role:
     return fetch(ctx.session, Role, role_id, label="role", field=field)
 
 
+def grantable_permissions(ctx: Ctx) -> list[Permission]:
+    """What the tenant's role editor offers: core's permissions and those of its installed modules."""
+    installed = installed_plugins(ctx.session)
+    return [p for p in ctx.runtime.permissions if p.module == "core" or p.module in installed]
+
+
 def _check_can_grant(ctx: Ctx, permissions: Iterable[str], scope: DataScope | None) -> None:
-    registry = ctx.runtime.permissions
+    known = {p.name for p in grantable_permissions(ctx)}
     for name in permissions:
-        if name not in registry:
+        if name not in known:
             raise InvalidInput("permissions", f"unknown permission {name!r}")
     actor = ctx.principal
     if actor is None:  # the system (CLI, migrations) grants anything

@@ -78,7 +78,7 @@ def _audited(obj: Any) -> bool:
 def _actor(session: Session) -> tuple[str, int | None, str]:
     principal: Principal | None = session.info.get("principal")
     if principal is None:
-        return "system", None, session.info.get("actor_label", "system")
+        return "system", None, session.info.get("actor_label") or "system"
     return principal.kind.value, principal.id, principal.label
 
 

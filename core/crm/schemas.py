@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import EmailStr, Field, field_validator
+from pydantic import AfterValidator, EmailStr, Field, field_validator
 
 from core.crm.models import (
     ClientType,
@@ -339,12 +339,25 @@ class PriceAdjustmentOut(Output):
     amount: str = Field(description="Signed change to the price, e.g. '-10.00'")
 
 
+def _option_value(value: Any) -> Any:
+    if (
+        value is None
+        or isinstance(value, str | bool)
+        or (isinstance(value, int) and not isinstance(value, bool))
+    ):
+        return value
+    raise ValueError("must be a string, a whole number, true, false or null (send decimals as strings)")
+
+
+OptionValue = Annotated[Any, AfterValidator(_option_value)]
+
+
 class OrderIn(Input):
     """A client's checkout. ``options`` carries choices that pricing extensions read (for example
     ``{"coupon_id": 12}``); an option no installed module understands is refused."""
 
     challenge_id: int
-    options: dict[str, int | str | None] = Field(default_factory=dict, max_length=10)
+    options: dict[str, OptionValue] = Field(default_factory=dict, max_length=10)
 
 
 class QuoteOut(MoneyOutput):
@@ -385,7 +398,7 @@ class PropOrderOut(MoneyOutput):
     final_price: MoneyOut
     currency: str
     adjustments: list[PriceAdjustmentOut]
-    pricing_options: dict[str, int | str | None]
+    pricing_options: dict[str, Any]
     status: PropOrderStatus
     status_changed_at: datetime | None
     failure_reason: str

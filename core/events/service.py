@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import func, inspect, select
 
-from core.context import Ctx, bind
+from core.context import Ctx
 from core.db.base import Base, utcnow
 from core.db.paging import PageRequest, PageResult, paginate
 from core.errors import Conflict, NotFound
@@ -99,34 +99,31 @@ def unhealthy_counts(ctx: Ctx) -> dict[str, int]:
     return {plugin: n for plugin, n in rows if n >= UNHEALTHY_AFTER}
 
 
-def replay(runtime: Runtime, tenant_id: int, failure_id: int) -> PluginFailure:
-    """Call the plugin's handler again with the event's records as they are now. Success marks the
-    failure resolved; another failure is kept on it. Only the plugin itself is called."""
+def replay(ctx: Ctx, failure_id: int) -> PluginFailure:
+    """Call the plugin's handler again with the event's records as they are now, in the caller's
+    unit of work. Success marks the failure resolved; another failure is kept on it. Only the
+    plugin itself is called."""
     from core.plugins.dispatch import _call, acting_as
 
-    with runtime.db.transaction(tenant_id=tenant_id, write=True) as session:
-        ctx = bind(session, None, runtime, "replay")
-        failure = session.get(PluginFailure, failure_id)
-        if failure is None:
-            raise NotFound("failure not found")
-        if failure.resolved:
-            raise Conflict("this failure was already replayed successfully")
-        if failure.plugin not in runtime.plugin_state.enabled(session, tenant_id):
-            raise Conflict(f"the {failure.plugin} module is not enabled for this tenant")
-        implementation = runtime.plugins.implementation(failure.plugin, failure.hook)
-        if implementation is None:
-            raise Conflict(f"the {failure.plugin} module no longer handles {failure.hook}")
-        failure.replayed_at = utcnow()
-        try:
-            with session.begin_nested(), acting_as(ctx, failure.plugin) as plugin_ctx:
-                _call(implementation, {**_decode(ctx, failure.payload), "ctx": plugin_ctx})
-        except Exception as error:
-            failure.replay_error = repr(error)
-        else:
-            failure.resolved = True
-            failure.replay_error = ""
-        session.flush()
-        return failure
+    failure = get_failure(ctx, failure_id)
+    if failure.resolved:
+        raise Conflict("this failure was already replayed successfully")
+    if failure.plugin not in ctx.runtime.plugin_state.enabled(ctx.session, ctx.tenant_id):
+        raise Conflict(f"the {failure.plugin} module is not enabled for this tenant")
+    implementation = ctx.runtime.plugins.implementation(failure.plugin, failure.hook)
+    if implementation is None:
+        raise Conflict(f"the {failure.plugin} module no longer handles {failure.hook}")
+    failure.replayed_at = utcnow()
+    try:
+        with ctx.session.begin_nested(), acting_as(ctx, failure.plugin) as plugin_ctx:
+            _call(implementation, {**_decode(ctx, failure.payload), "ctx": plugin_ctx})
+    except Exception as error:
+        failure.replay_error = repr(error)
+    else:
+        failure.resolved = True
+        failure.replay_error = ""
+    ctx.session.flush()
+    return failure
 
 
 def open_failures(

@@ -70,8 +70,7 @@ def failures(
     summary="Deliver a failed event to its module again",
 )
 def replay(failure_id: int, ctx: Ctx = staff("marketplace.manage")) -> FailureOut:
-    events.get_failure(ctx, failure_id)
-    return FailureOut.model_validate(events.replay(ctx.runtime, ctx.tenant_id, failure_id))
+    return FailureOut.model_validate(events.replay(ctx, failure_id))
 
 
 @router.get("/marketplace/{plugin}", response_model=CatalogEntryOut)

@@ -51,12 +51,14 @@ def _implementations(ctx: Ctx, hook: str) -> list[Any]:
 def acting_as(ctx: Ctx, plugin: str) -> Iterator[Ctx]:
     """The same unit of work, acting as the plugin (for its changes in the operation log)."""
     info = ctx.session.info
-    saved = info.get("principal"), info.get("actor_label")
+    saved = {key: info[key] for key in ("principal", "actor_label") if key in info}
     info["principal"], info["actor_label"] = None, f"plugin:{plugin}"
     try:
         yield Ctx(session=ctx.session, principal=None, runtime=ctx.runtime)
     finally:
-        info["principal"], info["actor_label"] = saved
+        info.pop("principal", None)
+        info.pop("actor_label", None)
+        info.update(saved)
 
 
 def _call(implementation: Any, kwargs: dict[str, Any]) -> Any:
@@ -114,18 +116,12 @@ def collect(ctx: Ctx, hook: str, **kwargs: Any) -> dict[str, Any]:
 
 def call_lifecycle(ctx: Ctx, plugin: str, hook: str, **kwargs: Any) -> None:
     """Tell one plugin about a change of its own state for the tenant. A failure fails the change."""
-    function = ctx.runtime.plugins.implementation(plugin, hook)
-    if function is None:
+    implementation = ctx.runtime.plugins.implementation(plugin, hook)
+    if implementation is None:
         return
     try:
         with acting_as(ctx, plugin) as plugin_ctx:
-            function(
-                **{
-                    name: value
-                    for name, value in {**kwargs, "ctx": plugin_ctx}.items()
-                    if name in function.__code__.co_varnames[: function.__code__.co_argcount]
-                }
-            )
+            _call(implementation, {**kwargs, "ctx": plugin_ctx})
     except DomainError:
         raise
     except Exception as error:

@@ -16,6 +16,7 @@ as *broken* (or *incompatible*) with the reason:
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 import importlib.util
 import logging
 from collections.abc import Callable, Iterable
@@ -73,9 +74,14 @@ class PluginRejected(Exception):
         self.state = state
 
 
-def _distribution(entry_point: Any) -> str | None:
-    dist = getattr(entry_point, "dist", None)
-    return f"{dist.name} {dist.version}" if dist is not None else None
+def _distributions(group: str) -> dict[str, str]:
+    """Entry-point name -> "distribution version" (stevedore's cached entry points lack it)."""
+    found = {}
+    for entry_point in importlib.metadata.entry_points(group=group):
+        dist = entry_point.dist
+        if dist is not None:
+            found[entry_point.name] = f"{dist.name} {dist.version}"
+    return found
 
 
 class PluginHost:
@@ -105,19 +111,23 @@ class PluginHost:
     def discover(self, group: str = ENTRY_POINT_GROUP) -> None:
         """Load every plugin advertised in the entry-point group."""
         failures: list[tuple[Any, BaseException]] = []
+        # stevedore remembers a namespace's entry points per process; look again each time, so
+        # a plugin installed since the last discovery is found.
+        ExtensionManager.ENTRY_POINT_CACHE.pop(group, None)
         manager = ExtensionManager(
             namespace=group,
             invoke_on_load=False,
             on_load_failure_callback=lambda _mgr, entry_point, error: failures.append((entry_point, error)),
         )
+        distributions = _distributions(group)
         for entry_point, error in failures:
             self._reject(
                 entry_point.name,
                 f"cannot import {entry_point.value}: {error!r}",
-                distribution=_distribution(entry_point),
+                distribution=distributions.get(entry_point.name),
             )
         for extension in sorted(manager, key=lambda ext: ext.name):
-            self.load(extension.name, extension.plugin, distribution=_distribution(extension.entry_point))
+            self.load(extension.name, extension.plugin, distribution=distributions.get(extension.name))
         self._check_requirements()
 
     def load(self, entry_name: str, module: Any, *, distribution: str | None = None) -> LoadedPlugin | None:
@@ -181,7 +191,8 @@ class PluginHost:
         try:
             self.pm.register(module, name=name)
         except pluggy.PluginValidationError as error:
-            raise PluginRejected(f"hook does not match the contract: {error}") from None
+            detail = " ".join(str(error).split())
+            raise PluginRejected(f"hook does not match the contract: {detail}") from None
         unknown = [caller.name for caller in self.pm.get_hookcallers(module) or [] if not caller.has_spec()]
         if unknown:
             raise PluginRejected(f"implements unknown hook(s) {', '.join(sorted(unknown))} (misspelt?)")

@@ -88,7 +88,13 @@ def _problem(error: ValidationError) -> tuple[str, str]:
         if missing:
             return f"{error.json_path}.{missing.group(1)}", "is required"
     if error.validator in ("oneOf", "anyOf") and error.context:
-        return _problem(best_match(error.context))
+        # Blame the branch the document chose (the one whose constants it matches, like
+        # "model": "paid"), not whichever branch failed least.
+        by_branch: dict[Any, list[ValidationError]] = {}
+        for sub in error.context:
+            by_branch.setdefault(sub.relative_schema_path[0], []).append(sub)
+        chosen = [errs for errs in by_branch.values() if all(e.validator != "const" for e in errs)]
+        return _problem(best_match(chosen[0] if len(chosen) == 1 else error.context))
     return error.json_path, error.message
 
 

@@ -156,6 +156,13 @@ class TenantHandle:
             ctx.session.flush()
             return [c.id for c in rows]
 
+    def install(self, plugin: str, **options: Any) -> None:
+        """Install a plugin for this tenant as the platform would (any install policy)."""
+        from core.marketplace.service import install
+
+        with self.ctx() as ctx:
+            install(ctx, plugin, **options)
+
     def portal(self, client_id: int, password: str = PASSWORD) -> ApiSession:
         """Give a client a portal password and sign them in."""
         from core.access.auth import set_password

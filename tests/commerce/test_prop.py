@@ -53,6 +53,15 @@ def test_a_client_cannot_send_a_price_or_unknown_options(crm):
         "/api/v1/portal/prop/quote", json={"challenge_id": challenge["id"], "options": {"x": "y"}}
     )
     assert quoted.status_code == 422
+    fractional = portal.post(
+        "/api/v1/portal/prop/quote", json={"challenge_id": challenge["id"], "options": {"discount": 1.5}}
+    )
+    assert fractional.json()["error"]["fields"] == [
+        {
+            "field": "options.discount",
+            "message": "must be a string, a whole number, true, false or null (send decimals as strings)",
+        }
+    ]
     assert crm.snapshot() == before
 
 

@@ -1,0 +1,186 @@
+"""The scheduler: DST-correct periods, exactly one completed run per period, leases, and jobs
+that never run where their module is off."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select, update
+
+from core.scheduler import cron
+from core.scheduler.models import JobRun, JobSchedule, RunStatus
+from core.scheduler.service import ensure_schedule
+from core.scheduler.worker import Worker
+from core.testing import expect
+
+NY = "America/New_York"
+WEEKLY = "30 1 * * 0"  # Sundays 01:30
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def test_fall_back_sunday_runs_once_and_spring_forward_sunday_is_not_skipped():
+    # 2026-11-01: clocks go back at 02:00 EDT, so 01:30 happens twice; it fires once (05:30 UTC).
+    assert cron.next_after(WEEKLY, NY, _at("2026-10-31T12:00")) == _at("2026-11-01T05:30")
+    assert cron.next_after(WEEKLY, NY, _at("2026-11-01T05:30")) == _at("2026-11-08T06:30")
+    # 2026-03-08: clocks go forward at 02:00 EST; 01:30 still exists and fires (06:30 UTC).
+    assert cron.next_after(WEEKLY, NY, _at("2026-03-07T12:00")) == _at("2026-03-08T06:30")
+    assert cron.next_after(WEEKLY, NY, _at("2026-03-08T06:30")) == _at("2026-03-15T05:30")
+    # A job inside the skipped hour runs right after the jump.
+    assert cron.next_after("30 2 * * 0", NY, _at("2026-03-07T12:00")) == _at("2026-03-08T07:00")
+
+
+def test_missed_periods_catch_up_with_the_latest_only():
+    period, following = cron.latest_due(WEEKLY, NY, _at("2026-11-01T05:30"), _at("2026-11-20T00:00"))
+    assert (period, following) == (_at("2026-11-15T06:30"), _at("2026-11-22T06:30"))
+
+
+def test_bad_specs_are_refused_naming_the_field():
+    from core.errors import InvalidInput
+
+    with pytest.raises(InvalidInput, match="cron"):
+        cron.validate("61 * * * *", NY)
+    with pytest.raises(InvalidInput, match="timezone"):
+        cron.validate(WEEKLY, "Mars/Olympus")
+
+
+def _schedule(tenant, cron_spec: str = WEEKLY, timezone: str = NY, key: str = "") -> int:
+    with tenant.ctx() as ctx:
+        return ensure_schedule(
+            ctx, "fixture_ticker", "fixture_ticker.tick", cron=cron_spec, timezone=timezone, key=key
+        ).id
+
+
+def _due_now(pk, schedule_id: int, when: datetime) -> None:
+    with pk.db.transaction(all_tenants=True) as session:
+        session.execute(update(JobSchedule).where(JobSchedule.id == schedule_id).values(next_run_at=when))
+
+
+def _runs(pk, tenant_id: int) -> list[JobRun]:
+    with pk.db.session(tenant_id=tenant_id) as session:
+        return list(session.scalars(select(JobRun).order_by(JobRun.period)))
+
+
+def test_a_worker_clock_walking_through_both_transitions_runs_each_sunday_once(pk):
+    acme = pk.tenant("acme", timezone=NY)
+    acme.install("fixture_ticker")
+    for start, end, expected in [
+        (
+            "2026-10-24T00:00",
+            "2026-11-16T00:00",
+            ["2026-10-25T05:30", "2026-11-01T05:30", "2026-11-08T06:30", "2026-11-15T06:30"],
+        ),
+        (
+            "2026-02-28T00:00",
+            "2026-03-23T00:00",
+            ["2026-03-01T06:30", "2026-03-08T06:30", "2026-03-15T05:30", "2026-03-22T05:30"],
+        ),
+    ]:
+        schedule_id = _schedule(acme, key=start)
+        _due_now(pk, schedule_id, cron.next_after(WEEKLY, NY, _at(start)))
+        worker = Worker(pk.runtime)
+        clock = _at(start)
+        while clock < _at(end):  # a pass every 10 minutes, as a worker would
+            worker.tick(clock)
+            clock += timedelta(minutes=10)
+        periods = [r.period for r in _runs(pk, acme.id) if r.key == start]
+        assert periods == [_at(p) for p in expected]
+    assert {r.status for r in _runs(pk, acme.id)} == {RunStatus.SUCCEEDED}
+
+
+def test_a_period_runs_once_however_many_passes_and_workers_see_it(pk):
+    acme = pk.tenant("acme")
+    acme.install("fixture_ticker")
+    schedule_id = _schedule(acme, "0 * * * *", "UTC")
+    now = _at("2026-06-01T10:00")
+    _due_now(pk, schedule_id, now)
+    first, second = Worker(pk.runtime, name="w1"), Worker(pk.runtime, name="w2")
+    assert len(first.tick(now + timedelta(seconds=5))) == 1
+    assert second.tick(now + timedelta(seconds=6)) == []
+    assert first.tick(now + timedelta(seconds=7)) == []
+    [run] = _runs(pk, acme.id)
+    assert (run.status, run.period, run.worker) == (RunStatus.SUCCEEDED, now, "w1")
+    assert run.duration_ms is not None
+    assert (
+        expect(acme.admin.get("/api/v1/plugins/fixture_ticker/notes"), 200).count(f"tick {now.isoformat()}")
+        == 1
+    )
+    history = expect(acme.admin.get("/api/v1/jobs/runs"), 200)["items"]
+    assert [(h["job_type"], h["status"], h["trigger"]) for h in history] == [
+        ("fixture_ticker.tick", "succeeded", "schedule")
+    ]
+    schedules = expect(acme.admin.get("/api/v1/jobs/schedules"), 200)
+    assert schedules[0]["next_run_at"].startswith("2026-06-01T11:00")
+
+
+def test_a_worker_that_lost_its_lease_cannot_commit_its_work(pk):
+    acme = pk.tenant("acme")
+    acme.install("fixture_ticker")
+    schedule_id = _schedule(acme, "0 * * * *", "UTC")
+    now = _at("2026-06-01T10:00")
+    _due_now(pk, schedule_id, now)
+    slow = Worker(pk.runtime, name="slow", lease=timedelta(minutes=1))
+    [claim] = slow.claim(now)  # claims, then stalls past its lease
+    rescuer = Worker(pk.runtime, name="rescuer", lease=timedelta(minutes=1))
+    [rescued] = rescuer.tick(now + timedelta(minutes=2))
+    assert (rescued.status, rescued.worker, rescued.attempt) == (RunStatus.SUCCEEDED, "rescuer", 2)
+    assert slow.execute(claim) is None  # too late: nothing of it commits
+    notes = expect(acme.admin.get("/api/v1/plugins/fixture_ticker/notes"), 200)
+    assert notes.count(f"tick {now.isoformat()}") == 1
+
+
+@pytest.mark.parametrize("switch_off", ["disable", "uninstall", "expire"])
+def test_jobs_never_run_where_the_module_is_off(pk, switch_off):
+    acme = pk.tenant("acme")
+    acme.install("fixture_ticker")
+    schedule_id = _schedule(acme, "0 * * * *", "UTC")
+    if switch_off == "expire":  # as for a paid module whose licence ran out
+        from core.marketplace.models import TenantPlugin
+        from core.marketplace.state import mark_changed
+
+        with pk.db.transaction(tenant_id=acme.id) as session:
+            session.execute(update(TenantPlugin).values(licence_expires_at=_at("2020-01-01T00:00")))
+            mark_changed(session, acme.id)
+    else:
+        expect(acme.admin.post(f"/api/v1/marketplace/fixture_ticker/{switch_off}"), 200)
+    now = _at("2026-06-01T10:00")
+    _due_now(pk, schedule_id, now)
+    assert Worker(pk.runtime).tick(now) == []
+    assert _runs(pk, acme.id) == []
+    with pk.db.session(tenant_id=acme.id) as session:
+        assert session.get(JobSchedule, schedule_id).next_run_at == _at(
+            "2026-06-01T11:00"
+        )  # the period passed
+
+
+def test_a_failing_job_is_recorded_with_its_error(pk, monkeypatch):
+    acme = pk.tenant("acme")
+    acme.install("fixture_ticker")
+    expect(
+        acme.admin.put(
+            "/api/v1/marketplace/fixture_ticker/settings",
+            json={"values": {"tick_marker": "/nonexistent-dir/marker"}},
+        ),
+        200,
+    )
+    schedule_id = _schedule(acme, "0 * * * *", "UTC")
+    now = _at("2026-06-01T10:00")
+    _due_now(pk, schedule_id, now)
+    [run] = Worker(pk.runtime).tick(now)
+    assert run.status is RunStatus.FAILED and "FileNotFoundError" in run.error
+    assert expect(acme.admin.get("/api/v1/jobs/runs", params={"status": "failed"}), 200)["total"] == 1
+
+
+def test_a_manual_run_is_recorded_in_the_history(pk):
+    acme = pk.tenant("acme")
+    acme.install("fixture_ticker")
+    run = Worker(pk.runtime).run_now("acme", "fixture_ticker.tick")
+    assert run.status is RunStatus.SUCCEEDED and run.trigger.value == "manual"
+    from core.errors import Conflict
+
+    pk.tenant("globex")  # has not installed the module
+    with pytest.raises(Conflict, match="not loaded or not enabled"):
+        Worker(pk.runtime).run_now("globex", "fixture_ticker.tick")
