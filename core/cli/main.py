@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
 
+from core.cli.common import console, errors, reported, runtime
+from core.cli.operations import events_app, jobs_app, marketplace_app, plugins_app, worker
 from core.db import migrate
-from core.errors import DomainError
-from core.runtime import Runtime
 
 app = typer.Typer(help="crm-marketplace: a multi-tenant CRM for forex and CFD brokers.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -27,31 +23,11 @@ app.add_typer(tenants_app, name="tenants")
 app.add_typer(users_app, name="users")
 app.add_typer(operators_app, name="operators")
 app.add_typer(outbox_app, name="outbox")
-
-console = Console()
-errors = Console(stderr=True)
-
-
-@contextmanager
-def reported() -> Iterator[None]:
-    """Turn expected failures into a message and exit code 1 (no traceback)."""
-    try:
-        yield
-    except DomainError as error:
-        errors.print(f"[red]error:[/red] {error.message}")
-        for field in error.fields:
-            errors.print(f"  {field.field}: {field.message}")
-        raise typer.Exit(1) from None
-    except ValidationError as error:
-        errors.print("[red]error:[/red] invalid input")
-        for item in error.errors():
-            errors.print(f"  {'.'.join(str(p) for p in item['loc'])}: {item['msg']}")
-        raise typer.Exit(1) from None
-
-
-def runtime() -> Runtime:
-    return Runtime.from_settings()
-
+app.add_typer(plugins_app, name="plugins")
+app.add_typer(marketplace_app, name="marketplace")
+app.add_typer(jobs_app, name="jobs")
+app.add_typer(events_app, name="events")
+app.command("worker")(worker)
 
 # --- db ----------------------------------------------------------------------------------------
 
@@ -60,7 +36,7 @@ def runtime() -> Runtime:
 def db_upgrade() -> None:
     """Apply every pending migration."""
     rt = runtime()
-    migrate.upgrade(rt.settings.database_url)
+    migrate.upgrade(rt.settings.database_url, rt.plugins.migration_locations())
     console.print(f"Database is up to date: {rt.db.engine.url.render_as_string(hide_password=True)}")
 
 
@@ -68,7 +44,7 @@ def db_upgrade() -> None:
 def db_status() -> None:
     """Say whether migrations are pending."""
     rt = runtime()
-    if migrate.pending(rt.settings.database_url):
+    if migrate.pending(rt.settings.database_url, rt.plugins.migration_locations()):
         console.print("Migrations are pending: run [bold]crm db upgrade[/bold].")
         raise typer.Exit(1)
     console.print("Database is up to date.")
@@ -83,27 +59,36 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     demo: Annotated[bool, typer.Option(help="Seed the demo tenant (once) and print its logins.")] = False,
     outbox: Annotated[bool, typer.Option(help="Send queued emails in the background.")] = True,
+    worker: Annotated[bool, typer.Option(help="Run modules' scheduled jobs in the background.")] = True,
 ) -> None:
     """Apply migrations and run the API server."""
     import uvicorn
 
     from core.api.app import create_app
     from core.cli.demo import print_logins, seed_demo
+    from core.marketplace.state import StateWatcher
     from core.notify.delivery import OutboxWorker
+    from core.scheduler.worker import WorkerThread
 
     rt = runtime()
-    migrate.upgrade(rt.settings.database_url)
+    migrate.upgrade(rt.settings.database_url, rt.plugins.migration_locations())
     logins = seed_demo(rt, console) if demo else None
     url = f"http://{host}:{port}"
     console.print(f"\n[bold green]crm-marketplace[/bold green] on {url}  (API docs: {url}/docs)")
     if logins is not None:
         print_logins(console, logins, url)
-    worker = OutboxWorker(rt).start() if outbox else None
+    for name, broken in sorted(rt.plugins.broken.items()):
+        errors.print(f"[yellow]plugin {name} is {broken.state}:[/yellow] {broken.reason}")
+    background = [StateWatcher(rt).start()]
+    if outbox:
+        background.append(OutboxWorker(rt).start())
+    if worker:
+        background.append(WorkerThread(rt).start())
     try:
         uvicorn.run(create_app(rt), host=host, port=port, log_level="info")
     finally:
-        if worker is not None:
-            worker.stop()
+        for task in background:
+            task.stop()
 
 
 # --- tenants, users, operators -----------------------------------------------------------------

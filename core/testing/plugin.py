@@ -52,7 +52,8 @@ def crm_settings(crm_database_url: str) -> Settings:
 def crm_runtime(crm_settings: Settings) -> Iterator[Runtime]:
     _reset_schema(crm_settings.database_url)
     runtime = Runtime.from_settings(crm_settings)
-    migrate.upgrade(crm_settings.database_url)
+    # Core's migrations and every discovered plugin's (a plugin author's own tables included).
+    migrate.upgrade(crm_settings.database_url, runtime.plugins.migration_locations())
     yield runtime
     runtime.db.dispose()
 

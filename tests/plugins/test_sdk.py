@@ -1,0 +1,139 @@
+"""The SDK for third-party authors: an out-of-tree plugin pip-installed and discovered, and
+`crm plugins new` producing a plugin that passes its own tests."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from core.api.app import create_app
+from core.cli.main import app as cli
+from core.db import migrate
+from core.runtime import Runtime
+from core.scheduler.worker import Worker
+from core.testing import CrmKit, expect, wipe
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "client_notes"
+NOTES = "/api/v1/plugins/client_notes"
+
+
+def _pip_install(source: Path, target: Path) -> None:
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--target",
+            str(target),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
+def _run_own_tests(tests: Path, site: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "CRM_DATABASE_URL"}  # its own SQLite database
+    env["PYTHONPATH"] = str(site)
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory) -> Iterator[Path]:
+    target = tmp_path_factory.mktemp("site-packages")
+    _pip_install(EXAMPLE, target)
+    sys.path.insert(0, str(target))
+    yield target
+    sys.path.remove(str(target))
+
+
+@pytest.fixture
+def notes(site: Path, crm_runtime: Runtime) -> Iterator[CrmKit]:
+    runtime = Runtime.from_settings(crm_runtime.settings)
+    migrate.upgrade(runtime.settings.database_url, runtime.plugins.migration_locations())
+    app = create_app(runtime)
+    with TestClient(app) as http:
+        yield CrmKit(runtime, app, http)
+    wipe(runtime.db)
+    runtime.db.dispose()
+
+
+def test_an_out_of_tree_plugin_is_discovered_after_pip_install(notes: CrmKit, site: Path):
+    plugin = notes.runtime.plugins.plugins["client_notes"]
+    assert plugin.distribution == "crm-client-notes 1.0.0"
+    assert Path(plugin.module.__file__).is_relative_to(site)  # imported from where pip put it
+    assert {t.name for t in plugin.tables} == {"client_notes_notes", "client_notes_digests"}
+
+
+def test_the_example_installs_for_a_tenant_with_its_route_permission_event_and_job(notes: CrmKit):
+    acme, globex = notes.tenant("acme"), notes.tenant("globex")
+    installed = expect(acme.admin.post("/api/v1/marketplace/client_notes/install"), 200)
+    assert installed["state"] == "enabled" and installed["installed_version"] == "1.0.0"
+    client = acme.client()
+    expect(acme.admin.post(f"{NOTES}/clients/{client['id']}/notes", json={"text": "VIP prospect"}), 201)
+    assert acme.user(["clients.read"]).get(f"{NOTES}/clients/{client['id']}/notes").status_code == 403
+    assert globex.admin.get(f"{NOTES}/clients/{client['id']}/notes").status_code == 404
+    # Its event handler: a registration through a promotion link is noted.
+    link = expect(acme.admin.post("/api/v1/promotion-links", json={"name": "Autumn", "code": "AUTUMN"}), 201)
+    newbie = expect(
+        notes.anonymous.post(
+            "/api/v1/portal/register",
+            json={
+                "tenant": "acme",
+                "name": "New",
+                "email": "new@example.com",
+                "password": "Sign-Up-Passw0rd",
+                "promotion_code": link["code"],
+            },
+        ),
+        201,
+    )["client"]
+    texts = [n["text"] for n in expect(acme.admin.get(f"{NOTES}/clients/{newbie['id']}/notes"), 200)]
+    assert texts == ["Registered through promotion link AUTUMN (Autumn)."]
+    # Its job: scheduled at install (Mondays 08:00 company time), and runnable now.
+    schedules = expect(acme.admin.get("/api/v1/jobs/schedules"), 200)
+    assert [(s["job_type"], s["cron"]) for s in schedules] == [("client_notes.weekly_digest", "0 8 * * 1")]
+    run = Worker(notes.runtime).run_now("acme", "client_notes.weekly_digest")
+    assert run.status.value == "succeeded", run.error
+    assert expect(acme.admin.get(f"{NOTES}/digests"), 200)[0]["notes"] == 2
+
+
+def test_the_examples_own_tests_pass(site: Path, tmp_path: Path):
+    result = _run_own_tests(EXAMPLE / "tests", site, tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "2 passed" in result.stdout
+
+
+def test_crm_plugins_new_scaffolds_a_plugin_that_passes_its_own_test(tmp_path: Path):
+    target = tmp_path / "crm-loyalty-points"
+    result = CliRunner().invoke(
+        cli, ["plugins", "new", "loyalty_points", "--directory", str(target), "--vendor", "Acme Plugins"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (target / "loyalty_points" / "manifest.json").exists()
+    site = tmp_path / "site"
+    _pip_install(target, site)
+    outcome = _run_own_tests(target / "tests", site, tmp_path)
+    assert outcome.returncode == 0, outcome.stdout[-3000:] + outcome.stderr[-3000:]
+    assert "2 passed" in outcome.stdout
+    refused = CliRunner().invoke(cli, ["plugins", "new", "Bad-Name", "--directory", str(tmp_path / "x")])
+    assert refused.exit_code == 1 and "not a plugin name" in refused.output
