@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import text
 
@@ -14,6 +17,7 @@ from core.audit.routes import router as audit_router
 from core.context import Ctx
 from core.crm.routes import clients, deposits, groups, kyc, promotion, prop, ranks, trading_accounts
 from core.marketplace import routes as marketplace
+from core.marketplace.state import StateWatcher
 from core.notify.routes import router as notify_router
 from core.portal.routes import router as portal_router
 from core.runtime import Runtime
@@ -78,9 +82,22 @@ CORE_ROUTERS = [
 ]
 
 
-def create_app(runtime: Runtime | None = None) -> FastAPI:
+def create_app(runtime: Runtime | None = None, *, watch: bool = True) -> FastAPI:
+    """The API. ``watch`` keeps this process's per-tenant module cache in step with changes other
+    processes make (on for every deployment: several workers, several machines)."""
     runtime = runtime or Runtime.from_settings()
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        watcher = StateWatcher(runtime).start() if watch else None
+        try:
+            yield
+        finally:
+            if watcher is not None:
+                watcher.stop()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="crm-marketplace",
         version=__version__,
         description="Multi-tenant CRM for forex and CFD brokers, extended by marketplace modules.",

@@ -44,8 +44,11 @@ def db_upgrade() -> None:
 def db_status() -> None:
     """Say whether migrations are pending."""
     rt = runtime()
-    if migrate.pending(rt.settings.database_url, rt.plugins.migration_locations()):
-        console.print("Migrations are pending: run [bold]crm db upgrade[/bold].")
+    waiting = migrate.pending(rt.settings.database_url, rt.plugins.migration_locations())
+    if waiting:
+        console.print(
+            f"{len(waiting)} migration(s) pending ({', '.join(waiting)}): run [bold]crm db upgrade[/bold]."
+        )
         raise typer.Exit(1)
     console.print("Database is up to date.")
 
@@ -66,7 +69,6 @@ def serve(
 
     from core.api.app import create_app
     from core.cli.demo import print_logins, seed_demo
-    from core.marketplace.state import StateWatcher
     from core.notify.delivery import OutboxWorker
     from core.scheduler.worker import WorkerThread
 
@@ -79,7 +81,7 @@ def serve(
         print_logins(console, logins, url)
     for name, broken in sorted(rt.plugins.broken.items()):
         errors.print(f"[yellow]plugin {name} is {broken.state}:[/yellow] {broken.reason}")
-    background = [StateWatcher(rt).start()]
+    background: list[OutboxWorker | WorkerThread] = []
     if outbox:
         background.append(OutboxWorker(rt).start())
     if worker:

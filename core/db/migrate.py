@@ -38,15 +38,18 @@ def upgrade(url: str, extra_version_locations: Sequence[str | Path] = (), revisi
 
 
 def current_heads(engine: Engine) -> set[str]:
-    with engine.connect() as connection:
-        return set(MigrationContext.configure(connection).get_current_heads())
-
-
-def pending(url: str, extra_version_locations: Sequence[str | Path] = ()) -> bool:
-    """True when the database lags behind the code's migrations."""
-    script = ScriptDirectory.from_config(alembic_config(url, extra_version_locations))
-    engine = make_engine(url)
     try:
-        return current_heads(engine) != set(script.get_heads())
+        with engine.connect() as connection:
+            return set(MigrationContext.configure(connection).get_current_heads())
     finally:
         engine.dispose()
+
+
+def pending(url: str, extra_version_locations: Sequence[str | Path] = ()) -> list[str]:
+    """Revisions the database has not applied yet (core's and the given plugins')."""
+    script = ScriptDirectory.from_config(alembic_config(url, extra_version_locations))
+    current = current_heads(make_engine(url))
+    # Walking down from what is applied (dependencies included) finds everything applied; a
+    # plugin branch's revisions stay pending even when core's head is applied.
+    applied = {r.revision for r in script.iterate_revisions(tuple(current), "base")} if current else set()
+    return sorted({r.revision for r in script.walk_revisions()} - applied)

@@ -165,6 +165,6 @@ class StateWatcher:
             connection.execute(f"LISTEN {CHANNEL}")
             self.poll()  # anything committed before we listened
             while not self._stop.is_set():
-                for notice in connection.notifies(timeout=5.0, stop_after=100):
+                for notice in connection.notifies(timeout=1.0, stop_after=100):
                     self.runtime.plugin_state.invalidate(int(notice.payload))
                 self.poll()  # a safety net; cheap (one row per tenant)

@@ -62,7 +62,7 @@ def crm_runtime(crm_settings: Settings) -> Iterator[Runtime]:
 def crm_app(crm_runtime: Runtime) -> FastAPI:
     from core.api.app import create_app
 
-    return create_app(crm_runtime)
+    return create_app(crm_runtime, watch=False)  # one process: changes apply at commit
 
 
 @pytest.fixture

@@ -99,7 +99,9 @@ def _build(tenant, crm) -> SimpleNamespace:
     )
     r.email_id = expect(admin.get(f"{API}/emails"), 200)["items"][0]["id"]
     with tenant.ctx() as ctx:  # a module's recorded failure, as the event dispatcher writes it
-        failure = PluginFailure(plugin="any", hook="crm_deposit_approved", payload={}, error=f"{tenant.slug} boom")
+        failure = PluginFailure(
+            plugin="any", hook="crm_deposit_approved", payload={}, error=f"{tenant.slug} boom"
+        )
         ctx.session.add(failure)
         ctx.session.flush()
         r.failure_id = failure.id

@@ -29,7 +29,7 @@ def plugin_runtime(crm_runtime: Runtime) -> Iterator[Runtime]:
 
 @pytest.fixture(scope="session")
 def plugin_app(plugin_runtime: Runtime):
-    return create_app(plugin_runtime)
+    return create_app(plugin_runtime, watch=False)
 
 
 @pytest.fixture

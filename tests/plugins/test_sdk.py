@@ -70,7 +70,7 @@ def site(tmp_path_factory) -> Iterator[Path]:
 def notes(site: Path, crm_runtime: Runtime) -> Iterator[CrmKit]:
     runtime = Runtime.from_settings(crm_runtime.settings)
     migrate.upgrade(runtime.settings.database_url, runtime.plugins.migration_locations())
-    app = create_app(runtime)
+    app = create_app(runtime, watch=False)
     with TestClient(app) as http:
         yield CrmKit(runtime, app, http)
     wipe(runtime.db)
