@@ -14,11 +14,9 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
-from httpx2 import Response
 from sqlalchemy import inspect, text
 
 from core.access.models import DataScope, Role, RolePermission, Team, User, UserRole
@@ -27,6 +25,10 @@ from core.context import Ctx, bind
 from core.crm.models import Client
 from core.db.session import Database
 from core.runtime import Runtime
+
+if TYPE_CHECKING:  # the test client and its responses need the dev extras, imported only by tests
+    from fastapi.testclient import TestClient
+    from httpx2 import Response
 
 PASSWORD = "Correct-Horse-42"
 _serial = itertools.count(1)

@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from core.config import Settings
@@ -68,6 +67,8 @@ def crm_app(crm_runtime: Runtime) -> FastAPI:
 @pytest.fixture
 def crm(crm_runtime: Runtime, crm_app: FastAPI) -> Iterator[CrmKit]:
     """The test kit on a clean database."""
+    from fastapi.testclient import TestClient  # needs the dev extras (httpx2)
+
     with TestClient(crm_app) as http:
         yield CrmKit(crm_runtime, crm_app, http)
     wipe(crm_runtime.db)

@@ -1,0 +1,22 @@
+"""The plugin author's guide keeps up with the contract and the manifest schema."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.hookspecs import CrmHooks
+from core.plugins.manifest import manifest_schema
+
+GUIDE = (Path(__file__).resolve().parents[2] / "docs" / "plugins.md").read_text(encoding="utf-8")
+
+
+def test_every_hook_of_the_contract_is_in_the_guide():
+    hooks = [name for name in vars(CrmHooks) if name.startswith("crm_")]
+    assert len(hooks) >= 20
+    missing = [name for name in hooks if f"`{name}(" not in GUIDE]
+    assert not missing, f"document these hooks in docs/plugins.md: {missing}"
+
+
+def test_every_manifest_field_is_in_the_guide():
+    missing = [field for field in manifest_schema()["properties"] if f"| `{field}` |" not in GUIDE]
+    assert not missing, f"document these manifest fields in docs/plugins.md: {missing}"
