@@ -9,6 +9,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 
+from core.db.migrate import MissingMigrations
 from core.errors import DomainError
 from core.runtime import Runtime
 
@@ -25,6 +26,9 @@ def reported() -> Iterator[None]:
         errors.print(f"[red]error:[/red] {error.message}")
         for field in error.fields:
             errors.print(f"  {field.field}: {field.message}")
+        raise typer.Exit(1) from None
+    except MissingMigrations as error:
+        errors.print(f"[red]error:[/red] {error}")
         raise typer.Exit(1) from None
     except ValidationError as error:
         errors.print("[red]error:[/red] invalid input")

@@ -36,7 +36,8 @@ app.command("worker")(worker)
 def db_upgrade() -> None:
     """Apply every pending migration."""
     rt = runtime()
-    migrate.upgrade(rt.settings.database_url, rt.plugins.migration_locations())
+    with reported():
+        migrate.upgrade(rt.settings.database_url, rt.plugins.migration_locations())
     console.print(f"Database is up to date: {rt.db.engine.url.render_as_string(hide_password=True)}")
 
 
@@ -73,7 +74,8 @@ def serve(
     from core.scheduler.worker import WorkerThread
 
     rt = runtime()
-    migrate.upgrade(rt.settings.database_url, rt.plugins.migration_locations())
+    with reported():
+        migrate.upgrade(rt.settings.database_url, rt.plugins.migration_locations())
     logins = seed_demo(rt, console) if demo else None
     url = f"http://{host}:{port}"
     console.print(f"\n[bold green]crm-marketplace[/bold green] on {url}  (API docs: {url}/docs)")

@@ -14,6 +14,8 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.script.revision import ResolutionError
+from alembic.util import CommandError
 from sqlalchemy import Engine
 
 from core.db.engine import make_engine
@@ -33,8 +35,30 @@ def alembic_config(url: str, extra_version_locations: Sequence[str | Path] = ())
     return config
 
 
+class MissingMigrations(RuntimeError):
+    """The database has migrations applied that no installed code knows (a removed plugin)."""
+
+
+def _unknown(script: ScriptDirectory, revisions: set[str]) -> list[str]:
+    missing = []
+    for revision in revisions:
+        try:
+            script.get_revision(revision)
+        except (ResolutionError, CommandError):
+            missing.append(revision)
+    return sorted(missing)
+
+
 def upgrade(url: str, extra_version_locations: Sequence[str | Path] = (), revision: str = "heads") -> None:
-    command.upgrade(alembic_config(url, extra_version_locations), revision)
+    config = alembic_config(url, extra_version_locations)
+    unknown = _unknown(ScriptDirectory.from_config(config), current_heads(make_engine(url)))
+    if unknown:
+        raise MissingMigrations(
+            f"the database has migrations {', '.join(unknown)} of a plugin that is not installed here: "
+            "install that plugin again (its data is still there), or drop its tables and its "
+            "alembic_version row"
+        )
+    command.upgrade(config, revision)
 
 
 def current_heads(engine: Engine) -> set[str]:

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from alembic import command
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -66,15 +67,23 @@ def site(tmp_path_factory) -> Iterator[Path]:
     sys.path.remove(str(target))
 
 
-@pytest.fixture
-def notes(site: Path, crm_runtime: Runtime) -> Iterator[CrmKit]:
+@pytest.fixture(scope="module")
+def notes_runtime(site: Path, crm_runtime: Runtime) -> Iterator[Runtime]:
     runtime = Runtime.from_settings(crm_runtime.settings)
-    migrate.upgrade(runtime.settings.database_url, runtime.plugins.migration_locations())
-    app = create_app(runtime, watch=False)
-    with TestClient(app) as http:
-        yield CrmKit(runtime, app, http)
-    wipe(runtime.db)
+    url = runtime.settings.database_url
+    migrate.upgrade(url, runtime.plugins.migration_locations())
+    yield runtime
+    # Leave the shared test database as we found it: other processes will not have this plugin.
+    command.downgrade(migrate.alembic_config(url, runtime.plugins.migration_locations()), "client_notes@base")
     runtime.db.dispose()
+
+
+@pytest.fixture
+def notes(notes_runtime: Runtime) -> Iterator[CrmKit]:
+    app = create_app(notes_runtime, watch=False)
+    with TestClient(app) as http:
+        yield CrmKit(notes_runtime, app, http)
+    wipe(notes_runtime.db)
 
 
 def test_an_out_of_tree_plugin_is_discovered_after_pip_install(notes: CrmKit, site: Path):
