@@ -48,6 +48,10 @@ class PluginStateCache:
         self.host = host
         self._entries: dict[int, TenantPlugins] = {}
         self._generations: dict[int, int] = {}
+        # Bumped by every invalidation: an answer read while one happened is not kept, or a
+        # request that read just before a change committed could cache the old state for good.
+        self._epochs: dict[int, int] = {}
+        self._epoch = 0
         _caches.add(self)
 
     def enabled(self, session: Session, tenant_id: int) -> frozenset[str]:
@@ -56,7 +60,11 @@ class PluginStateCache:
             entry = self._load(session, tenant_id)
         return entry.enabled
 
+    def _epoch_of(self, tenant_id: int) -> tuple[int, int]:
+        return self._epoch, self._epochs.get(tenant_id, 0)
+
     def _load(self, session: Session, tenant_id: int) -> TenantPlugins:
+        epoch = self._epoch_of(tenant_id)
         now = utcnow()
         rows = session.execute(
             select(TenantPlugin.plugin, TenantPlugin.licence_expires_at).where(
@@ -69,13 +77,16 @@ class PluginStateCache:
             enabled=frozenset(name for name, _ in live if name in self.host.plugins),
             valid_until=min(expiries) if expiries else None,
         )
-        self._entries[tenant_id] = entry
+        if self._epoch_of(tenant_id) == epoch:
+            self._entries[tenant_id] = entry
         return entry
 
     def invalidate(self, tenant_id: int | None = None) -> None:
         if tenant_id is None:
+            self._epoch += 1
             self._entries.clear()
         else:
+            self._epochs[tenant_id] = self._epochs.get(tenant_id, 0) + 1
             self._entries.pop(tenant_id, None)
 
     def refresh_from(self, generations: dict[int, int]) -> None:
