@@ -176,8 +176,9 @@ class CrmHooks:
         understand with ``quote.option("coupon_id")`` (an option no plugin reads is refused), and
         add adjustments with ``quote.adjust(source=..., code=..., label=..., amount=-discount)``;
         ``quote.current_price`` is the price so far. Plugins are called one after another in a
-        stable order, each seeing the previous adjustments. ``quote.purpose`` is ``"quote"`` while
-        the client looks and ``"order"`` when the order is being placed."""
+        stable order, each seeing the previous adjustments. ``quote.purpose`` is ``"offer"`` for the
+        challenge list (you may apply your best automatic discount, e.g. the client's best coupon),
+        ``"quote"`` for the options the client chose, and ``"order"`` when the order is placed."""
 
     @hookspec
     def crm_order_placing(self, ctx: Ctx, order: PropOrder, quote: Quote) -> None:

@@ -40,8 +40,9 @@ class Quote:
     options: dict[str, Any] = field(default_factory=dict)
     adjustments: list[PriceAdjustment] = field(default_factory=list)
     consumed: set[str] = field(default_factory=set)
-    # "quote" while the client looks, "order" when the order is being placed: an extension may
-    # reserve something (a coupon use) only for an order.
+    # "offer" for the challenge list (modules may show their best automatic discount), "quote" for
+    # the client's chosen options, "order" when the order is placed (only then may a module
+    # reserve something, such as a coupon use).
     purpose: str = "quote"
 
     @property

@@ -110,9 +110,13 @@ def quote(ctx: Ctx, client_id: int, challenge_id: int, options: dict[str, Any] |
 
 
 def offers(ctx: Ctx, client_id: int) -> list[tuple[PropChallenge, Quote]]:
-    """Active challenges with the price this client would pay (best automatic price)."""
+    """Active challenges with the price this client would pay at best: priced for an *offer*,
+    where modules may apply their best automatic discount (the client's best coupon, say)."""
     client = get_client(ctx, client_id)
-    return [(challenge, price_order(ctx, client, challenge)) for challenge in active_challenges(ctx)]
+    return [
+        (challenge, price_order(ctx, client, challenge, purpose="offer"))
+        for challenge in active_challenges(ctx)
+    ]
 
 
 def _by_key(ctx: Ctx, client_id: int, key: str) -> PropOrder | None:

@@ -5,7 +5,9 @@ Every session carries its tenant in ``session.info``. These listeners then
 * add ``tenant_id = :tenant`` to every ORM SELECT, UPDATE and DELETE touching a tenant-owned
   model, relationship loads included;
 * stamp ``tenant_id`` on new tenant-owned rows and refuse rows of another tenant;
-* refuse raw SQL (``text()``) that did not come through :func:`core.db.session.tenant_sql`;
+* refuse raw SQL (``text()``) that did not come through :func:`core.db.session.tenant_sql`, and
+  ``INSERT … FROM SELECT`` that did not come through :func:`core.db.session.tenant_insert` (the
+  SELECT inside an INSERT is compiled without the ORM, so no criteria would reach it);
 * refuse any query over tenant-owned models from a session with no tenant, unless the session
   was opened explicitly for all tenants (platform operators, the scheduler, migrations).
 
@@ -43,6 +45,14 @@ def _scope_statement(state: ORMExecuteState) -> None:
     if isinstance(state.statement, TextClause):
         if tenant_id is not None and not state.execution_options.get(RAW_SQL_OPTION):
             raise TenantScopeError("raw SQL in a tenant session must go through tenant_sql()")
+        return
+    if state.is_insert:
+        if (
+            tenant_id is not None
+            and getattr(state.statement, "select", None) is not None
+            and not state.execution_options.get(RAW_SQL_OPTION)
+        ):
+            raise TenantScopeError("INSERT … FROM SELECT in a tenant session must go through tenant_insert()")
         return
     if not (state.is_select or state.is_update or state.is_delete):
         return

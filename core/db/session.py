@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, Result, text
+from sqlalchemy import Engine, Insert, Result, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from core.db import scoping
@@ -81,6 +81,18 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def tenant_insert(session: Session, statement: Insert) -> Result[Any]:
+    """Run ``INSERT … FROM SELECT`` over tenant data. The session's automatic tenant criteria do
+    not reach a SELECT inside an INSERT, so the SELECT must filter every tenant-owned table it
+    reads on ``tenant_id`` itself (``core.crm.audience`` builds client selects that do)."""
+    if session.info.get(scoping.TENANT_ID) is None:
+        raise scoping.TenantScopeError("tenant_insert() needs a tenant session")
+    inner = getattr(statement, "select", None)
+    if inner is None or "tenant_id" not in str(inner):
+        raise scoping.TenantScopeError("tenant_insert(): the SELECT must filter on tenant_id")
+    return session.execute(statement.execution_options(**{scoping.RAW_SQL_OPTION: True}))
 
 
 WRITE_LOCK = "write_lock"

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import EmailStr, Field, model_validator
+from pydantic import EmailStr, Field
 
 from core.notify.models import EmailStatus
 from core.schemas import Input, Output
@@ -14,12 +14,6 @@ class Audience(Input):
 
     client_ids: list[int] = Field(default_factory=list, max_length=10_000)
     group_ids: list[int] = Field(default_factory=list, max_length=100)
-
-    @model_validator(mode="after")
-    def _someone(self) -> Audience:
-        if not self.client_ids and not self.group_ids:
-            raise ValueError("choose at least one client or client group")
-        return self
 
 
 class PopupIn(Input):

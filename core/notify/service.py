@@ -5,16 +5,19 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select, update
+from sqlalchemy import Select, Text, func, insert, literal, select, update
 
 from core.audit.recorder import record_action
 from core.context import Ctx
-from core.crm.models import Client, ClientGroup
-from core.crm.scope import client_condition, get_client_owned, scope_client_owned, scope_clients
+from core.crm.audience import audience_query
+from core.crm.models import Client
+from core.crm.scope import client_condition, get_client_owned, scope_client_owned
 from core.db.base import utcnow
 from core.db.filters import where_equal
 from core.db.paging import PageRequest, PageResult, paginate
-from core.errors import Conflict, InvalidInput, NotFound
+from core.db.session import tenant_insert
+from core.db.types import UTCDateTime
+from core.errors import Conflict, NotFound
 from core.notify.models import EmailMessage, EmailStatus, Popup
 from core.notify.schemas import Audience, EmailIn, PopupIn
 from core.plugins.dispatch import collect
@@ -22,24 +25,8 @@ from core.plugins.dispatch import collect
 
 def resolve_audience(ctx: Ctx, audience: Audience) -> list[Client]:
     """The clients an audience names, once each, all within the sender's data permissions."""
-    wanted = set(audience.client_ids)
-    found: dict[int, Client] = {}
-    if wanted:
-        rows = ctx.session.scalars(scope_clients(select(Client).where(Client.id.in_(wanted)), ctx.principal))
-        found = {c.id: c for c in rows}
-        missing = sorted(wanted - set(found))
-        if missing:
-            raise InvalidInput("recipients.client_ids", f"no client {missing[0]}")
-    if audience.group_ids:
-        groups = set(
-            ctx.session.scalars(select(ClientGroup.id).where(ClientGroup.id.in_(audience.group_ids)))
-        )
-        missing = sorted(set(audience.group_ids) - groups)
-        if missing:
-            raise InvalidInput("recipients.group_ids", f"no client group {missing[0]}")
-        members = scope_clients(select(Client).where(Client.group_id.in_(groups)), ctx.principal)
-        found.update({c.id: c for c in ctx.session.scalars(members)})
-    return [found[i] for i in sorted(found)]
+    ids = audience_query(ctx, audience.client_ids, audience.group_ids, field_prefix="recipients.")
+    return list(ctx.session.scalars(select(Client).where(Client.id.in_(ids)).order_by(Client.id)))
 
 
 # --- pop-ups -----------------------------------------------------------------------------------
@@ -57,31 +44,44 @@ def create_popup(
     return popup
 
 
+def popup_each(
+    ctx: Ctx, clients: Select[Any], title: str, body: str, *, source: str = "core", data: str | None = None
+) -> int:
+    """The same pop-up for every client of a query of client ids (``core.crm.audience``), in one
+    statement. Returns how many clients got it."""
+    ids = clients.subquery()
+    rows = select(
+        literal(ctx.tenant_id),
+        ids.c.id,
+        literal(title),
+        literal(body),
+        literal(source),
+        literal(data, type_=Text),
+        literal(utcnow(), type_=UTCDateTime),
+    )
+    result = tenant_insert(
+        ctx.session,
+        insert(Popup).from_select(
+            ["tenant_id", "client_id", "title", "body", "source", "data", "created_at"], rows
+        ),
+    )
+    return result.rowcount or 0
+
+
 def send_popups(ctx: Ctx, data: PopupIn) -> int:
     ctx.require("notifications.send")
-    clients = resolve_audience(ctx, data.recipients)
-    now = utcnow()
-    rows = [
-        {
-            "tenant_id": ctx.tenant_id,
-            "client_id": c.id,
-            "title": data.title,
-            "body": data.body,
-            "source": "core",
-            "created_at": now,
-        }
-        for c in clients
-    ]
-    if rows:
-        ctx.session.execute(insert(Popup), rows)
+    clients = audience_query(
+        ctx, data.recipients.client_ids, data.recipients.group_ids, field_prefix="recipients."
+    )
+    sent = popup_each(ctx, clients, data.title, data.body)
     record_action(
         ctx.session,
         entity="popups",
         entity_id="-",
         action="send",
-        after={"title": data.title, "recipients": len(rows)},
+        after={"title": data.title, "recipients": sent},
     )
-    return len(rows)
+    return sent
 
 
 def _popups(ctx: Ctx, *, unread: bool | None = None, **equal: Any) -> Select[Any]:

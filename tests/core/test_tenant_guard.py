@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy
 from sqlalchemy import delete, select, text, update
 
 from core.context import bind
 from core.crm.clients import ancestor_ids
 from core.crm.models import Client, ClientGroup
+from core.db.base import utcnow
 from core.db.scoping import TenantScopeError
 from core.db.session import tenant_sql
 
@@ -95,3 +97,35 @@ def _first_client_id(crm, tenant_id: int) -> int:
         return connection.execute(
             text("SELECT MIN(id) FROM clients WHERE tenant_id = :t"), {"t": tenant_id}
         ).scalar_one()
+
+
+def test_insert_from_select_must_filter_on_the_tenant_itself(two_tenants):
+    """The SELECT inside an INSERT escapes the automatic criteria, so the guard refuses it unless
+    it comes through tenant_insert(), which insists on an explicit tenant filter."""
+    from sqlalchemy import insert, literal
+
+    from core.db.session import tenant_insert
+
+    crm, acme, _ = two_tenants
+
+    def copy_names(where=None):
+        source = select(Client.id) if where is None else select(Client.id).where(where)
+        rows = source.subquery()
+        return insert(ClientGroup).from_select(
+            ["tenant_id", "name", "description", "created_at"],
+            select(
+                literal(acme.id),
+                literal("g-") + rows.c.id.cast(sqlalchemy.String),
+                literal(""),
+                literal(utcnow()),
+            ),
+        )
+
+    with crm.db.session(tenant_id=acme.id) as session:
+        with pytest.raises(TenantScopeError):
+            session.execute(copy_names())  # would copy every tenant's clients
+        with pytest.raises(TenantScopeError):
+            tenant_insert(session, copy_names())
+        tenant_insert(session, copy_names(Client.tenant_id == acme.id))
+        session.commit()
+    assert crm.count("client_groups", acme.id) == 3

@@ -66,7 +66,7 @@ def test_recipients_must_be_within_the_senders_data_permissions(crm):
         ({"client_ids": [not_mine["id"]]}, "recipients.client_ids"),
         ({"client_ids": [mine["id"], foreign["id"]]}, "recipients.client_ids"),
         ({"group_ids": [foreign_group["id"]]}, "recipients.group_ids"),
-        ({}, "recipients"),
+        ({}, "recipients.client_ids"),
     ]:
         response = sender.post("/api/v1/popups", json={"recipients": recipients, "title": "T", "body": "B"})
         assert response.status_code == 422, response.text
