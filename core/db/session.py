@@ -92,7 +92,10 @@ def tenant_insert(session: Session, statement: Insert) -> Result[Any]:
     inner = getattr(statement, "select", None)
     if inner is None or "tenant_id" not in str(inner):
         raise scoping.TenantScopeError("tenant_insert(): the SELECT must filter on tenant_id")
-    return session.execute(statement.execution_options(**{scoping.RAW_SQL_OPTION: True}))
+    # SQLAlchemy keeps the driver's rowcount only for UPDATE and DELETE unless asked; callers
+    # count the rows they wrote.
+    options = {scoping.RAW_SQL_OPTION: True, "preserve_rowcount": True}
+    return session.execute(statement.execution_options(**options))
 
 
 WRITE_LOCK = "write_lock"
