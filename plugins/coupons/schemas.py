@@ -1,0 +1,197 @@
+"""Request and response bodies of the coupons module."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import Field
+
+from core.schemas import AwareDatetime, CurrencyCode, Input, ListQuery, MoneyOut, NonNegativeAmount, Output
+from plugins.coupons.models import CouponStatus, DiscountMethod, DistributionMethod, UseCase
+
+PositiveDecimal = Annotated[Decimal, Field(gt=0, max_digits=20, decimal_places=4, allow_inf_nan=False)]
+Code = Annotated[str, Field(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
+
+
+class TermsIn(Input):
+    """The terms coupons and promo codes share (rules across fields: ``service.check_terms``)."""
+
+    discount_method: DiscountMethod
+    discount_value: PositiveDecimal = Field(description="An amount, or a percentage in (0, 100]")
+    discount_currency: CurrencyCode | None = Field(default=None, description="Fixed amounts only")
+    valid_from: AwareDatetime | None = Field(default=None, description="Omit both for unlimited validity")
+    valid_until: AwareDatetime | None = None
+    uses_per_client: int | None = Field(default=None, ge=1, le=1_000_000, description="Omit: unlimited")
+    total_cap: int | None = Field(default=None, ge=1, le=100_000_000, description="Across all clients")
+    minimum_fee: NonNegativeAmount | None = Field(
+        default=None, description="Challenges cheaper do not qualify"
+    )
+    minimum_fee_currency: CurrencyCode | None = None
+    challenge_ids: list[int] | None = Field(default=None, max_length=500, description="Omit: every challenge")
+
+
+class TermsUpdate(Input):
+    discount_method: DiscountMethod | None = None
+    discount_value: PositiveDecimal | None = None
+    discount_currency: CurrencyCode | None = None
+    valid_from: AwareDatetime | None = None
+    valid_until: AwareDatetime | None = None
+    uses_per_client: int | None = Field(default=None, ge=1, le=1_000_000)
+    total_cap: int | None = Field(default=None, ge=1, le=100_000_000)
+    minimum_fee: NonNegativeAmount | None = None
+    minimum_fee_currency: CurrencyCode | None = None
+    challenge_ids: list[int] | None = Field(default=None, max_length=500)
+
+
+class CouponIn(TermsIn):
+    name: str = Field(min_length=1, max_length=100)
+    use_case: UseCase = UseCase.PROP_TRADING
+    distribution_method: DistributionMethod
+    promotion_link_ids: list[int] = Field(default_factory=list, max_length=100)
+    allow_with_promo_codes: bool = False
+
+
+class CouponUpdate(TermsUpdate):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    distribution_method: DistributionMethod | None = None
+    promotion_link_ids: list[int] | None = Field(default=None, max_length=100)
+    allow_with_promo_codes: bool | None = None
+
+
+class TermsOut(Output):
+    discount_method: DiscountMethod
+    discount_value: MoneyOut
+    discount_currency: str | None
+    valid_from: datetime | None
+    valid_until: datetime | None
+    uses_per_client: int | None
+    total_cap: int | None
+    redeemed: int
+    minimum_fee: MoneyOut | None
+    minimum_fee_currency: str | None
+    challenge_ids: list[int] | None
+
+
+class CouponOut(TermsOut):
+    id: int
+    name: str
+    use_case: UseCase
+    distribution_method: DistributionMethod
+    promotion_link_ids: list[int]
+    allow_with_promo_codes: bool
+    status: CouponStatus
+    popup_title: str | None
+    popup_text: str | None
+    design_id: str | None
+    created_at: datetime
+    distributed_at: datetime | None
+    revoked_at: datetime | None
+
+
+class CouponQuery(ListQuery):
+    status: CouponStatus | None = None
+    distribution_method: DistributionMethod | None = None
+    q: str | None = Field(default=None, max_length=100, description="Name contains")
+
+
+class DistributeIn(Input):
+    """Manual distribution names clients and/or client groups (resolved now; a client in two groups
+    gets one coupon). Promotion-link coupons name none: new sign-ups receive them."""
+
+    client_ids: list[int] = Field(default_factory=list, max_length=10_000)
+    group_ids: list[int] = Field(default_factory=list, max_length=100)
+    popup_title: str = Field(min_length=1, max_length=100)
+    popup_text: str = Field(min_length=1, max_length=1000)
+    design_id: str = Field(min_length=1, max_length=32)
+
+
+class DistributedOut(Output):
+    coupon: CouponOut
+    recipients: int = Field(description="Clients who received it now (0 for promotion-link coupons)")
+
+
+class DesignOut(Output):
+    id: str
+    name: str
+    preview: dict[str, Any]
+
+
+class PromoCodeIn(TermsIn):
+    code: Code
+    name: str = Field(min_length=1, max_length=100)
+    allow_with_coupons: bool = False
+    enabled: bool = True
+
+
+class PromoCodeUpdate(TermsUpdate):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    allow_with_coupons: bool | None = None
+    enabled: bool | None = None
+
+
+class PromoCodeOut(TermsOut):
+    id: int
+    code: str
+    name: str
+    allow_with_coupons: bool
+    enabled: bool
+    created_at: datetime
+
+
+class PromoQuery(ListQuery):
+    enabled: bool | None = None
+    q: str | None = Field(default=None, max_length=100, description="Code or name contains")
+
+
+class CouponStatisticsOut(Output):
+    coupon_id: int
+    status: CouponStatus
+    distribution_method: DistributionMethod
+    clients_with_coupon: int
+    total_available: int | str | None = Field(
+        description='Clients with the coupon times uses per client; "unlimited"; none for promotion links'
+    )
+    total_redeemed: int = Field(description="Uses of paid orders")
+    reserved: int = Field(description="Uses held by orders not paid yet")
+
+
+class PromoStatisticsOut(Output):
+    promo_code_id: int
+    code: str
+    clients_who_used: int
+    total_redeemed: int
+    reserved: int
+    total_cap: int | None
+    remaining: int | None
+
+
+class HolderQuery(ListQuery):
+    state: str | None = Field(default=None, pattern="^(unused|partly_used|used_up|expired|revoked)$")
+    client_id: int | None = None
+
+
+class HolderOut(Output):
+    client_id: int
+    client_name: str
+    client_email: str
+    uses: int
+    state: str = Field(description="unused, partly_used, used_up, expired or revoked")
+    challenges: list[str] = Field(description="Prop challenges the coupon was used for (paid orders)")
+    granted_at: datetime | None = None
+
+
+class MyCouponOut(Output):
+    id: int = Field(description="The coupon's id: send it as options.coupon_id at checkout")
+    name: str
+    discount_method: DiscountMethod
+    discount_value: MoneyOut
+    discount_currency: str | None
+    valid_from: datetime | None
+    valid_until: datetime | None
+    uses_left: int | None = Field(description="None: unlimited")
+    valid: bool
+    reason: str | None = Field(description="Why not usable: expired, not_started, used_up or revoked")
+    design_id: str | None
+    challenge_ids: list[int] | None
