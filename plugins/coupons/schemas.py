@@ -6,8 +6,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+from core import reference
 from core.schemas import AwareDatetime, CurrencyCode, Input, ListQuery, MoneyOut, NonNegativeAmount, Output
 from plugins.coupons.models import CouponStatus, DiscountMethod, DistributionMethod, UseCase
 
@@ -61,6 +62,8 @@ class CouponUpdate(TermsUpdate):
 
 
 class TermsOut(Output):
+    """Amounts with their currency's digits; percentages as entered (``12.5``)."""
+
     discount_method: DiscountMethod
     discount_value: MoneyOut
     discount_currency: str | None
@@ -72,6 +75,24 @@ class TermsOut(Output):
     minimum_fee: MoneyOut | None
     minimum_fee_currency: str | None
     challenge_ids: list[int] | None
+
+    @model_validator(mode="after")
+    def _display(self) -> Any:
+        object.__setattr__(
+            self, "discount_value", display_discount(self.discount_value, self.discount_currency)
+        )
+        if self.minimum_fee is not None and self.minimum_fee_currency:
+            object.__setattr__(
+                self, "minimum_fee", reference.display_amount(self.minimum_fee, self.minimum_fee_currency)
+            )
+        return self
+
+
+def display_discount(value: Decimal, currency: str | None) -> Decimal:
+    if currency:
+        return reference.display_amount(value, currency)
+    normalized = value.normalize()
+    return normalized.quantize(Decimal(1)) if normalized == normalized.to_integral() else normalized
 
 
 class CouponOut(TermsOut):
@@ -195,3 +216,10 @@ class MyCouponOut(Output):
     reason: str | None = Field(description="Why not usable: expired, not_started, used_up or revoked")
     design_id: str | None
     challenge_ids: list[int] | None
+
+    @model_validator(mode="after")
+    def _display(self) -> Any:
+        object.__setattr__(
+            self, "discount_value", display_discount(self.discount_value, self.discount_currency)
+        )
+        return self
