@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from core.scheduler.jobs import JobContext
 
 PROJECT = "crm"
-HOOKS_VERSION = "1.0"
+HOOKS_VERSION = "1.1"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
@@ -132,6 +132,12 @@ class CrmHooks:
     def crm_settings_changed(self, ctx: Ctx, old: dict[str, Any], new: dict[str, Any]) -> None:
         """The tenant changed your settings (validated against your manifest's settings schema).
         Secret values are included: do not log them."""
+
+    @hookspec
+    def crm_demo_data(self, ctx: Ctx) -> None:
+        """Optional. The demo broker (``scripts/run``) was just seeded and your plugin installed
+        for it: add a few records so a visitor sees your module at work. Use your own services;
+        ``ctx`` acts as the system, on the demo tenant."""
 
     # --- domain events: every installed, enabled plugin of the tenant, each isolated ---------
 

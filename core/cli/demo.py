@@ -135,9 +135,25 @@ def seed_demo(runtime: Runtime, console: Console | None = None) -> DemoLogins:
             return logins()
         session.info["actor_label"] = "demo seed"
         with Progress(console=console or Console(), transient=True) as progress:
-            task = progress.add_task("Seeding the demo broker", total=8)
+            task = progress.add_task("Seeding the demo broker", total=9)
             _seed(session, runtime, random.Random(7), lambda: progress.advance(task))
+            _install_modules(session, runtime)
+            progress.advance(task)
     return logins()
+
+
+def _install_modules(session: CrmSession, runtime: Runtime) -> None:
+    """Every module this installation has, installed for the demo broker as its account manager
+    would, each adding its demo records (``crm_demo_data``)."""
+    from core.context import bind
+    from core.marketplace.service import install
+    from core.plugins.dispatch import call_lifecycle
+
+    ctx = bind(session, None, runtime, "demo seed")
+    for name in sorted(runtime.plugins.plugins):
+        with session.begin_nested():
+            install(ctx, name)
+            call_lifecycle(ctx, name, "crm_demo_data")
 
 
 def _seed(session: CrmSession, runtime: Runtime, rng: random.Random, step: Callable[[], None]) -> None:

@@ -32,6 +32,13 @@ def crm_portal_pages():
 
 
 @hookimpl
+def crm_demo_data(ctx):
+    from plugins.coupons.service import seed_demo
+
+    seed_demo(ctx)
+
+
+@hookimpl
 def crm_client_registered(ctx, client, promotion_link):
     """New sign-ups through a coupon's promotion links receive it, with its pop-up."""
     from plugins.coupons.service import grant_on_registration

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 from core.cli.demo import PASSWORD, seed_demo
 from core.cli.main import app
-from core.testing import expect
+from core.testing import ApiSession, expect
 
 runner = CliRunner()
 
@@ -164,6 +164,18 @@ def test_the_demo_seed_is_rich_and_runs_once(crm):
     admin = crm.login("demo", "admin@demo.example.com", PASSWORD)
     seen = [expect(s.get("/api/v1/clients"), 200)["total"] for s in (agent, manager, admin)]
     assert 0 < seen[0] <= seen[1] < seen[2] == 200
+    # Every bundled module is installed, with its own demo records.
+    installed = {m["name"] for m in expect(admin.get("/api/v1/marketplace"), 200) if m["state"] == "enabled"}
+    assert set(crm.runtime.plugins.plugins) <= installed
+    response = crm.http.post(
+        "/api/v1/portal/auth/login",
+        json={"tenant": "demo", "email": "client1@example.com", "password": PASSWORD},
+    )
+    portal = ApiSession(crm.http, expect(response, 200)["access_token"])
+    coupons = expect(portal.get("/api/v1/portal/plugins/coupons/coupons"), 200)
+    assert [c["name"] for c in coupons if c["valid"]] == ["Welcome 10% off"]
+    offers = expect(portal.get("/api/v1/portal/prop/challenges"), 200)
+    assert all(o["price"] != o["fee"] for o in offers)
 
 
 def _free_port() -> int:
