@@ -260,7 +260,9 @@ class BarProgress:
 def jobs_run(
     job_type: Annotated[str, typer.Argument(help="e.g. tier_upgrade.settlement")],
     tenant: Tenant,
-    key: Annotated[str, typer.Option(help="The schedule key the job uses (e.g. a rule id).")] = "",
+    key: Annotated[
+        str, typer.Option("--key", "--rule", help="The schedule key the job uses (e.g. a rule id).")
+    ] = "",
     arg: Annotated[list[str] | None, typer.Option(help="NAME=VALUE passed to the job (repeatable).")] = None,
 ) -> None:
     """Run one job for a tenant now, with a progress bar; recorded in the run history."""

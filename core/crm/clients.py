@@ -242,6 +242,30 @@ def update_client(ctx: Ctx, client_id: int, data: ClientUpdate) -> Client:
     return client
 
 
+def change_tier_if(
+    ctx: Ctx, client_id: int, *, rank_id: int, expected_tier_id: int | None, new_tier_id: int
+) -> bool:
+    """Move a client to ``new_tier_id`` only if they still hold ``rank_id`` and ``expected_tier_id``
+    (one compare-and-set, safe against a concurrent change). Announced to modules like any tier
+    change (``crm_client_updated``) and written to the operation log. The caller has checked its
+    own permission; the new tier must belong to the rank."""
+    client = ctx.session.scalar(
+        select(Client)
+        .where(
+            Client.id == client_id,
+            Client.rank_id == rank_id,
+            Client.tier_id.is_not_distinct_from(expected_tier_id),
+        )
+        .with_for_update()
+    )
+    if client is None:
+        return False
+    client.tier_id = new_tier_id
+    ctx.session.flush()
+    fire(ctx, "crm_client_updated", client=client, changes={"tier_id": (expected_tier_id, new_tier_id)})
+    return True
+
+
 def downlines(
     ctx: Ctx, client_id: int, page: PageRequest, *, max_depth: int | None = None
 ) -> PageResult[Any]:

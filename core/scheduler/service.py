@@ -12,7 +12,7 @@ from core.db.filters import where_equal
 from core.db.paging import PageRequest, PageResult, paginate
 from core.errors import NotFound
 from core.scheduler import cron as cronspec
-from core.scheduler.models import JobRun, JobSchedule
+from core.scheduler.models import JobRun, JobSchedule, RunStatus
 from core.tenancy.models import Tenant
 
 
@@ -70,6 +70,25 @@ def remove_schedule(ctx: Ctx, plugin: str, job_type: str, *, key: str = "") -> N
 def list_schedules(ctx: Ctx, *, plugin: str | None = None) -> list[JobSchedule]:
     stmt = where_equal(select(JobSchedule), JobSchedule, plugin=plugin)
     return list(ctx.session.scalars(stmt.order_by(JobSchedule.plugin, JobSchedule.job_type, JobSchedule.key)))
+
+
+def is_running(ctx: Ctx, plugin: str, job_type: str, *, key: str = "") -> bool:
+    """Whether a run of (plugin, job type, key) holds a live lease for the tenant right now: a
+    module refuses edits that would change a job's input under its feet."""
+    return (
+        ctx.session.scalar(
+            select(JobRun.id)
+            .where(
+                JobRun.plugin == plugin,
+                JobRun.job_type == job_type,
+                JobRun.key == key,
+                JobRun.status == RunStatus.RUNNING,
+                JobRun.lease_until > utcnow(),
+            )
+            .limit(1)
+        )
+        is not None
+    )
 
 
 def list_runs(ctx: Ctx, page: PageRequest, **filters: Any) -> PageResult[JobRun]:

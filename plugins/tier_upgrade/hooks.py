@@ -1,0 +1,34 @@
+"""How the host talks to Client Tier Upgrade (the contract: core/hookspecs.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.plugins import hookimpl
+
+
+@hookimpl
+def crm_backoffice_router():
+    from plugins.tier_upgrade.routes import router
+
+    return router
+
+
+@hookimpl
+def crm_migrations():
+    return Path(__file__).parent / "migrations" / "versions"
+
+
+@hookimpl
+def crm_job_handlers():
+    from plugins.tier_upgrade.settlement import run_job
+
+    return {"tier_upgrade.settlement": run_job}
+
+
+@hookimpl
+def crm_installed(ctx):
+    """A reinstall brings back the kept rules: their settlements are scheduled again."""
+    from plugins.tier_upgrade.service import reschedule_all
+
+    reschedule_all(ctx)
