@@ -72,3 +72,5 @@ def crm(crm_runtime: Runtime, crm_app: FastAPI) -> Iterator[CrmKit]:
     with TestClient(crm_app) as http:
         yield CrmKit(crm_runtime, crm_app, http)
     wipe(crm_runtime.db)
+    # Ids start again after a wipe: tenant 1 of the next test is not the one modules were cached for.
+    crm_runtime.plugin_state.invalidate()

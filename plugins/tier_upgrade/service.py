@@ -307,7 +307,7 @@ def _selection(ctx: Ctx, record_ids: list[int]) -> list[UpgradeRecord]:
     records = list(ctx.session.scalars(stmt))
     missing = sorted(set(ids) - {r.id for r in records})
     if missing:
-        raise NotFound(f"tier upgrade record {missing[0]} not found")
+        raise InvalidInput("record_ids", f"no tier upgrade record {missing[0]}")
     closed = [r for r in records if r.status not in ACTIONABLE]
     if closed:
         raise Conflict(

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from core.events.models import PluginFailure
+from core.scheduler.worker import Worker
 from core.testing import expect
 
 API = "/api/v1"
@@ -121,6 +122,27 @@ def _build(tenant, crm) -> SimpleNamespace:
         ),
         201,
     )["id"]
+    tenant.install("tier_upgrade")
+    r.rule_id = expect(
+        admin.post(
+            f"{API}/plugins/tier_upgrade/rules",
+            json={
+                "name": f"{tenant.slug} rule",
+                "method": "auto",
+                "target": "both",
+                "rank_id": r.rank_id,
+                "timezone": "UTC",
+                "settlement_time": "18:00",
+                "tiers": [
+                    {"tier_id": rank["tiers"][1]["id"], "currencies": {"USD": {"downline_total": "0"}}}
+                ],
+            },
+        ),
+        201,
+    )["id"]
+    Worker(crm.runtime).run_now(tenant.slug, "tier_upgrade.settlement", key=str(r.rule_id))
+    records = expect(admin.get(f"{API}/plugins/tier_upgrade/records"), 200)  # the auto report
+    r.record_id = records["items"][0]["id"]
     with tenant.ctx() as ctx:  # a module's recorded failure, as the event dispatcher writes it
         failure = PluginFailure(
             plugin="any", hook="crm_deposit_approved", payload={}, error=f"{tenant.slug} boom"
@@ -241,6 +263,8 @@ LISTED = {
     "emails": "email_id",
     "coupons": "coupon_id",
     "promo-codes": "promo_id",
+    "rules": "rule_id",
+    "records": "record_id",
 }
 
 
@@ -363,6 +387,7 @@ def _pointing_at_b(a: SimpleNamespace, b: SimpleNamespace) -> list[tuple[str, st
         ),
         ("POST", f"{API}/portal/prop/orders", {"challenge_id": b.challenge_id}, "challenge_id"),
         *_coupons_pointing_at_b(a, b),
+        *_tier_upgrade_pointing_at_b(a, b),
         ("POST", f"{API}/portal/prop/quote", {"challenge_id": b.challenge_id}, "challenge_id"),
     ]
 
@@ -390,6 +415,20 @@ def _coupons_pointing_at_b(
         ("POST", f"{draft}/distribute", {**send, "group_ids": [b.group_id]}, "group_ids"),
         ("POST", promos, {**terms, "code": "POINT", "challenge_ids": [b.challenge_id]}, "challenge_ids"),
         ("PATCH", f"{promos}/{a.promo_id}", {"challenge_ids": [b.challenge_id]}, "challenge_ids"),
+    ]
+
+
+def _tier_upgrade_pointing_at_b(
+    a: SimpleNamespace, b: SimpleNamespace
+) -> list[tuple[str, str, dict[str, Any], str]]:
+    rules, records = f"{API}/plugins/tier_upgrade/rules", f"{API}/plugins/tier_upgrade/records"
+    rule = {"name": "X", "method": "auto", "target": "both", "timezone": "UTC", "settlement_time": "01:00"}
+    tiers = [{"tier_id": b.tier_id, "currencies": {"USD": {"downline_total": "1"}}}]
+    return [
+        ("POST", rules, {**rule, "rank_id": b.rank_id, "tiers": tiers}, "rank_id"),
+        ("PATCH", f"{rules}/{a.rule_id}", {"tiers": tiers}, "tiers.0.tier_id"),
+        ("POST", f"{records}/upgrade", {"record_ids": [b.record_id]}, "record_ids"),
+        ("POST", f"{records}/reject", {"record_ids": [b.record_id]}, "record_ids"),
     ]
 
 

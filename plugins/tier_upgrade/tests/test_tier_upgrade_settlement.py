@@ -271,6 +271,5 @@ def test_reports_filter_page_export_and_respect_data_permissions(broker):
     other_record = next(r for r in broker.report() if r["client_id"] == other["id"])
     assert agent.get(f"{API}/records/{other_record['id']}").status_code == 404
     approver = broker.tenant.user(["tier_upgrade.upgrade"], scope="own")
-    assert (
-        approver.post(f"{API}/records/upgrade", json={"record_ids": [other_record["id"]]}).status_code == 404
-    )
+    outside = approver.post(f"{API}/records/upgrade", json={"record_ids": [other_record["id"]]})
+    assert outside.status_code == 422 and outside.json()["error"]["fields"][0]["field"] == "record_ids"
