@@ -10,17 +10,17 @@ Because it hangs off the session class, no service can forget it.
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, insert, inspect
+from sqlalchemy import insert, inspect
 from sqlalchemy.orm import Session, UOWTransaction
 
 from core.access.principal import Principal
 from core.audit.models import OperationLog
 from core.db.base import TenantOwned, utcnow
-from core.db.session import CrmSession
 
 REDACTED = "***"
 
@@ -132,30 +132,40 @@ def record_action(
     after: dict[str, Any] | None = None,
 ) -> None:
     """Log a write the ORM does not see row by row (a bulk statement, a marketplace action)."""
+    record_actions(session, entity=entity, action=action, entries=[(entity_id, before, after)])
+
+
+def record_actions(
+    session: Session,
+    *,
+    entity: str,
+    action: str,
+    entries: Iterable[tuple[str, dict[str, Any] | None, dict[str, Any] | None]],
+) -> None:
+    """Log the same action on many rows of ``entity`` — (entity id, before, after) each — in
+    one statement."""
     if session.info.get("audit") is False:
         return
     kind, actor_id, label = _actor(session)
     tenant_id = session.info.get("tenant_id")
     if tenant_id is None:
         raise RuntimeError("record_action needs a tenant session")
-    session.connection().execute(
-        insert(OperationLog.__table__),
-        [
-            {
-                "tenant_id": tenant_id,
-                "at": utcnow(),
-                "actor_kind": kind,
-                "actor_id": actor_id,
-                "actor_label": label,
-                "operation": session.info.get("operation", "system"),
-                "entity": entity,
-                "entity_id": entity_id,
-                "action": action,
-                "before": _jsonable(before),
-                "after": _jsonable(after),
-            }
-        ],
-    )
-
-
-event.listen(CrmSession, "after_flush", _record)
+    now, operation = utcnow(), session.info.get("operation", "system")
+    rows = [
+        {
+            "tenant_id": tenant_id,
+            "at": now,
+            "actor_kind": kind,
+            "actor_id": actor_id,
+            "actor_label": label,
+            "operation": operation,
+            "entity": entity,
+            "entity_id": entity_id,
+            "action": action,
+            "before": _jsonable(before),
+            "after": _jsonable(after),
+        }
+        for entity_id, before, after in entries
+    ]
+    if rows:
+        session.connection().execute(insert(OperationLog.__table__), rows)

@@ -2,24 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, literal, select
+from sqlalchemy import Select, func, literal, select, update
 from sqlalchemy.orm import aliased
 
 from core.access.auth import normalize_email, revoke_tokens, set_password
 from core.access.credentials import check_password_strength
 from core.access.models import PrincipalKind
 from core.access.service import assigned_user, check_team
+from core.audit.recorder import record_actions
 from core.context import Ctx
 from core.crm.groups import get_group
 from core.crm.models import Client, ClientType, KycStatus, PromotionLink
 from core.crm.ranks import resolve_rank_and_tier
 from core.crm.schemas import ClientIn, ClientUpdate
 from core.crm.scope import scope_clients
+from core.db.base import utcnow
 from core.db.paging import PageRequest, PageResult, count
 from core.db.session import serialize_on
 from core.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -242,28 +244,59 @@ def update_client(ctx: Ctx, client_id: int, data: ClientUpdate) -> Client:
     return client
 
 
+@dataclass(frozen=True)
+class TierMove:
+    """Move ``client_id`` to ``new_tier_id`` if they still hold ``rank_id`` and ``expected_tier_id``."""
+
+    client_id: int
+    rank_id: int
+    expected_tier_id: int | None
+    new_tier_id: int
+
+
+def change_tiers_if(ctx: Ctx, moves: Iterable[TierMove]) -> set[int]:
+    """Compare-and-set tier changes, set-based (one UPDATE per kind of move and thousand clients):
+    safe against concurrent changes, each announced to modules (``crm_client_updated``) and
+    written to the operation log. Returns the clients moved. The caller has checked its own
+    permission; each new tier must belong to its rank."""
+    groups: dict[tuple[int, int | None, int], list[int]] = {}
+    for move in moves:
+        groups.setdefault((move.rank_id, move.expected_tier_id, move.new_tier_id), []).append(move.client_id)
+    moved: dict[int, tuple[int | None, int]] = {}
+    for (rank_id, expected, new), client_ids in groups.items():
+        for first in range(0, len(client_ids), 1000):
+            statement = (
+                update(Client)
+                .where(
+                    Client.id.in_(client_ids[first : first + 1000]),
+                    Client.rank_id == rank_id,
+                    Client.tier_id.is_not_distinct_from(expected),
+                )
+                .values(tier_id=new, updated_at=utcnow())
+                .returning(Client.id)
+                .execution_options(synchronize_session=False)
+            )
+            for client_id in ctx.session.scalars(statement):
+                moved[client_id] = (expected, new)
+    record_actions(
+        ctx.session,
+        entity="clients",
+        action="update",
+        entries=[(str(c), {"tier_id": before}, {"tier_id": after}) for c, (before, after) in moved.items()],
+    )
+    ids = sorted(moved)
+    for first in range(0, len(ids), 1000):
+        chunk = select(Client).where(Client.id.in_(ids[first : first + 1000]))
+        for client in ctx.session.scalars(chunk.execution_options(populate_existing=True)):
+            fire(ctx, "crm_client_updated", client=client, changes={"tier_id": moved[client.id]})
+    return set(moved)
+
+
 def change_tier_if(
     ctx: Ctx, client_id: int, *, rank_id: int, expected_tier_id: int | None, new_tier_id: int
 ) -> bool:
-    """Move a client to ``new_tier_id`` only if they still hold ``rank_id`` and ``expected_tier_id``
-    (one compare-and-set, safe against a concurrent change). Announced to modules like any tier
-    change (``crm_client_updated``) and written to the operation log. The caller has checked its
-    own permission; the new tier must belong to the rank."""
-    client = ctx.session.scalar(
-        select(Client)
-        .where(
-            Client.id == client_id,
-            Client.rank_id == rank_id,
-            Client.tier_id.is_not_distinct_from(expected_tier_id),
-        )
-        .with_for_update()
-    )
-    if client is None:
-        return False
-    client.tier_id = new_tier_id
-    ctx.session.flush()
-    fire(ctx, "crm_client_updated", client=client, changes={"tier_id": (expected_tier_id, new_tier_id)})
-    return True
+    """One client's compare-and-set tier change (see ``change_tiers_if``)."""
+    return bool(change_tiers_if(ctx, [TierMove(client_id, rank_id, expected_tier_id, new_tier_id)]))
 
 
 def downlines(

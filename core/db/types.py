@@ -55,6 +55,31 @@ class Money(TypeDecorator[Decimal]):
         return Decimal(value)
 
 
+class MoneyUnits(TypeDecorator[int]):
+    """Reads a money expression (a column or a ``SUM()`` of one) as an integer count of 10^-4
+    units, skipping ``Decimal`` objects: for code that adds up millions of amounts in Python."""
+
+    impl = Numeric(24, MONEY_SCALE)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        return Money().load_dialect_impl(dialect)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> int | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return int(value)  # stored in units already
+        return int(value * _SCALE_FACTOR)
+
+
+def money_units(expression: Any) -> Any:
+    """``expression`` read as integer units (see ``MoneyUnits``)."""
+    from sqlalchemy import type_coerce
+
+    return type_coerce(expression, MoneyUnits())
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC timestamp; SQLite gives naive values back, so re-attach UTC."""
 

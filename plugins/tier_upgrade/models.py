@@ -119,6 +119,9 @@ class UpgradeRecord(TenantOwned, Base):
     are kept as they were, so the record reads the same after the rule or tier is gone."""
 
     __tablename__ = "tier_upgrade_records"
+    # A settlement writes thousands; the operation log gets the settlement, and each Upgrade or
+    # Reject explicitly (service._acted).
+    __audited__ = False
     __table_args__ = (
         UniqueConstraint("rule_id", "settlement_at", "client_id"),
         Index("ix_tier_upgrade_records_report", "tenant_id", "method", "status"),

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
+from core.audit.recorder import record_action
 from core.context import Ctx
 from core.crm.clients import change_tier_if
 from core.crm.models import Client, Rank, Tier
@@ -318,11 +319,20 @@ def _selection(ctx: Ctx, record_ids: list[int]) -> list[UpgradeRecord]:
     return records
 
 
-def _acted(ctx: Ctx, record: UpgradeRecord, status: RecordStatus, reason: str = "") -> None:
+def _acted(ctx: Ctx, record: UpgradeRecord, action: str, status: RecordStatus, reason: str = "") -> None:
+    before = record.status
     record.status, record.fail_reason = status, reason
     record.acted_at = utcnow()
     if ctx.principal is not None:
         record.acted_by_user_id, record.acted_by_name = ctx.principal.user_id, ctx.principal.label
+    record_action(
+        ctx.session,
+        entity=UpgradeRecord.__tablename__,
+        entity_id=str(record.id),
+        action=action,
+        before={"status": before.value},
+        after={"status": status.value, "fail_reason": reason, "client_id": record.client_id},
+    )
 
 
 def upgrade_records(ctx: Ctx, record_ids: list[int]) -> list[UpgradeRecord]:
@@ -331,7 +341,7 @@ def upgrade_records(ctx: Ctx, record_ids: list[int]) -> list[UpgradeRecord]:
     records = _selection(ctx, record_ids)
     for record in records:
         status, reason = apply_upgrade(ctx, record)
-        _acted(ctx, record, status, reason)
+        _acted(ctx, record, "upgrade", status, reason)
     ctx.session.flush()
     return records
 
@@ -363,7 +373,7 @@ def apply_upgrade(ctx: Ctx, record: UpgradeRecord) -> tuple[RecordStatus, str]:
 def reject_records(ctx: Ctx, record_ids: list[int]) -> list[UpgradeRecord]:
     records = _selection(ctx, record_ids)
     for record in records:
-        _acted(ctx, record, RecordStatus.REJECTED)
+        _acted(ctx, record, "reject", RecordStatus.REJECTED)
     ctx.session.flush()
     return records
 

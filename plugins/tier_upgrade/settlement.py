@@ -14,11 +14,13 @@ from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 
 from core import reference
 from core.context import Ctx
+from core.crm.clients import TierMove, change_tiers_if
 from core.crm.models import Client, ClientType, Deposit, DepositKind, DepositStatus, Rank, Tier
+from core.db.types import money_units
 from core.scheduler.jobs import JobContext, NoProgress, Progress
 from core.scheduler.models import RunTrigger
 from core.tenancy.models import Tenant
@@ -78,7 +80,7 @@ def _deposit_sums(ctx: Ctx, cutoff: datetime, currencies: list[str]) -> Any:
     """Approved deposit requests decided up to the cut-off, per client and currency: the one
     aggregate every settlement pays for."""
     return ctx.session.execute(
-        select(Deposit.client_id, Deposit.currency, func.sum(Deposit.amount))
+        select(Deposit.client_id, Deposit.currency, money_units(func.sum(Deposit.amount)))
         .where(
             Deposit.status == DepositStatus.APPROVED,
             Deposit.kind == DepositKind.REQUEST,
@@ -93,15 +95,17 @@ def _deposit_sums(ctx: Ctx, cutoff: datetime, currencies: list[str]) -> Any:
 def _qualifies(
     criterion: TierCriterion, relation: CurrencyRelation, metrics: tree.TreeMetrics, client_id: int
 ) -> bool:
-    results = []
     for amount in criterion.amounts:
-        total = metrics.downline_total(client_id, amount.currency)
-        minimum = tree.to_units(amount.branch_minimum)
-        reached = sum(1 for b in metrics.branch_totals(client_id, amount.currency) if b >= minimum)
-        results.append(
-            total >= tree.to_units(amount.downline_total) and reached >= criterion.branches_required
-        )
-    return all(results) if relation is CurrencyRelation.AND else any(results)
+        met = metrics.downline_total(client_id, amount.currency) >= tree.to_units(amount.downline_total)
+        if met and criterion.branches_required:
+            minimum = tree.to_units(amount.branch_minimum)
+            reached = sum(1 for b in metrics.branch_totals(client_id, amount.currency) if b >= minimum)
+            met = reached >= criterion.branches_required
+        if met and relation is CurrencyRelation.OR:
+            return True
+        if not met and relation is CurrencyRelation.AND:
+            return False
+    return relation is CurrencyRelation.AND
 
 
 def _snapshot(
@@ -153,15 +157,10 @@ def settle(
     assert rank is not None
 
     progress.start(4, f"Settling {rule.name}")
-    nodes = ctx.session.execute(select(Client.id, Client.referrer_id).execution_options(yield_per=50_000))
-    deposits = (
-        (client_id, currency, tree.to_units(total))
-        for client_id, currency, total in _deposit_sums(ctx, moment, currencies)
-    )
-    nodes_list = list(nodes)
+    nodes = ctx.session.execute(select(Client.id, Client.referrer_id)).all()
     progress.advance()
-    metrics = tree.compute(nodes_list, deposits, currencies)
-    del nodes_list
+    metrics = tree.compute(nodes, _deposit_sums(ctx, moment, currencies), currencies)
+    del nodes
     progress.advance()
     if heartbeat is not None:
         heartbeat()
@@ -217,11 +216,25 @@ def settle(
             .execution_options(synchronize_session=False)
         )
     upgraded = 0
-    for record in records:
-        if rule.method is UpgradeMethod.AUTO:
-            record.status, record.fail_reason = apply_upgrade(ctx, record)
+    if rule.method is UpgradeMethod.AUTO:
+        moved = change_tiers_if(
+            ctx,
+            [TierMove(r.client_id, rank.id, r.from_tier_id, r.to_tier_id) for r in records if r.to_tier_id],
+        )
+        for record in records:
+            if record.client_id in moved:
+                record.status = RecordStatus.SUCCESS
+            else:  # changed since it was read: say how
+                record.status, record.fail_reason = apply_upgrade(ctx, record)
             upgraded += record.status is RecordStatus.SUCCESS
-    ctx.session.add_all(records)
+    # One bulk INSERT without fetching ids back (the ORM's unit of work would ask for them).
+    columns = [c.key for c in UpgradeRecord.__table__.columns if c.key != "id"]
+    for first in range(0, len(records), 5_000):
+        rows = [
+            {k: v for k in columns if (v := getattr(r, k)) is not None}
+            for r in records[first : first + 5_000]
+        ]
+        ctx.session.execute(insert(UpgradeRecord), rows)
     settlement = Settlement(
         rule_id=rule.id,
         settlement_at=moment,
