@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
+from core import reference
 from core.audit.recorder import record_action
 from core.context import Ctx
 from core.crm.clients import change_tier_if
@@ -233,8 +234,6 @@ def describe(ctx: Ctx, rule: TierRule) -> dict[str, Any]:
 
 
 def _shown(amount: Decimal, currency: str) -> Decimal:
-    from core import reference
-
     return reference.display_amount(amount, currency)
 
 
