@@ -32,6 +32,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -183,10 +184,36 @@ def _deposit(
     }
 
 
-def _insert(runtime: Runtime, tenant_id: int, model: object, rows: list[dict[str, object]]) -> None:
-    if rows:
+# Columns the ORM would fill in, for PostgreSQL's COPY (which bypasses it).
+COPY_DEFAULTS = {
+    "clients": {"language": "en", "kyc_status": "not_submitted", "suspended": False, "failed_logins": 0},
+    "deposits": {"note": "", "decision_note": ""},
+}
+
+
+def _insert(runtime: Runtime, tenant_id: int, model: Any, rows: list[dict[str, object]]) -> None:
+    """Build data fast: COPY on PostgreSQL, the ORM's bulk INSERT on SQLite (not timed)."""
+    if not rows:
+        return
+    if runtime.db.engine.dialect.name != "postgresql":
         with runtime.db.transaction(tenant_id=tenant_id, write=True) as session:
             session.execute(insert(model), rows)
+        return
+    table = model.__tablename__
+    now = datetime.now(UTC)
+    extra = {**COPY_DEFAULTS[table], "created_at": now, **({"updated_at": now} if table == "clients" else {})}
+    columns = [*rows[0].keys(), *extra.keys()]
+    connection = runtime.db.engine.raw_connection()
+    try:
+        with (
+            connection.cursor() as cursor,
+            cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy,
+        ):
+            for row in rows:
+                copy.write_row([*row.values(), *extra.values()])
+        connection.commit()
+    finally:
+        connection.close()
 
 
 def scan(runtime: Runtime, tenant_id: int) -> tuple[float, int]:
