@@ -15,12 +15,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import insert, inspect
+from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session, UOWTransaction
 
 from core.access.principal import Principal
 from core.audit.models import OperationLog
 from core.db.base import TenantOwned, utcnow
+from core.db.session import CrmSession
 
 REDACTED = "***"
 
@@ -169,3 +170,6 @@ def record_actions(
     ]
     if rows:
         session.connection().execute(insert(OperationLog.__table__), rows)
+
+
+event.listen(CrmSession, "after_flush", _record)
