@@ -1,4 +1,4 @@
-"""The plugin contract of crm-marketplace (hook contract version 1.0).
+"""The plugin contract of crm-marketplace (hook contract version 1.1).
 
 A plugin is a Python distribution with an entry point in the group ``crm.plugins`` that names its
 *hooks module*. Next to that module, in the same package, sits ``manifest.json`` (validated
