@@ -11,10 +11,10 @@ exactly like a missing one.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 
@@ -33,7 +33,9 @@ from core.access.models import (
     PlatformOperator,
     PrincipalKind,
     Role,
+    RolePermission,
     User,
+    UserRole,
 )
 from core.access.principal import Principal
 from core.audit.models import LoginEvent
@@ -186,6 +188,12 @@ def authenticate(session: CrmSession, audience: Audience, token: str | None) -> 
     row = session.scalar(select(AuthToken).where(AuthToken.token_hash == digest(token)))
     if row is None or row.revoked_at is not None or row.expires_at <= now or row.kind not in _KINDS[audience]:
         raise Unauthenticated("invalid or expired token")
+    if row.kind is PrincipalKind.STAFF:
+        assert row.tenant_id is not None
+        principal = _staff_principal(session, row.tenant_id, row.subject_id, row.id)
+        if principal is None:
+            raise Unauthenticated("invalid or expired token")
+        return principal
     account = _load_account(session, row.kind, row.tenant_id, row.subject_id)
     if account is None or not _may_log_in(account):
         raise Unauthenticated("invalid or expired token")
@@ -226,15 +234,35 @@ def _may_log_in(account: Credentials) -> bool:
     return bool(getattr(account, "active", True))
 
 
+class _Grants(Protocol):
+    """What a principal takes from each of its roles (a ``Role``, or a row of one)."""
+
+    @property
+    def permissions(self) -> Collection[str]: ...
+    @property
+    def data_scope(self) -> DataScope: ...
+    @property
+    def is_admin(self) -> bool: ...
+
+
+@dataclass
+class _RoleRow:
+    data_scope: DataScope
+    is_admin: bool
+    permissions: set[str] = field(default_factory=set)
+
+
 def _roles_principal(
     kind: PrincipalKind,
     principal_id: int,
     tenant_id: int,
     label: str,
-    roles: list[Role],
-    user: User,
+    roles: Iterable[_Grants],
+    user_id: int,
+    team_id: int | None,
     token_id: int | None,
 ) -> Principal:
+    roles = list(roles)
     permissions = frozenset(p for role in roles for p in role.permissions)
     scope = max((role.data_scope for role in roles), key=lambda s: s.breadth, default=DataScope.OWN)
     return Principal(
@@ -244,10 +272,46 @@ def _roles_principal(
         label=label,
         permissions=permissions,
         data_scope=scope,
-        user_id=user.id,
-        team_id=user.team_id,
+        user_id=user_id,
+        team_id=team_id,
         token_id=token_id,
         is_admin=any(role.is_admin for role in roles),
+    )
+
+
+def _staff_principal(session: CrmSession, tenant_id: int, user_id: int, token_id: int) -> Principal | None:
+    """A signed-in user's principal from one query over the user, their roles and the roles'
+    permissions. This runs on every back-office request: loading the same as ORM objects (user,
+    roles, one object per granted permission) took four queries and twice as long."""
+    session.info["tenant_id"] = tenant_id
+    rows = session.execute(
+        select(
+            User.email,
+            User.team_id,
+            User.active,
+            Role.id,
+            Role.data_scope,
+            Role.is_admin,
+            RolePermission.permission,
+        )
+        .select_from(User)
+        .outerjoin(UserRole, UserRole.user_id == User.id)
+        .outerjoin(Role, Role.id == UserRole.role_id)
+        .outerjoin(RolePermission, RolePermission.role_id == Role.id)
+        .where(User.id == user_id)
+    ).all()
+    if not rows or not rows[0].active:
+        return None
+    roles: dict[int, _RoleRow] = {}
+    for row in rows:
+        if row.id is None:
+            continue  # a user without roles
+        role = roles.setdefault(row.id, _RoleRow(row.data_scope, row.is_admin))
+        if row.permission is not None:
+            role.permissions.add(row.permission)
+    email, team_id = rows[0].email, rows[0].team_id
+    return _roles_principal(
+        PrincipalKind.STAFF, user_id, tenant_id, email, roles.values(), user_id, team_id, token_id
     )
 
 
@@ -262,7 +326,7 @@ def _principal_for(
         )
     assert tenant_id is not None
     return _roles_principal(
-        kind, account.id, tenant_id, account.email, list(account.roles), account, token_id
+        kind, account.id, tenant_id, account.email, account.roles, account.id, account.team_id, token_id
     )
 
 
@@ -286,7 +350,14 @@ def _api_key_principal(session: CrmSession, key: str, now: datetime) -> Principa
     if creator is None or not creator.active or role is None:
         raise Unauthenticated("invalid or expired token")
     return _roles_principal(
-        PrincipalKind.API_KEY, api_key.id, tenant_id, f"api-key:{api_key.name}", [role], creator, None
+        PrincipalKind.API_KEY,
+        api_key.id,
+        tenant_id,
+        f"api-key:{api_key.name}",
+        [role],
+        creator.id,
+        creator.team_id,
+        None,
     )
 
 

@@ -188,3 +188,32 @@ def test_secrets_are_stored_only_as_digests_and_never_logged(crm, caplog):
     entries = expect(acme.admin.get("/api/v1/operation-log", params={"entity": "users"}), 200)["items"]
     assert [e["action"] for e in entries] == ["create"]  # signing in is in the login log, not here
     assert entries[0]["after"]["password_hash"] == "***"
+
+
+def test_a_signed_in_user_acts_with_what_their_roles_grant_now(crm):
+    """Each request reads the user's roles afresh: several roles add up (the widest data scope
+    wins), a change to a role or to the user takes effect at their next request, and another
+    tenant's roles of the same ids never count."""
+    acme = crm.tenant("acme")
+    other = crm.tenant("other")
+    other.role(["deposits.approve", "users.manage"], scope="all")  # same-looking rows elsewhere
+    team = acme.team()
+    readers = acme.role(["clients.read"], scope="own")
+    approvers = acme.role(["deposits.read", "deposits.approve"], scope="team")
+    empty = acme.role([], scope="own")
+    user = acme.user(role_ids=[readers, approvers, empty], team_id=team)
+
+    me = expect(user.get("/api/v1/me"), 200)
+    assert me["permissions"] == ["clients.read", "deposits.approve", "deposits.read"]
+    assert (me["data_scope"], me["team_id"], me["is_admin"]) == ("team", team, False)
+
+    expect(acme.admin.patch(f"/api/v1/roles/{approvers}", json={"permissions": ["deposits.read"]}), 200)
+    assert expect(user.get("/api/v1/me"), 200)["permissions"] == ["clients.read", "deposits.read"]
+    expect(acme.admin.patch(f"/api/v1/users/{user.user_id}", json={"role_ids": [empty]}), 200)
+    me = expect(user.get("/api/v1/me"), 200)
+    assert (me["permissions"], me["data_scope"]) == ([], "own")
+    assert user.get("/api/v1/clients").status_code == 403
+
+    with acme.ctx() as ctx:  # disabled behind the API's back: the token dies with the account
+        ctx.session.execute(update(User).where(User.id == user.user_id).values(active=False))
+    assert user.get("/api/v1/me").status_code == 401
