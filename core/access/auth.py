@@ -11,10 +11,10 @@ exactly like a missing one.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from sqlalchemy import select
 
@@ -234,55 +234,11 @@ def _may_log_in(account: Credentials) -> bool:
     return bool(getattr(account, "active", True))
 
 
-class _Grants(Protocol):
-    """What a principal takes from each of its roles (a ``Role``, or a row of one)."""
-
-    @property
-    def permissions(self) -> Collection[str]: ...
-    @property
-    def data_scope(self) -> DataScope: ...
-    @property
-    def is_admin(self) -> bool: ...
-
-
-@dataclass
-class _RoleRow:
-    data_scope: DataScope
-    is_admin: bool
-    permissions: set[str] = field(default_factory=set)
-
-
-def _roles_principal(
-    kind: PrincipalKind,
-    principal_id: int,
-    tenant_id: int,
-    label: str,
-    roles: Iterable[_Grants],
-    user_id: int,
-    team_id: int | None,
-    token_id: int | None,
-) -> Principal:
-    roles = list(roles)
-    permissions = frozenset(p for role in roles for p in role.permissions)
-    scope = max((role.data_scope for role in roles), key=lambda s: s.breadth, default=DataScope.OWN)
-    return Principal(
-        kind=kind,
-        id=principal_id,
-        tenant_id=tenant_id,
-        label=label,
-        permissions=permissions,
-        data_scope=scope,
-        user_id=user_id,
-        team_id=team_id,
-        token_id=token_id,
-        is_admin=any(role.is_admin for role in roles),
-    )
-
-
 def _staff_principal(session: CrmSession, tenant_id: int, user_id: int, token_id: int) -> Principal | None:
     """A signed-in user's principal from one query over the user, their roles and the roles'
-    permissions. This runs on every back-office request: loading the same as ORM objects (user,
-    roles, one object per granted permission) took four queries and twice as long."""
+    permissions: one row per (role, permission), each carrying its role's scope and admin flag.
+    This runs on every back-office request: loading the same as ORM objects (user, roles, one
+    object per granted permission) took four queries and twice as long."""
     session.info["tenant_id"] = tenant_id
     rows = session.execute(
         select(
@@ -302,16 +258,18 @@ def _staff_principal(session: CrmSession, tenant_id: int, user_id: int, token_id
     ).all()
     if not rows or not rows[0].active:
         return None
-    roles: dict[int, _RoleRow] = {}
-    for row in rows:
-        if row.id is None:
-            continue  # a user without roles
-        role = roles.setdefault(row.id, _RoleRow(row.data_scope, row.is_admin))
-        if row.permission is not None:
-            role.permissions.add(row.permission)
-    email, team_id = rows[0].email, rows[0].team_id
-    return _roles_principal(
-        PrincipalKind.STAFF, user_id, tenant_id, email, roles.values(), user_id, team_id, token_id
+    granted = [row for row in rows if row.id is not None]  # a user without roles has one empty row
+    return Principal(
+        kind=PrincipalKind.STAFF,
+        id=user_id,
+        tenant_id=tenant_id,
+        label=rows[0].email,
+        permissions=frozenset(row.permission for row in granted if row.permission is not None),
+        data_scope=max((row.data_scope for row in granted), key=lambda s: s.breadth, default=DataScope.OWN),
+        user_id=user_id,
+        team_id=rows[0].team_id,
+        token_id=token_id,
+        is_admin=any(row.is_admin for row in granted),
     )
 
 
@@ -325,9 +283,9 @@ def _principal_for(
             kind=kind, id=account.id, tenant_id=tenant_id, label=account.email, token_id=token_id
         )
     assert tenant_id is not None
-    return _roles_principal(
-        kind, account.id, tenant_id, account.email, account.roles, account.id, account.team_id, token_id
-    )
+    principal = _staff_principal(session, tenant_id, account.id, token_id)
+    assert principal is not None  # the account has just signed in
+    return principal
 
 
 def _api_key_principal(session: CrmSession, key: str, now: datetime) -> Principal:
@@ -349,15 +307,16 @@ def _api_key_principal(session: CrmSession, key: str, now: datetime) -> Principa
     role = session.get(Role, api_key.role_id)
     if creator is None or not creator.active or role is None:
         raise Unauthenticated("invalid or expired token")
-    return _roles_principal(
-        PrincipalKind.API_KEY,
-        api_key.id,
-        tenant_id,
-        f"api-key:{api_key.name}",
-        [role],
-        creator.id,
-        creator.team_id,
-        None,
+    return Principal(
+        kind=PrincipalKind.API_KEY,
+        id=api_key.id,
+        tenant_id=tenant_id,
+        label=f"api-key:{api_key.name}",
+        permissions=frozenset(role.permissions),
+        data_scope=role.data_scope,
+        user_id=creator.id,
+        team_id=creator.team_id,
+        is_admin=role.is_admin,
     )
 
 
