@@ -14,7 +14,10 @@ from core.db.types import UTCDateTime, enum_type
 class OperationLog(TenantOwned, Base):
     __tablename__ = "operation_log"
     __audited__ = False
-    __table_args__ = (Index("ix_operation_log_tenant_entity", "tenant_id", "entity", "entity_id"),)
+    __table_args__ = (
+        Index("ix_operation_log_tenant_entity", "tenant_id", "entity", "entity_id"),
+        Index("ix_operation_log_tenant_client", "tenant_id", "client_id"),
+    )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
@@ -27,6 +30,9 @@ class OperationLog(TenantOwned, Base):
     action: Mapped[str] = mapped_column(String(16))  # create | update | delete | a service verb
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # The client the entry is about (None: about no client); data permissions filter on it. Not a
+    # foreign key: the log outlives the client.
+    client_id: Mapped[int | None] = mapped_column(IdType)
 
 
 class LoginEvent(TenantOwned, Base):
