@@ -6,6 +6,9 @@ import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+# crm.db in the current folder: what every process uses when CRM_DATABASE_URL is unset.
+DEFAULT_DATABASE_URL = "sqlite:///./crm.db"
+
 
 def _int(name: str, default: int) -> int:
     raw = os.environ.get(name)
@@ -35,11 +38,29 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class ThrottleSettings:
+    """Sign-in throttling (``core.access.throttle``): failures within ``window`` count; reaching a
+    limit blocks for ``first_block``, each further block in a row twice as long, up to
+    ``max_block``."""
+
+    pair_failures: int = 5  # one e-mail from one address
+    address_failures: int = 30  # one address, any e-mail (password spraying)
+    account_failures: int = 20  # one e-mail, from addresses that never signed in to it
+    emails: int = 3  # registration and reset e-mails to one address
+    window: timedelta = timedelta(minutes=15)
+    first_block: timedelta = timedelta(minutes=1)
+    max_block: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
 class Settings:
-    database_url: str = "sqlite:///./crm.db"
+    database_url: str = DEFAULT_DATABASE_URL
     token_ttl: timedelta = timedelta(hours=12)
-    max_failed_logins: int = 5
-    lockout: timedelta = timedelta(minutes=15)
+    throttle: ThrottleSettings = field(default_factory=ThrottleSettings)
+    registration_link_ttl: timedelta = timedelta(hours=24)
+    password_reset_link_ttl: timedelta = timedelta(minutes=30)
+    # Where the links in account e-mails point (the product's public address).
+    public_url: str = "http://127.0.0.1:8000"
     email_max_attempts: int = 8
     smtp: SmtpSettings = field(
         default_factory=lambda: SmtpSettings(None, 25, None, None, "none", "crm@localhost", 10)
@@ -48,10 +69,20 @@ class Settings:
     @classmethod
     def from_env(cls) -> Settings:
         return cls(
-            database_url=os.environ.get("CRM_DATABASE_URL") or "sqlite:///./crm.db",
+            database_url=os.environ.get("CRM_DATABASE_URL") or DEFAULT_DATABASE_URL,
             token_ttl=timedelta(minutes=_int("CRM_TOKEN_TTL_MINUTES", 12 * 60)),
-            max_failed_logins=_int("CRM_MAX_FAILED_LOGINS", 5),
-            lockout=timedelta(minutes=_int("CRM_LOCKOUT_MINUTES", 15)),
+            throttle=ThrottleSettings(
+                pair_failures=_int("CRM_SIGN_IN_MAX_FAILURES", 5),
+                address_failures=_int("CRM_SIGN_IN_ADDRESS_MAX_FAILURES", 30),
+                account_failures=_int("CRM_SIGN_IN_ACCOUNT_MAX_FAILURES", 20),
+                emails=_int("CRM_ACCOUNT_EMAILS_PER_WINDOW", 3),
+                window=timedelta(minutes=_int("CRM_SIGN_IN_WINDOW_MINUTES", 15)),
+                first_block=timedelta(seconds=_int("CRM_SIGN_IN_BLOCK_SECONDS", 60)),
+                max_block=timedelta(minutes=_int("CRM_SIGN_IN_MAX_BLOCK_MINUTES", 15)),
+            ),
+            registration_link_ttl=timedelta(hours=_int("CRM_REGISTRATION_LINK_HOURS", 24)),
+            password_reset_link_ttl=timedelta(minutes=_int("CRM_PASSWORD_RESET_LINK_MINUTES", 30)),
+            public_url=(os.environ.get("CRM_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             email_max_attempts=_int("CRM_EMAIL_MAX_ATTEMPTS", 8),
             smtp=SmtpSettings(
                 host=os.environ.get("CRM_SMTP_HOST") or None,

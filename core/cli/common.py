@@ -1,4 +1,8 @@
-"""What every ``crm`` command shares: consoles, the runtime, and error reporting."""
+"""What every ``crm`` command shares: consoles and error reporting.
+
+Kept light on purpose: ``crm --help`` imports this, so anything heavy is imported by the command
+that needs it, when it runs.
+"""
 
 from __future__ import annotations
 
@@ -6,36 +10,72 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
+from rich.console import Console, ConsoleDimensions
+from rich.markup import escape
 
-from core.db.migrate import MissingMigrations
-from core.errors import DomainError
-from core.runtime import Runtime
+# Wide enough that no line the CLI prints is ever wrapped, small enough that nothing rendered
+# "to the full width" would be absurd.
+UNWRAPPED_WIDTH = 10_000
 
-console = Console()
-errors = Console(stderr=True)
+
+class CliConsole(Console):
+    """Rich formatting on a terminal; anywhere else (a pipe, a file, a log) lines are never wrapped.
+
+    Rich would wrap a non-terminal at 80 columns, splitting URLs and messages that scripts grep.
+    Decided on every write, since the same console may write to a terminal or, in tests, a buffer.
+    """
+
+    @property
+    def size(self) -> ConsoleDimensions:
+        size = super().size
+        return size if self.is_terminal else ConsoleDimensions(UNWRAPPED_WIDTH, size.height)
+
+
+console = CliConsole()
+errors = CliConsole(stderr=True)
+
+
+def fail(*lines: str) -> typer.Exit:
+    """Print an error (first line marked, markup already escaped by the caller) and give exit code 1."""
+    errors.print(f"[red]error:[/red] {lines[0]}")
+    for line in lines[1:]:
+        errors.print(line)
+    return typer.Exit(1)
+
+
+def one_line(text: object) -> str:
+    """A driver's multi-line message as one line (whitespace collapsed)."""
+    return " ".join(str(text).split())
 
 
 @contextmanager
-def reported() -> Iterator[None]:
-    """Turn expected failures into a message and exit code 1 (no traceback)."""
+def reported(*expected: type[Exception]) -> Iterator[None]:
+    """Turn expected failures into a message and exit code 1 (no traceback).
+
+    ``expected`` adds exception types whose message says everything (e.g. ``MissingMigrations``).
+    """
+    from pydantic import ValidationError
+    from sqlalchemy.exc import DBAPIError
+
+    from core.errors import DomainError
+
     try:
         yield
     except DomainError as error:
-        errors.print(f"[red]error:[/red] {error.message}")
+        errors.print(f"[red]error:[/red] {escape(error.message)}")
         for field in error.fields:
-            errors.print(f"  {field.field}: {field.message}")
-        raise typer.Exit(1) from None
-    except MissingMigrations as error:
-        errors.print(f"[red]error:[/red] {error}")
+            errors.print(f"  {escape(field.field)}: {escape(field.message)}")
         raise typer.Exit(1) from None
     except ValidationError as error:
         errors.print("[red]error:[/red] invalid input")
         for item in error.errors():
-            errors.print(f"  {'.'.join(str(p) for p in item['loc'])}: {item['msg']}")
+            errors.print(f"  {escape('.'.join(str(p) for p in item['loc']))}: {escape(item['msg'])}")
         raise typer.Exit(1) from None
-
-
-def runtime() -> Runtime:
-    return Runtime.from_settings()
+    except DBAPIError as error:
+        # A lost connection, a schema older than this code, a constraint: say which, not where.
+        raise fail(
+            f"the database refused: {escape(one_line(error.orig))}",
+            "  (crm db status says whether migrations are pending)",
+        ) from None
+    except expected as error:
+        raise fail(escape(str(error))) from None

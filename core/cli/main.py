@@ -1,16 +1,20 @@
-"""``crm``: run and operate crm-marketplace from a terminal."""
+"""``crm``: run and operate crm-marketplace from a terminal.
+
+Each command imports what it needs when it runs (the runtime, FastAPI and the plugins are heavy),
+so that ``crm --help`` and the quick commands start fast. Commands call ``runtime()`` first: a
+database that cannot be used is reported before those slow imports.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 import typer
-from rich.table import Table
-from sqlalchemy import select
+from rich.markup import escape
 
-from core.cli.common import console, errors, reported, runtime
+from core.cli.common import console, errors, reported
+from core.cli.database import Need, database, runtime
 from core.cli.operations import events_app, jobs_app, marketplace_app, plugins_app, worker
-from core.db import migrate
 
 app = typer.Typer(help="crm-marketplace: a multi-tenant CRM for forex and CFD brokers.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -34,9 +38,12 @@ app.command("worker")(worker)
 
 @db_app.command("upgrade")
 def db_upgrade() -> None:
-    """Apply every pending migration."""
-    rt = runtime()
-    with reported():
+    """Create the database if needed and apply every pending migration."""
+    rt = runtime(Need.CREATED)
+
+    from core.db import migrate
+
+    with reported(migrate.MissingMigrations):
         migrate.upgrade(rt.settings.database_url, rt.plugins.migration_locations())
     console.print(f"Database is up to date: {rt.db.engine.url.render_as_string(hide_password=True)}")
 
@@ -44,8 +51,12 @@ def db_upgrade() -> None:
 @db_app.command("status")
 def db_status() -> None:
     """Say whether migrations are pending."""
-    rt = runtime()
-    waiting = migrate.pending(rt.settings.database_url, rt.plugins.migration_locations())
+    rt = runtime(Need.EXISTING)
+
+    from core.db import migrate
+
+    with reported():
+        waiting = migrate.pending(rt.settings.database_url, rt.plugins.migration_locations())
     if waiting:
         console.print(
             f"{len(waiting)} migration(s) pending ({', '.join(waiting)}): run [bold]crm db upgrade[/bold]."
@@ -65,16 +76,18 @@ def serve(
     outbox: Annotated[bool, typer.Option(help="Send queued emails in the background.")] = True,
     worker: Annotated[bool, typer.Option(help="Run modules' scheduled jobs in the background.")] = True,
 ) -> None:
-    """Apply migrations and run the API server."""
+    """Create the database if needed, apply migrations and run the API server."""
+    rt = runtime(Need.CREATED)
+
     import uvicorn
 
     from core.api.app import create_app
     from core.cli.demo import print_logins, seed_demo
+    from core.db import migrate
     from core.notify.delivery import OutboxWorker
     from core.scheduler.worker import WorkerThread
 
-    rt = runtime()
-    with reported():
+    with reported(migrate.MissingMigrations):
         migrate.upgrade(rt.settings.database_url, rt.plugins.migration_locations())
     logins = seed_demo(rt, console) if demo else None
     url = f"http://{host}:{port}"
@@ -82,7 +95,7 @@ def serve(
     if logins is not None:
         print_logins(console, logins, url)
     for name, broken in sorted(rt.plugins.broken.items()):
-        errors.print(f"[yellow]plugin {name} is {broken.state}:[/yellow] {broken.reason}")
+        errors.print(f"[yellow]plugin {name} is {broken.state}:[/yellow] {escape(broken.reason)}")
     background: list[OutboxWorker | WorkerThread] = []
     if outbox:
         background.append(OutboxWorker(rt).start())
@@ -112,10 +125,11 @@ def tenants_create(
     admin_name: Annotated[str, typer.Option()] = "Administrator",
 ) -> None:
     """Create a tenant with its Administrator role and first administrator."""
+    rt = runtime()
+
     from core.tenancy.schemas import TenantIn
     from core.tenancy.service import create_tenant
 
-    rt = runtime()
     with reported(), rt.db.transaction(write=True) as session:
         session.info["actor_label"] = "cli"
         tenant, admin = create_tenant(
@@ -139,11 +153,13 @@ def tenants_create(
 @tenants_app.command("list")
 def tenants_list() -> None:
     """List tenants."""
+    from rich.table import Table
+    from sqlalchemy import select
+
     from core.tenancy.models import Tenant
 
-    rt = runtime()
     table = Table("id", "slug", "name", "time zone", "currencies", "active")
-    with rt.db.transaction() as session:
+    with reported(), database() as db, db.transaction() as session:
         for t in session.scalars(select(Tenant).order_by(Tenant.id)):
             table.add_row(str(t.id), t.slug, t.name, t.timezone, ", ".join(t.base_currencies), str(t.active))
     console.print(table)
@@ -162,6 +178,10 @@ def users_create(
     team: Annotated[str | None, typer.Option(help="Team name.")] = None,
 ) -> None:
     """Create a back-office user of a tenant."""
+    rt = runtime()
+
+    from sqlalchemy import select
+
     from core.access.models import Role, Team
     from core.access.schemas import UserIn
     from core.access.service import create_user
@@ -169,7 +189,6 @@ def users_create(
     from core.errors import InvalidInput
     from core.tenancy.service import tenant_by_slug
 
-    rt = runtime()
     with reported(), rt.db.transaction(write=True) as session:
         found = tenant_by_slug(session, tenant)
         session.info["tenant_id"] = found.id
@@ -202,10 +221,11 @@ def operators_create(
     ],
 ) -> None:
     """Create a platform operator (account manager)."""
+    rt = runtime()
+
     from core.tenancy.schemas import OperatorIn
     from core.tenancy.service import create_operator
 
-    rt = runtime()
     with reported(), rt.db.transaction(write=True) as session:
         operator = create_operator(session, OperatorIn(email=email, name=name, password=password))
         console.print(f"Created operator {operator.email} (id {operator.id})")
@@ -217,13 +237,15 @@ def operators_create(
 @outbox_app.command("deliver")
 def outbox_deliver() -> None:
     """Run one delivery pass over the email outbox."""
+    rt = runtime()
+
     from core.notify.delivery import deliver_due
 
-    rt = runtime()
     if not rt.settings.smtp.enabled:
         errors.print("[yellow]CRM_SMTP_HOST is not set: nothing can be sent.[/yellow]")
         raise typer.Exit(1)
-    total = deliver_due(rt, limit=1000)
+    with reported():
+        total = deliver_due(rt, limit=1000)
     console.print(
         f"sent {total.sent}, retrying {total.retried}, failed {total.failed}, uncertain {total.uncertain}"
     )

@@ -9,15 +9,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
-from sqlalchemy import select
 
-from core.cli.common import console, errors, reported, runtime
-from core.context import Ctx, bind
+from core.cli.common import console, errors, reported
+from core.cli.database import Need, runtime
+
+if TYPE_CHECKING:  # imported by the commands that use them: crm --help must start fast
+    from rich.progress import Progress
+
+    from core.context import Ctx
+    from core.runtime import Runtime
 
 plugins_app = typer.Typer(help="Plugins this host found.", no_args_is_help=True)
 marketplace_app = typer.Typer(help="A tenant's modules (acting as the platform).", no_args_is_help=True)
@@ -28,11 +31,11 @@ Tenant = Annotated[str, typer.Option("--tenant", help="The tenant's slug.")]
 
 
 @contextmanager
-def tenant_ctx(slug: str, operation: str) -> Iterator[Ctx]:
+def tenant_ctx(rt: Runtime, slug: str, operation: str) -> Iterator[Ctx]:
     """A committed unit of work for one tenant, acting as the platform."""
+    from core.context import bind
     from core.tenancy.service import tenant_by_slug
 
-    rt = runtime()
     with rt.db.transaction(write=True) as session:
         tenant = tenant_by_slug(session, slug)
         session.info["tenant_id"] = tenant.id
@@ -48,7 +51,9 @@ def plugins_list(
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Every plugin found through entry points: loaded, broken or incompatible, and why."""
-    host = runtime().plugins
+    from rich.table import Table
+
+    host = runtime(Need.NOTHING).plugins
     rows = [
         {
             "name": p.name,
@@ -110,9 +115,13 @@ def plugins_new(
 @marketplace_app.command("catalog")
 def catalog(tenant: Tenant) -> None:
     """The marketplace as a tenant sees it."""
+    rt = runtime()
+
+    from rich.table import Table
+
     from core.marketplace import service
 
-    with reported(), tenant_ctx(tenant, "marketplace catalog") as ctx:
+    with reported(), tenant_ctx(rt, tenant, "marketplace catalog") as ctx:
         table = Table("module", "version", "policy", "state", "reason")
         for entry in service.catalog(ctx):
             m = entry.manifest
@@ -136,21 +145,25 @@ def install(
     ] = None,
 ) -> None:
     """Install a module for a tenant (as an account manager: any install policy)."""
+    rt = runtime()
+
     from datetime import UTC
 
     from core.marketplace import service
 
     expires = licence_until.replace(tzinfo=licence_until.tzinfo or UTC) if licence_until else None
-    with reported(), tenant_ctx(tenant, "marketplace install") as ctx:
+    with reported(), tenant_ctx(rt, tenant, "marketplace install") as ctx:
         service.install(ctx, plugin, with_requirements=with_requirements, licence_expires_at=expires)
     console.print(f"Installed {plugin} for {tenant}")
 
 
 @marketplace_app.command("enable")
 def enable(plugin: str, tenant: Tenant) -> None:
+    rt = runtime()
+
     from core.marketplace import service
 
-    with reported(), tenant_ctx(tenant, "marketplace enable") as ctx:
+    with reported(), tenant_ctx(rt, tenant, "marketplace enable") as ctx:
         service.set_enabled(ctx, plugin, True)
     console.print(f"Enabled {plugin} for {tenant}")
 
@@ -158,9 +171,11 @@ def enable(plugin: str, tenant: Tenant) -> None:
 @marketplace_app.command("disable")
 def disable(plugin: str, tenant: Tenant) -> None:
     """Stop a module's routes, events and jobs for a tenant; its data and settings stay."""
+    rt = runtime()
+
     from core.marketplace import service
 
-    with reported(), tenant_ctx(tenant, "marketplace disable") as ctx:
+    with reported(), tenant_ctx(rt, tenant, "marketplace disable") as ctx:
         service.set_enabled(ctx, plugin, False)
     console.print(f"Disabled {plugin} for {tenant}")
 
@@ -173,9 +188,11 @@ def uninstall(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Uninstall a module, keeping its data (shows what it will hide, stop and take away first)."""
+    rt = runtime()
+
     from core.marketplace import service
 
-    with reported(), tenant_ctx(tenant, "marketplace uninstall") as ctx:
+    with reported(), tenant_ctx(rt, tenant, "marketplace uninstall") as ctx:
         impact = service.uninstall_impact(ctx, plugin)
         console.print(f"Uninstalling [bold]{plugin}[/bold] from {tenant} will:")
         for table, rows in impact.rows.items():
@@ -201,11 +218,13 @@ def purge(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
 ) -> None:
     """Delete an uninstalled module's data for a tenant, for good."""
+    rt = runtime()
+
     from core.marketplace import service
 
     if not yes and not typer.confirm(f"Delete all of {tenant}'s {plugin} data for good?"):
         raise typer.Exit(1)
-    with reported(), tenant_ctx(tenant, "marketplace purge") as ctx:
+    with reported(), tenant_ctx(rt, tenant, "marketplace purge") as ctx:
         deleted = service.purge(ctx, plugin)
     console.print(f"Purged {plugin} for {tenant}: " + ", ".join(f"{t}: {n}" for t, n in deleted.items()))
 
@@ -216,17 +235,21 @@ def purge(
 @jobs_app.command("list")
 def jobs_list() -> None:
     """Job types of the loaded plugins, and every tenant's schedules with their last run."""
+    rt = runtime()
+
+    from rich.table import Table
+    from sqlalchemy import select
+
     from core.scheduler.models import JobRun, JobSchedule
     from core.tenancy.models import Tenant as TenantRow
 
-    rt = runtime()
     types = Table("job type", "plugin", "description")
     for plugin in sorted(rt.plugins.plugins.values(), key=lambda p: p.name):
         for job in plugin.manifest.jobs:
             types.add_row(job["name"], plugin.name, job["description"])
     console.print(types)
     schedules = Table("tenant", "job type", "key", "cron", "time zone", "next run (UTC)", "last run")
-    with rt.db.session(all_tenants=True) as session:
+    with reported(), rt.db.session(all_tenants=True) as session:
         slugs = dict(session.execute(select(TenantRow.id, TenantRow.slug)).all())
         for s in session.scalars(select(JobSchedule).order_by(JobSchedule.tenant_id, JobSchedule.job_type)):
             last = session.scalar(select(JobRun).where(JobRun.schedule_id == s.id).order_by(JobRun.id.desc()))
@@ -266,24 +289,29 @@ def jobs_run(
     arg: Annotated[list[str] | None, typer.Option(help="NAME=VALUE passed to the job (repeatable).")] = None,
 ) -> None:
     """Run one job for a tenant now, with a progress bar; recorded in the run history."""
+    rt = runtime()
+
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from core.scheduler.worker import Worker
 
     args = dict(item.split("=", 1) for item in arg or [] if "=" in item)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with reported(), Progress(*columns, console=console) as progress:
-        run = Worker(runtime()).run_now(tenant, job_type, key=key, args=args, progress=BarProgress(progress))
+        run = Worker(rt).run_now(tenant, job_type, key=key, args=args, progress=BarProgress(progress))
     console.print(f"{job_type} for {tenant}: {run.status.value} in {run.duration_ms} ms")
     if run.error:
-        errors.print(run.error)
+        errors.print(run.error, markup=False)  # a message from the job, not rich markup
         raise typer.Exit(1)
 
 
 def worker(interval: Annotated[float, typer.Option(help="Seconds between passes.")] = 5.0) -> None:
     """Run scheduled jobs until stopped (any number of workers can share one database)."""
+    rt = runtime()
+
     from core.marketplace.state import StateWatcher
     from core.scheduler.worker import Worker
 
-    rt = runtime()
     watcher = StateWatcher(rt).start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -298,7 +326,7 @@ def worker(interval: Annotated[float, typer.Option(help="Seconds between passes.
                         f"{run.status.value}"
                     )
             except Exception as error:  # keep working; the error is in the log
-                errors.print(f"pass failed: {error!r}")
+                errors.print(f"pass failed: {error!r}", markup=False)
             stop.wait(interval)
     except KeyboardInterrupt:
         pass
@@ -315,12 +343,16 @@ def failures(
     tenant: Annotated[str | None, typer.Option(help="Only this tenant (slug).")] = None,
 ) -> None:
     """Unresolved event failures of modules (the plugin-health view)."""
+    rt = runtime()
+
+    from rich.table import Table
+    from sqlalchemy import select
+
     from core.events.models import PluginFailure
     from core.tenancy.models import Tenant as TenantRow
 
-    rt = runtime()
     table = Table("id", "when (UTC)", "tenant", "module", "event", "error")
-    with rt.db.session(all_tenants=True) as session:
+    with reported(), rt.db.session(all_tenants=True) as session:
         slugs = dict(session.execute(select(TenantRow.id, TenantRow.slug)).all())
         stmt = select(PluginFailure).where(PluginFailure.resolved.is_(False)).order_by(PluginFailure.id)
         if plugin:
@@ -350,14 +382,21 @@ def replay(
     tenant: Annotated[str | None, typer.Option(help="Replay this tenant's failures (slug).")] = None,
 ) -> None:
     """Deliver failed events to their modules again, after a fix."""
+    rt = runtime()
+
+    from sqlalchemy import select
+
+    from core.context import bind
     from core.events.service import open_failures
     from core.events.service import replay as replay_one
     from core.tenancy.models import Tenant as TenantRow
 
-    rt = runtime()
-    with rt.db.session(all_tenants=True) as session:
-        tenant_id = session.scalar(select(TenantRow.id).where(TenantRow.slug == tenant)) if tenant else None
-    targets = open_failures(rt, plugin=plugin, tenant_id=tenant_id)
+    with reported():
+        with rt.db.session(all_tenants=True) as session:
+            tenant_id = (
+                session.scalar(select(TenantRow.id).where(TenantRow.slug == tenant)) if tenant else None
+            )
+        targets = open_failures(rt, plugin=plugin, tenant_id=tenant_id)
     if failure_id is not None:
         targets = [(t, f) for t, f in targets if f == failure_id]
     if not targets:

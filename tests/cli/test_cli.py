@@ -207,6 +207,10 @@ def test_crm_serve_demo_starts_and_a_printed_login_works(tmp_path):
                 break
         output = "".join(printed)
         assert f"{base}/docs" in output, output
+        # Piped, the banner is not wrapped: each URL stays on the line that names it.
+        assert f"crm-marketplace on {base}  (API docs: {base}/docs)\n" in output, output
+        platform = printed[-1]  # the line naming the operator's login
+        assert f"POST {base}/api/v1/platform/auth/login, operator@" in platform, output
         password = re.search(r"password for every account: (\S+)", output).group(1)
         email = re.search(r"(admin@\S+)", output).group(1)
         deadline = time.monotonic() + 60
