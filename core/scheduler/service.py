@@ -91,6 +91,19 @@ def is_running(ctx: Ctx, plugin: str, job_type: str, *, key: str = "") -> bool:
     )
 
 
+def holds_lease(ctx: Ctx, run_id: int) -> bool:
+    """Whether run ``run_id`` is running with a live lease: its worker is at it right now (a job
+    that finds another run's unfinished work can tell a live run from a dead one)."""
+    return (
+        ctx.session.scalar(
+            select(JobRun.id).where(
+                JobRun.id == run_id, JobRun.status == RunStatus.RUNNING, JobRun.lease_until > utcnow()
+            )
+        )
+        is not None
+    )
+
+
 def list_runs(ctx: Ctx, page: PageRequest, **filters: Any) -> PageResult[JobRun]:
     """Filters: plugin, job_type, key, status, trigger."""
     stmt = where_equal(select(JobRun), JobRun, **filters).order_by(JobRun.id.desc())

@@ -6,11 +6,13 @@ Each pass:
    write lock): runs whose lease expired (their worker died) are taken over, and due schedules
    get a run row for their period — unique per (schedule, period), so no period is claimed
    twice — and their next time.
-2. **Execute** each claimed run in one transaction with the job's own writes. The run is marked
-   succeeded in that same transaction, only if this worker still holds it: a worker that lost
-   its lease cannot commit anything, so a period's effects are committed exactly once. While a job
-   runs, a side thread extends its lease; if the worker is killed, the lease runs out and another
-   worker runs the period again from scratch.
+2. **Execute** each claimed run. A short job writes through ``job.ctx``, one transaction that also
+   marks the run succeeded; a long one reads in read-only snapshots and writes in short batches
+   (``job.batch()``), each committed only while this worker holds the run (see ``jobs``). Either
+   way the run is marked succeeded only if this worker still holds it, so a worker that lost its
+   lease commits nothing more. While a job runs, a side thread extends its lease; if the worker
+   is killed, the lease runs out and another worker runs the period again (a long job resumes
+   after its last committed batch).
 
 Runs never start for a tenant where the plugin is disabled, uninstalled or out of licence.
 """
@@ -22,9 +24,9 @@ import os
 import socket
 import threading
 import time
-import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -32,13 +34,13 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from core.context import bind
+from core.context import Ctx, bind
 from core.db.base import utcnow
 from core.db.session import CrmSession
-from core.errors import Conflict, NotFound
+from core.errors import Conflict, DomainError, NotFound
 from core.runtime import Runtime
 from core.scheduler import cron as cronspec
-from core.scheduler.jobs import JobContext, NoProgress, Progress
+from core.scheduler.jobs import JobContext, LostLease, NoProgress, Progress
 from core.scheduler.models import JobRun, JobSchedule, RunStatus, RunTrigger
 from core.tenancy.models import Tenant
 
@@ -54,10 +56,6 @@ class Claim:
     key: str
     period: datetime
     trigger: str
-
-
-class LostLease(Exception):
-    """Another worker took the run over; this one's work must not commit."""
 
 
 class Worker:
@@ -154,67 +152,54 @@ class Worker:
     def execute(
         self, claim: Claim, *, progress: Progress | None = None, args: dict[str, Any] | None = None
     ) -> JobRun | None:
+        run = _Run(self, claim)
         stop = threading.Event()
-        beat = threading.Thread(target=self._keep_lease, args=(claim.run_id, stop), daemon=True)
+        beat = threading.Thread(target=self._keep_lease, args=(run, stop), daemon=True)
         beat.start()
         started = time.monotonic()
         try:
-            # Write transaction from the start: on SQLite a deferred one could not upgrade to write
-            # once another connection committed; on PostgreSQL it changes nothing.
-            with self.runtime.db.transaction(tenant_id=claim.tenant_id, write=True) as session:
-                session.info["actor_label"] = f"job:{claim.job_type}"
-                ctx = bind(session, None, self.runtime, f"job {claim.job_type}")
-                if not self._active(session, claim.tenant_id, claim.plugin, claim.job_type):
-                    raise Conflict(f"the {claim.plugin} module is not enabled for this tenant")
-                handler = self.runtime.plugins.plugins[claim.plugin].job_handlers[claim.job_type]
-                handler(
-                    JobContext(
-                        ctx=ctx,
-                        plugin=claim.plugin,
-                        job_type=claim.job_type,
-                        key=claim.key,
-                        period=claim.period,
-                        trigger=claim.trigger,
-                        args=dict(args or {}),
-                        progress=progress or NoProgress(),
-                        heartbeat=self._heartbeat(claim.run_id),
-                    )
+            with self.runtime.db.session(tenant_id=claim.tenant_id) as session:
+                active = self._active(session, claim.tenant_id, claim.plugin, claim.job_type)
+            if not active:
+                raise Conflict(f"the {claim.plugin} module is not enabled for this tenant")
+            handler = self.runtime.plugins.plugins[claim.plugin].job_handlers[claim.job_type]
+            handler(
+                JobContext(
+                    access=run,
+                    run_id=claim.run_id,
+                    plugin=claim.plugin,
+                    job_type=claim.job_type,
+                    key=claim.key,
+                    period=claim.period,
+                    trigger=claim.trigger,
+                    args=dict(args or {}),
+                    progress=progress or NoProgress(),
                 )
-                done = session.execute(
-                    update(JobRun)
-                    .where(
-                        JobRun.id == claim.run_id,
-                        JobRun.worker == self.name,
-                        JobRun.status == RunStatus.RUNNING,
-                    )
-                    .values(
-                        status=RunStatus.SUCCEEDED,
-                        finished_at=utcnow(),
-                        lease_until=None,
-                        duration_ms=int((time.monotonic() - started) * 1000),
-                        error="",
-                    )
-                )
-                if done.rowcount != 1:
-                    raise LostLease(f"run {claim.run_id} was taken over by another worker")
+            )
+            run.succeed(int((time.monotonic() - started) * 1000))
         except LostLease as error:
             log.warning("%s", error)
             return None
         except Exception as error:
-            log.exception("job %s for tenant %s failed", claim.job_type, claim.tenant_id)
-            self._fail(claim.run_id, error, started)
+            run.close()  # first: on SQLite its unit of work holds the write lock the failure needs
+            self._fail(claim, error, started)
         finally:
             stop.set()
+            run.close()
         with self.runtime.db.session(all_tenants=True) as session:
             return session.get(JobRun, claim.run_id)
 
-    def _heartbeat(self, run_id: int) -> Callable[[], None]:
-        """What a job calls to say it is alive. On SQLite the job's own transaction holds the only
-        write lock, so no other worker can take the run over meanwhile (and a renewal could only
-        wait for that lock): nothing to do."""
-        if self.runtime.db.engine.dialect.name == "sqlite":
-            return lambda: None
-        return lambda: self._renew(run_id)
+    def hold(self, session: CrmSession, run_id: int, **values: Any) -> None:
+        """In ``session``'s transaction: check that this worker still holds the run, renewing its
+        lease (or writing ``values``); ``LostLease`` if another worker has taken it over. The row
+        stays locked until that transaction ends, so no takeover can slip in before it commits."""
+        held = session.execute(
+            update(JobRun)
+            .where(JobRun.id == run_id, JobRun.worker == self.name, JobRun.status == RunStatus.RUNNING)
+            .values(**(values or {"lease_until": utcnow() + self.lease}))
+        )
+        if held.rowcount != 1:
+            raise LostLease(f"run {run_id} was taken over by another worker")
 
     def _renew(self, run_id: int) -> None:
         with self.runtime.db.transaction(all_tenants=True) as session:
@@ -224,24 +209,28 @@ class Worker:
                 .values(lease_until=utcnow() + self.lease)
             )
 
-    def _keep_lease(self, run_id: int, stop: threading.Event) -> None:
+    def _keep_lease(self, run: _Run, stop: threading.Event) -> None:
         while not stop.wait(self.lease.total_seconds() / 3):
+            if run.holds_write_lock:  # SQLite: no other worker can take the run over meanwhile
+                continue
             try:
-                self._renew(run_id)
-            except Exception:  # SQLite: the job itself holds the write lock; the lease is long
-                log.debug("could not renew the lease of run %s this time", run_id, exc_info=True)
+                self._renew(run.claim.run_id)
+            except Exception:  # the lease is long: the next beat will do
+                log.debug("could not renew the lease of run %s this time", run.claim.run_id, exc_info=True)
 
-    def _fail(self, run_id: int, error: BaseException, started: float) -> None:
+    def _fail(self, claim: Claim, error: BaseException, started: float) -> None:
         with self.runtime.db.transaction(all_tenants=True, write=True) as session:
             session.execute(
                 update(JobRun)
-                .where(JobRun.id == run_id, JobRun.worker == self.name, JobRun.status == RunStatus.RUNNING)
+                .where(
+                    JobRun.id == claim.run_id, JobRun.worker == self.name, JobRun.status == RunStatus.RUNNING
+                )
                 .values(
                     status=RunStatus.FAILED,
                     finished_at=utcnow(),
                     lease_until=None,
                     duration_ms=int((time.monotonic() - started) * 1000),
-                    error="".join(traceback.format_exception(error))[-8000:],
+                    error=failure_message(claim, error),
                 )
             )
 
@@ -285,6 +274,141 @@ class Worker:
         result = self.execute(claim, progress=progress, args=args)
         assert result is not None
         return result
+
+
+# SQLite does not hand its write lock over in turn: a writer waiting for it polls (every 100 ms at
+# most: sqlite3_busy_timeout), and a job's next batch, begun right after its previous commit, would
+# win the lock again and again. So a job's batches on SQLite are at least this far apart.
+SQLITE_BATCH_GAP_S = 0.1
+
+
+class _Run:
+    """A claimed run's ways to the database (``core.scheduler.jobs.RunAccess``)."""
+
+    def __init__(self, worker: Worker, claim: Claim) -> None:
+        self.worker = worker
+        self.claim = claim
+        self.db = worker.runtime.db
+        self._unit: Ctx | None = None
+        self._last_batch: float | None = None  # when the last batch ended
+
+    def _bind(self, session: CrmSession) -> Ctx:
+        session.info["actor_label"] = f"job:{self.claim.job_type}"
+        return bind(session, None, self.worker.runtime, f"job {self.claim.job_type}")
+
+    def unit(self) -> Ctx:
+        if self._unit is None:
+            # Write transaction from the start: on SQLite a deferred one could not upgrade to write
+            # once another connection committed; on PostgreSQL it changes nothing.
+            self._unit = self._bind(self.db.session(tenant_id=self.claim.tenant_id, write=True))
+        return self._unit
+
+    @property
+    def holds_write_lock(self) -> bool:
+        return self._unit is not None and self.db.dialect == "sqlite"
+
+    @contextmanager
+    def read(self) -> Iterator[Ctx]:
+        session = self.db.session(tenant_id=self.claim.tenant_id)
+        try:
+            with read_only_snapshot(session):
+                yield self._bind(session)
+        finally:
+            session.close()
+
+    @contextmanager
+    def batch(self) -> Iterator[Ctx]:
+        if self._unit is not None:
+            raise RuntimeError("a job writes through job.ctx or through job.batch(), not both")
+        if self.db.dialect == "sqlite" and self._last_batch is not None:
+            time.sleep(max(0.0, self._last_batch + SQLITE_BATCH_GAP_S - time.monotonic()))
+        try:
+            with self.db.transaction(tenant_id=self.claim.tenant_id, write=True) as session:
+                self.worker.hold(session, self.claim.run_id)
+                yield self._bind(session)
+        finally:
+            self._last_batch = time.monotonic()
+
+    def heartbeat(self) -> None:
+        if not self.holds_write_lock:
+            self.worker._renew(self.claim.run_id)
+
+    def succeed(self, duration_ms: int) -> None:
+        """Mark the run succeeded, with the lease check, in the unit of work's transaction (which
+        commits with it) or in a short one of its own."""
+        unit = self._unit
+        session = (
+            unit.session if unit is not None else self.db.session(tenant_id=self.claim.tenant_id, write=True)
+        )
+        try:
+            self.worker.hold(
+                session,
+                self.claim.run_id,
+                status=RunStatus.SUCCEEDED,
+                finished_at=utcnow(),
+                lease_until=None,
+                duration_ms=duration_ms,
+                error="",
+            )
+            session.commit()
+        finally:
+            session.close()
+            self._unit = None
+
+    def close(self) -> None:
+        """Roll back an unfinished unit of work."""
+        if self._unit is not None:
+            self._unit.session.rollback()
+            self._unit.session.close()
+            self._unit = None
+
+
+@contextmanager
+def read_only_snapshot(session: CrmSession) -> Iterator[None]:
+    """Make ``session``'s next transaction a read-only snapshot for the block, rolled back after:
+    REPEATABLE READ, READ ONLY on PostgreSQL; on SQLite a deferred read transaction (its snapshot
+    taken at the first read; in WAL mode it blocks no writer) on a connection in ``query_only``
+    mode."""
+    if session.dialect_name == "postgresql":
+        session.connection(
+            execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
+        )
+        try:
+            yield
+        finally:
+            session.rollback()
+        return
+    connection = session.connection()
+    connection.exec_driver_sql("PRAGMA query_only = ON")
+    try:
+        yield
+    finally:
+        try:
+            connection.exec_driver_sql("PRAGMA query_only = OFF")
+        except BaseException:
+            connection.invalidate()  # never hand a read-only connection back to the pool
+            raise
+        session.rollback()
+
+
+def failure_message(claim: Claim, error: BaseException) -> str:
+    """What the run history shows of a failure: a domain error's or a ``ValueError``'s message;
+    for anything else a reference to the traceback, which only the server log keeps."""
+    if isinstance(error, DomainError | ValueError):
+        message = error.message if isinstance(error, DomainError) else str(error)
+        log.warning(
+            "job %s for tenant %s failed: %s", claim.job_type, claim.tenant_id, message, exc_info=error
+        )
+        return message[:2000] or type(error).__name__
+    reference = uuid.uuid4().hex[:12]
+    log.error(
+        "job %s for tenant %s failed (reference %s)",
+        claim.job_type,
+        claim.tenant_id,
+        reference,
+        exc_info=error,
+    )
+    return f"internal error (reference {reference}): the details are in the server log"
 
 
 class WorkerThread:

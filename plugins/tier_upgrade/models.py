@@ -98,8 +98,16 @@ class TierAmount(TenantOwned, Base):
     criterion: Mapped[TierCriterion] = relationship(back_populates="amounts")
 
 
+class SettlementState(enum.StrEnum):
+    RUNNING = "running"  # records being written, batch after batch
+    FINISHED = "finished"
+
+
 class Settlement(TenantOwned, Base):
-    """One rule's settlement for one Sunday: written once, so a re-run or a retry is a no-op."""
+    """One rule's settlement for one Sunday (or a time chosen by hand). Created when it starts, it
+    is written in batches, in client-id order: ``last_client_id`` is how far the committed batches
+    went, advanced in each batch's own transaction, so a settlement whose worker died resumes
+    after it. Finished, it makes a re-run a no-op."""
 
     __tablename__ = "tier_upgrade_settlements"
     __table_args__ = (UniqueConstraint("rule_id", "settlement_at"),)
@@ -107,11 +115,17 @@ class Settlement(TenantOwned, Base):
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
     rule_id: Mapped[int | None] = mapped_column(ForeignKey("tier_upgrade_rules.id", ondelete="SET NULL"))
     settlement_at: Mapped[datetime] = mapped_column(UTCDateTime)  # also the deposits' cut-off
+    state: Mapped[SettlementState] = mapped_column(
+        enum_type(SettlementState), default=SettlementState.RUNNING
+    )
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("job_runs.id", ondelete="SET NULL"))  # writing it
+    last_client_id: Mapped[int | None] = mapped_column(IdType)  # candidates up to this id are written
     clients_checked: Mapped[int] = mapped_column(default=0)
     records: Mapped[int] = mapped_column(default=0)
     upgraded: Mapped[int] = mapped_column(default=0)
-    duration_ms: Mapped[int] = mapped_column(default=0)
-    finished_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    duration_ms: Mapped[int] = mapped_column(default=0)  # time spent settling, over every attempt
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class UpgradeRecord(TenantOwned, Base):

@@ -1,34 +1,51 @@
 """A rule's weekly settlement: who, among the clients of the rule's rank and target, now qualifies
 for a higher tier — from approved deposit requests up to the cut-off, over the whole referral tree
-in one pass (``metrics``).
+in one pass (``metrics``). Auto rules upgrade at once (compare-and-set on the client's rank and
+tier); manual rules record Pending.
 
-Exactly once per (rule, Sunday): the scheduler runs a (schedule, period) once across workers, and
-the settlement row written in the same transaction as the records makes a re-run or a retry after
-a crash a no-op. Auto rules upgrade at once (compare-and-set on the client's rank and tier).
+A settlement never holds the database for its whole run, so other tenants' writes go on while it
+works: one short transaction creates its ``Settlement`` row (state running), the tree, the deposit
+sums and the candidates are read and computed in a read-only snapshot, and the records, tier
+moves and expiries of older open records are written in batches (``BATCH_RECORDS``), one short
+transaction each, in client-id order, each advancing the row's cursor in the same transaction and
+the last one marking it finished. Exactly once per (rule, settlement time) and client: a re-run of
+a finished settlement is a no-op; a run whose worker died is taken over by the next worker (the
+scheduler's lease), which computes again and goes on after the cursor, with the same counters a
+clean run has. Every batch commits only while its worker holds the run's lease, and only while
+its run owns the settlement.
 """
 
 from __future__ import annotations
 
 import time as clock
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from core import reference
+from core.audit.recorder import record_action
+from core.bounds import id_in_range
 from core.context import Ctx
 from core.crm.clients import TierMove, change_tiers_if
 from core.crm.models import Client, ClientType, Deposit, DepositKind, DepositStatus, Rank, Tier
-from core.db.types import money_units
-from core.scheduler.jobs import JobContext, NoProgress, Progress
+from core.db.base import utcnow
+from core.db.types import money_sum, money_units
+from core.errors import Conflict, InvalidInput, NotFound
+from core.scheduler.jobs import JobContext, Progress
 from core.scheduler.models import RunTrigger
+from core.scheduler.service import holds_lease
 from core.tenancy.models import Tenant
 from plugins.tier_upgrade import metrics as tree
 from plugins.tier_upgrade.models import (
     CurrencyRelation,
     RecordStatus,
     Settlement,
+    SettlementState,
     TierCriterion,
     TierRule,
     UpgradeMethod,
@@ -36,6 +53,10 @@ from plugins.tier_upgrade.models import (
     UpgradeTarget,
 )
 from plugins.tier_upgrade.service import apply_upgrade
+
+# Records (with their tier moves and expiries) written per transaction: on SQLite another tenant's
+# write waits for at most one such batch.
+BATCH_RECORDS = 500
 
 SUNDAY = 6
 TARGET_TYPES = {
@@ -59,28 +80,48 @@ def settlement_moment(rule: TierRule, at: datetime) -> datetime:
 
 def run_job(job: JobContext) -> None:
     """The scheduler's entry point; the schedule's key is the rule id. A scheduled run settles its
-    Sunday; a run by hand (``crm jobs run``) settles as of now, or as of ``--arg at=ISO-TIME``."""
-    if not job.key.isdigit():
+    Sunday; a run by hand (``crm jobs run``) settles as of now, or as of ``--arg at=ISO-TIME`` (not
+    in the future: a settlement counts what has happened, and must not take the slot of a Sunday
+    still to come)."""
+    rule_id = _rule_id(job.key)
+    at = None  # the rule's Sunday of the scheduled period
+    if job.trigger == RunTrigger.MANUAL:
+        at = _as_of(job.args["at"]) if "at" in job.args else job.period.replace(microsecond=0)
+    settle(job, rule_id, at)
+
+
+def _rule_id(key: str) -> int:
+    if not key:
         raise ValueError("name the rule: --rule RULE_ID")
-    rule = job.ctx.session.get(TierRule, int(job.key))
-    if rule is None:
-        return
-    if job.trigger == RunTrigger.SCHEDULE:
-        moment = settlement_moment(rule, job.period)
-    elif "at" in job.args:
-        moment = datetime.fromisoformat(str(job.args["at"]))
+    if not (key.isascii() and key.isdigit()):
+        raise ValueError(f"{key[:40]!r} is not a rule id: name the rule with --rule RULE_ID")
+    if not id_in_range(int(key)):
+        raise NotFound(f"no tier upgrade rule {key}")
+    return int(key)
+
+
+def _as_of(value: Any) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(value))
         if moment.tzinfo is None:
-            raise ValueError("at: give a time-zone offset")
-    else:
-        moment = job.period.replace(microsecond=0)
-    settle(job.ctx, rule.id, moment.astimezone(UTC), progress=job.progress, heartbeat=job.heartbeat)
+            raise InvalidInput("at", "give a time-zone offset, e.g. 2026-11-22T18:00:00+00:00")
+        moment = moment.astimezone(UTC)
+    except (ValueError, OverflowError):
+        raise InvalidInput("at", f"{str(value)[:40]!r} is not an ISO 8601 time") from None
+    if moment > utcnow():
+        raise InvalidInput(
+            "at",
+            f"{moment.isoformat()} is in the future: a settlement counts the deposits decided up to "
+            "its time, so it can be as of now or earlier",
+        )
+    return moment
 
 
 def _deposit_sums(ctx: Ctx, cutoff: datetime, currencies: list[str]) -> Any:
     """Approved deposit requests decided up to the cut-off, per client and currency: the one
     aggregate every settlement pays for."""
     return ctx.session.execute(
-        select(Deposit.client_id, Deposit.currency, money_units(func.sum(Deposit.amount)))
+        select(Deposit.client_id, Deposit.currency, money_units(money_sum(Deposit.amount)))
         .where(
             Deposit.status == DepositStatus.APPROVED,
             Deposit.kind == DepositKind.REQUEST,
@@ -127,99 +168,260 @@ def _snapshot(
     }
 
 
-def settle(
-    ctx: Ctx,
-    rule_id: int,
-    at: datetime,
-    *,
-    progress: Progress | None = None,
-    heartbeat: Any = None,
-) -> Settlement | None:
-    """Settle ``rule_id`` as of ``at`` (the deposits' cut-off and the settlement's time). None when
-    the rule is gone or disabled; the existing settlement when that time was settled already."""
-    progress = progress or NoProgress()
-    started = clock.perf_counter()
-    rule = ctx.session.get(TierRule, rule_id)
-    if rule is None or not rule.enabled:
-        return None
-    moment = at
-    done = ctx.session.scalar(
-        select(Settlement).where(Settlement.rule_id == rule.id, Settlement.settlement_at == moment)
+@dataclass
+class _Batch:
+    """Consecutive candidates (in client-id order) written in one transaction."""
+
+    last_client_id: int | None
+    checked: int = 0
+    records: list[UpgradeRecord] = field(default_factory=list)
+    final: bool = False  # the settlement's last: it finishes it
+
+
+@dataclass
+class _Plan:
+    """What a settlement works from, read in one snapshot (the rows detached from its session):
+    the rule, its rank's tiers, the tree's metrics and the candidates after the cursor."""
+
+    rule: TierRule
+    rank: Rank
+    tiers: dict[int, Tier]
+    ladder: list[TierCriterion]  # highest tier first
+    metrics: tree.TreeMetrics
+    currencies: list[str]
+    candidates: list[Any]  # (client id, client type, tier id), by client id
+    settlement_at: datetime
+    cursor: int | None
+
+    def batches(self) -> Iterator[_Batch]:
+        """The candidates' records, batch after batch: computed while no transaction is open, so
+        that on SQLite other writers get the lock between two batches."""
+        batch = _Batch(self.cursor)
+        for client_id, client_type, tier_id in self.candidates:
+            if len(batch.records) >= BATCH_RECORDS:
+                yield batch
+                batch = _Batch(batch.last_client_id)
+            batch.checked += 1
+            batch.last_client_id = client_id
+            record = self._record(client_id, client_type, tier_id)
+            if record is not None:
+                batch.records.append(record)
+        batch.final = True
+        yield batch
+
+    def _record(self, client_id: int, client_type: ClientType, tier_id: int | None) -> UpgradeRecord | None:
+        """The client's record if they qualify for a tier above their own."""
+        current = self.tiers.get(tier_id) if tier_id is not None else None
+        level = current.level if current is not None else 0
+        relation, metrics = self.rule.currency_relation, self.metrics
+        best = next((c for c in self.ladder if _qualifies(c, relation, metrics, client_id)), None)
+        if best is None or self.tiers[best.tier_id].level <= level:
+            return None
+        target = self.tiers[best.tier_id]
+        return UpgradeRecord(
+            rule_id=self.rule.id,
+            rule_name=self.rule.name,
+            method=self.rule.method,
+            client_id=client_id,
+            client_type=client_type.value,
+            rank_id=self.rank.id,
+            rank_name=self.rank.name,
+            from_tier_id=tier_id,
+            from_tier_name=current.name if current is not None else None,
+            from_level=level,
+            to_tier_id=target.id,
+            to_tier_name=target.name,
+            to_level=target.level,
+            metrics=_snapshot(best, metrics, client_id, self.currencies),
+            settlement_at=self.settlement_at,
+            settlement_date=self.settlement_at.astimezone(ZoneInfo(self.rule.timezone)).date(),
+            status=RecordStatus.PENDING,
+            tenant_id=self.rule.tenant_id,
+        )
+
+
+def settle(job: JobContext, rule_id: int, at: datetime | None = None) -> Settlement:
+    """Settle ``rule_id`` as of ``at`` (the deposits' cut-off and the settlement's time; None: the
+    rule's Sunday of the run's scheduled period), or finish the settlement of that time that a dead
+    worker left. Returns it finished; a finished one as it was. Refused (``NotFound``,
+    ``Conflict``) when the rule does not exist or is disabled."""
+    watch = _Stopwatch()
+    with job.batch() as ctx:
+        settlement = _begin(ctx, job, rule_id, at)
+    if settlement.state is SettlementState.FINISHED:
+        return settlement
+    with job.read() as ctx:
+        plan = _plan(ctx, rule_id, settlement, job.progress)
+    job.progress.start(len(plan.candidates), f"Writing {plan.rule.name}")
+    cursor, written = settlement.last_client_id, settlement
+    for batch in plan.batches():  # each computed outside any transaction, then written in one
+        with job.batch() as ctx:
+            written = _write(ctx, job.run_id, settlement.id, plan, batch, cursor, watch)
+        cursor = batch.last_client_id
+        job.progress.advance(batch.checked)
+    return written
+
+
+class _Stopwatch:
+    """Time spent settling, handed out in laps (each batch adds its lap to the settlement's)."""
+
+    def __init__(self) -> None:
+        self.mark = clock.perf_counter()
+
+    def lap_ms(self) -> int:
+        now = clock.perf_counter()
+        spent, self.mark = int((now - self.mark) * 1000), now
+        return spent
+
+
+def _begin(ctx: Ctx, job: JobContext, rule_id: int, at: datetime | None) -> Settlement:
+    """The settlement this run writes: its own unfinished one (a takeover after a crash), or the
+    one of (rule, time), created, taken over from a dead run, or found finished."""
+    # FOR SHARE: an edit of the rule in flight commits first; a later one sees this run and is
+    # refused (SQLite's write lock serializes the same way).
+    rule = ctx.session.scalar(select(TierRule).where(TierRule.id == rule_id).with_for_update(read=True))
+    _check(rule, rule_id)
+    assert rule is not None
+    own = ctx.session.scalar(
+        select(Settlement).where(
+            Settlement.run_id == job.run_id,
+            Settlement.rule_id == rule_id,
+            Settlement.state == SettlementState.RUNNING,
+        )
     )
-    if done is not None:
-        return done
+    if own is not None:
+        return own
+    moment = at if at is not None else settlement_moment(rule, job.period)
+    slot = select(Settlement).where(Settlement.rule_id == rule.id, Settlement.settlement_at == moment)
+    settlement = ctx.session.scalar(slot)
+    if settlement is None:
+        try:
+            with ctx.session.begin_nested():
+                settlement = Settlement(
+                    rule_id=rule.id,
+                    settlement_at=moment,
+                    state=SettlementState.RUNNING,
+                    run_id=job.run_id,
+                    tenant_id=ctx.tenant_id,
+                )
+                ctx.session.add(settlement)
+                ctx.session.flush()
+            return settlement
+        except IntegrityError:  # another run created it at the same moment
+            settlement = ctx.session.scalar(slot)
+            assert settlement is not None
+    if settlement.state is SettlementState.FINISHED:
+        return settlement
+    if settlement.run_id != job.run_id:
+        if settlement.run_id is not None and holds_lease(ctx, settlement.run_id):
+            raise Conflict(f"this settlement is being written by run {settlement.run_id}")
+        settlement.run_id = job.run_id  # its run died (or failed): finish its work
+        ctx.session.flush()
+    return settlement
+
+
+def _check(rule: TierRule | None, rule_id: int) -> None:
+    if rule is None:
+        raise NotFound(f"no tier upgrade rule {rule_id}")
+    if not rule.enabled:
+        raise Conflict(f"rule {rule_id} is disabled: enable it to settle it")
+
+
+def _plan(ctx: Ctx, rule_id: int, settlement: Settlement, progress: Progress) -> _Plan:
+    """Everything the batches need, from one snapshot: the rule, the tree's metrics as of the
+    settlement's cut-off, and the candidates after its cursor, in client-id order."""
+    rule = ctx.session.get(TierRule, rule_id)
+    _check(rule, rule_id)
+    assert rule is not None
     tenant = ctx.session.get(Tenant, ctx.tenant_id)
     assert tenant is not None
     currencies = sorted(tenant.base_currencies)
     tiers = {t.id: t for t in ctx.session.scalars(select(Tier).where(Tier.rank_id == rule.rank_id))}
     ladder = sorted((c for c in rule.criteria if c.tier_id in tiers), key=lambda c: -tiers[c.tier_id].level)
+    for criterion in ladder:
+        criterion.amounts  # noqa: B018  (loaded now: the plan outlives the snapshot's session)
     rank = ctx.session.get(Rank, rule.rank_id)
     assert rank is not None
 
-    progress.start(4, f"Settling {rule.name}")
+    progress.start(3, f"Settling {rule.name}")
     nodes = ctx.session.execute(select(Client.id, Client.referrer_id)).all()
     progress.advance()
-    metrics = tree.compute(nodes, _deposit_sums(ctx, moment, currencies), currencies)
+    metrics = tree.compute(nodes, _deposit_sums(ctx, settlement.settlement_at, currencies), currencies)
     del nodes
     progress.advance()
-    if heartbeat is not None:
-        heartbeat()
-
     candidates = ctx.session.execute(
-        select(Client.id, Client.client_type, Client.tier_id).where(
-            Client.rank_id == rule.rank_id, Client.client_type.in_(TARGET_TYPES[rule.target])
+        select(Client.id, Client.client_type, Client.tier_id)
+        .where(
+            Client.rank_id == rule.rank_id,
+            Client.client_type.in_(TARGET_TYPES[rule.target]),
+            Client.id > (settlement.last_client_id or 0),
         )
+        .order_by(Client.id)
     ).all()
-    local_date = moment.astimezone(ZoneInfo(rule.timezone)).date()
-    records: list[UpgradeRecord] = []
-    for client_id, client_type, tier_id in candidates:
-        current = tiers.get(tier_id) if tier_id is not None else None
-        level = current.level if current is not None else 0
-        best = next((c for c in ladder if _qualifies(c, rule.currency_relation, metrics, client_id)), None)
-        if best is None or tiers[best.tier_id].level <= level:
-            continue
-        target = tiers[best.tier_id]
-        records.append(
-            UpgradeRecord(
-                rule_id=rule.id,
-                rule_name=rule.name,
-                method=rule.method,
-                client_id=client_id,
-                client_type=client_type.value,
-                rank_id=rank.id,
-                rank_name=rank.name,
-                from_tier_id=tier_id,
-                from_tier_name=current.name if current is not None else None,
-                from_level=level,
-                to_tier_id=target.id,
-                to_tier_name=target.name,
-                to_level=target.level,
-                metrics=_snapshot(best, metrics, client_id, currencies),
-                settlement_at=moment,
-                settlement_date=local_date,
-                status=RecordStatus.PENDING,
-                tenant_id=ctx.tenant_id,
-            )
-        )
     progress.advance()
+    ctx.session.expunge_all()
+    return _Plan(
+        rule,
+        rank,
+        tiers,
+        ladder,
+        metrics,
+        currencies,
+        candidates,
+        settlement.settlement_at,
+        settlement.last_client_id,
+    )
 
-    # A client's earlier open records are superseded by the new one.
+
+def _write(
+    ctx: Ctx,
+    run_id: int,
+    settlement_id: int,
+    plan: _Plan,
+    batch: _Batch,
+    cursor: int | None,
+    watch: _Stopwatch,
+) -> Settlement:
+    """One batch, in one transaction: the cursor moves on (only from where this run left it), a
+    client's earlier open records are superseded, auto rules move tiers, the records are written."""
+    moved_on = ctx.session.execute(
+        update(Settlement)
+        .where(
+            Settlement.id == settlement_id,
+            Settlement.run_id == run_id,
+            Settlement.state == SettlementState.RUNNING,
+            Settlement.last_client_id.is_not_distinct_from(cursor),
+        )
+        .values(
+            last_client_id=batch.last_client_id,
+            clients_checked=Settlement.clients_checked + batch.checked,
+            records=Settlement.records + len(batch.records),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if moved_on.rowcount != 1:
+        raise Conflict("this settlement was taken over by another run")
+    records = batch.records
     chosen = [r.client_id for r in records]
-    for first in range(0, len(chosen), 5_000):
+    if chosen:
         ctx.session.execute(
             update(UpgradeRecord)
             .where(
-                UpgradeRecord.client_id.in_(chosen[first : first + 5_000]),
+                UpgradeRecord.client_id.in_(chosen),
                 UpgradeRecord.status.in_([RecordStatus.PENDING, RecordStatus.FAIL]),
             )
             .values(status=RecordStatus.EXPIRED)
             .execution_options(synchronize_session=False)
         )
     upgraded = 0
-    if rule.method is UpgradeMethod.AUTO:
+    if plan.rule.method is UpgradeMethod.AUTO and records:
         moved = change_tiers_if(
             ctx,
-            [TierMove(r.client_id, rank.id, r.from_tier_id, r.to_tier_id) for r in records if r.to_tier_id],
+            [
+                TierMove(r.client_id, plan.rank.id, r.from_tier_id, r.to_tier_id)
+                for r in records
+                if r.to_tier_id
+            ],
         )
         for record in records:
             if record.client_id in moved:
@@ -227,24 +429,36 @@ def settle(
             else:  # changed since it was read: say how
                 record.status, record.fail_reason = apply_upgrade(ctx, record)
             upgraded += record.status is RecordStatus.SUCCESS
-    # One bulk INSERT without fetching ids back (the ORM's unit of work would ask for them).
-    columns = [c.key for c in UpgradeRecord.__table__.columns if c.key != "id"]
-    for first in range(0, len(records), 5_000):
-        rows = [
-            {k: v for k in columns if (v := getattr(r, k)) is not None}
-            for r in records[first : first + 5_000]
-        ]
-        ctx.session.execute(insert(UpgradeRecord), rows)
-    settlement = Settlement(
-        rule_id=rule.id,
-        settlement_at=moment,
-        clients_checked=len(candidates),
-        records=len(records),
-        upgraded=upgraded,
-        duration_ms=int((clock.perf_counter() - started) * 1000),
-        tenant_id=ctx.tenant_id,
+    if records:
+        # One bulk INSERT without fetching ids back (the ORM's unit of work would ask for them).
+        columns = [c.key for c in UpgradeRecord.__table__.columns if c.key != "id"]
+        ctx.session.execute(
+            insert(UpgradeRecord),
+            [{k: v for k in columns if (v := getattr(r, k)) is not None} for r in records],
+        )
+    done: dict[str, Any] = {"state": SettlementState.FINISHED, "finished_at": utcnow()} if batch.final else {}
+    ctx.session.execute(
+        update(Settlement)
+        .where(Settlement.id == settlement_id)
+        .values(
+            upgraded=Settlement.upgraded + upgraded,
+            duration_ms=Settlement.duration_ms + watch.lap_ms(),
+            **done,
+        )
+        .execution_options(synchronize_session=False)
     )
-    ctx.session.add(settlement)
-    ctx.session.flush()
-    progress.advance()
+    settlement = ctx.session.get(Settlement, settlement_id, populate_existing=True)
+    assert settlement is not None
+    if batch.final:
+        record_action(
+            ctx.session,
+            entity=Settlement.__tablename__,
+            entity_id=str(settlement_id),
+            action="update",
+            before={"state": SettlementState.RUNNING.value},
+            after={
+                "state": SettlementState.FINISHED.value,
+                **{c: getattr(settlement, c) for c in ("clients_checked", "records", "upgraded")},
+            },
+        )
     return settlement

@@ -3,12 +3,18 @@ that never run where their module is off."""
 
 from __future__ import annotations
 
+import logging
+import re
+import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import DBAPIError
 
+from core.errors import InvalidInput, NotFound
 from core.scheduler import cron
+from core.scheduler.jobs import JobContext
 from core.scheduler.models import JobRun, JobSchedule, RunStatus
 from core.scheduler.service import ensure_schedule
 from core.scheduler.worker import Worker
@@ -156,7 +162,7 @@ def test_jobs_never_run_where_the_module_is_off(pk, switch_off):
         )  # the period passed
 
 
-def test_a_failing_job_is_recorded_with_its_error(pk, monkeypatch):
+def test_a_failing_job_is_recorded_with_a_message_and_its_traceback_only_in_the_log(pk, caplog):
     acme = pk.tenant("acme")
     acme.install("fixture_ticker")
     expect(
@@ -169,9 +175,121 @@ def test_a_failing_job_is_recorded_with_its_error(pk, monkeypatch):
     schedule_id = _schedule(acme, "0 * * * *", "UTC")
     now = _at("2026-06-01T10:00")
     _due_now(pk, schedule_id, now)
-    [run] = Worker(pk.runtime).tick(now)
-    assert run.status is RunStatus.FAILED and "FileNotFoundError" in run.error
-    assert expect(acme.admin.get("/api/v1/jobs/runs", params={"status": "failed"}), 200)["total"] == 1
+    with caplog.at_level(logging.ERROR, logger="crm.scheduler"):
+        [run] = Worker(pk.runtime).tick(now)
+    assert run.status is RunStatus.FAILED
+    reference = re.fullmatch(
+        r"internal error \(reference ([0-9a-f]{12})\): the details are in the server log", run.error
+    )
+    assert reference is not None, run.error
+    [shown] = expect(acme.admin.get("/api/v1/jobs/runs", params={"status": "failed"}), 200)["items"]
+    assert shown["error"] == run.error  # no traceback, no file path for the tenant's staff
+    [logged] = [r for r in caplog.records if reference.group(1) in r.getMessage()]
+    assert logged.exc_info is not None and logged.exc_info[0] is FileNotFoundError
+
+
+def _handle(pk, monkeypatch, handler) -> None:
+    """Run ``handler`` as the ticker's job (what a module's long job would do)."""
+    monkeypatch.setitem(
+        pk.runtime.plugins.plugins["fixture_ticker"].job_handlers, "fixture_ticker.tick", handler
+    )
+
+
+@pytest.mark.parametrize(
+    ("error", "shown"),
+    [
+        (NotFound("no such ledger 12"), "no such ledger 12"),
+        (InvalidInput("at", "is in the future"), "at: is in the future"),
+        (ValueError("name the ledger: --key LEDGER"), "name the ledger: --key LEDGER"),
+    ],
+)
+def test_a_job_refusing_its_work_fails_with_its_message(pk, monkeypatch, error, shown):
+    acme = pk.tenant("acme")
+    acme.install("fixture_ticker")
+
+    def refuse(job: JobContext) -> None:
+        raise error
+
+    _handle(pk, monkeypatch, refuse)
+    run = Worker(pk.runtime).run_now("acme", "fixture_ticker.tick")
+    assert (run.status, run.error) == (RunStatus.FAILED, shown)
+
+
+def test_a_long_job_reads_a_snapshot_without_blocking_writers_and_cannot_write_there(pk, monkeypatch):
+    from fixture_ticker.models import TickerNote
+    from fixture_ticker.service import add_note
+
+    acme = pk.tenant("acme")
+    acme.install("fixture_ticker")
+    seen: dict[str, object] = {}
+
+    def count(ctx) -> int:
+        return ctx.session.scalar(select(func.count()).select_from(TickerNote))
+
+    def another_writer() -> float:
+        """Another connection's write, committed; how long it took."""
+        began = time.perf_counter()
+        with acme.ctx() as ctx:
+            add_note(ctx, "written meanwhile")
+        return time.perf_counter() - began
+
+    def long_job(job: JobContext) -> None:
+        seen["before reading"] = another_writer()  # the job holds no transaction yet
+        with job.read() as ctx:
+            first = count(ctx)
+            seen["while reading"] = another_writer()
+            seen["same snapshot"] = count(ctx) == first
+            try:
+                add_note(ctx, "from the snapshot")
+            except DBAPIError as refused:
+                seen["write refused"] = type(refused.orig).__name__
+        with job.batch() as ctx:
+            add_note(ctx, "from a batch")
+
+    _handle(pk, monkeypatch, long_job)
+    run = Worker(pk.runtime).run_now("acme", "fixture_ticker.tick")
+    assert run.status is RunStatus.SUCCEEDED, run.error
+    assert seen["before reading"] < 1 and seen["while reading"] < 1  # SQLite's busy timeout is 30 s
+    assert seen["same snapshot"] is True and "write refused" in seen
+    notes = expect(acme.admin.get("/api/v1/plugins/fixture_ticker/notes"), 200)
+    assert notes.count("written meanwhile") == 2 and "from a batch" in notes
+    assert "from the snapshot" not in notes
+
+
+def test_a_batch_never_commits_once_another_worker_has_taken_the_run_over(pk, monkeypatch):
+    from fixture_ticker.service import add_note
+
+    acme = pk.tenant("acme")
+    acme.install("fixture_ticker")
+    schedule_id = _schedule(acme, "0 * * * *", "UTC")
+    now = _at("2026-06-01T10:00")
+    _due_now(pk, schedule_id, now)
+    slow = Worker(pk.runtime, name="slow", lease=timedelta(minutes=1))
+    rescuer = Worker(pk.runtime, name="rescuer", lease=timedelta(minutes=1))
+    taken_over: list[object] = []
+
+    def stalls_between_batches(job: JobContext) -> None:
+        with job.batch() as ctx:
+            add_note(ctx, f"batch 1 by {job.trigger}")
+        if not taken_over:  # the slow worker stalls past its lease; the rescuer takes the run
+            with pk.db.transaction(all_tenants=True) as session:
+                session.execute(update(JobRun).values(lease_until=now))
+            taken_over.extend(rescuer.claim(now + timedelta(minutes=2)))
+        with job.batch() as ctx:
+            add_note(ctx, f"batch 2 by {job.trigger}")
+
+    _handle(pk, monkeypatch, stalls_between_batches)
+    [claim] = slow.claim(now)
+    assert slow.execute(claim) is None  # its second batch found the run gone: nothing of it commits
+    [rescued] = taken_over
+    done = rescuer.execute(rescued)
+    assert (done.status, done.worker, done.attempt) == (RunStatus.SUCCEEDED, "rescuer", 2)
+    notes = expect(acme.admin.get("/api/v1/plugins/fixture_ticker/notes"), 200)
+    assert [n for n in notes if n.startswith("batch")] == [
+        "batch 1 by schedule",  # the slow worker's, committed while it held the run
+        "batch 1 by schedule",  # the rescuer's (a module keeps its own cursor to skip done work)
+        "batch 2 by schedule",
+    ]
 
 
 def test_a_manual_run_is_recorded_in_the_history(pk):

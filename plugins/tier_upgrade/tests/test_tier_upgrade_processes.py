@@ -1,14 +1,29 @@
-"""Two worker processes on one database: each Sunday's settlement of a rule runs exactly once."""
+"""Settlements across processes: two workers settle each Sunday once; a long settlement blocks no
+other broker and its rule cannot change meanwhile; a worker killed mid-settlement is resumed
+exactly once."""
 
 from __future__ import annotations
 
 import multiprocessing
+import os
+import signal
+import time
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+from sqlalchemy import func, select
+
+from core.audit.models import OperationLog
 from core.config import Settings
+from core.crm.models import Client, Tier
+from core.db.base import utcnow
+from core.scheduler.models import JobRun, RunStatus
+from core.scheduler.worker import Worker
 from core.testing import expect
+from plugins.tier_upgrade.models import Settlement, SettlementState, UpgradeRecord
+from plugins.tier_upgrade.tests.support import API, Broker, bulk_tree
 
 
 def _work(url: str, now: str, barrier: Any) -> list[str]:
@@ -51,3 +66,194 @@ def test_two_workers_settle_each_sunday_once(broker, crm_database_url):
     records = broker.report("auto")
     assert [(r["to_tier_name"], r["status"]) for r in records] == [("Silver", "success")]
     assert broker.tier_of(ib) == broker.silver
+
+
+JOB = "tier_upgrade.settlement"
+# Clients of the long settlement: several seconds of work, built in about as many.
+LONG_SETTLEMENT = 200_000
+
+
+def _settle(url: str, slug: str, rule_id: int, at: str) -> tuple[str, str]:
+    """A settlement by hand in a process of its own; how its run ended."""
+    from core.runtime import Runtime
+    from core.scheduler.worker import Worker
+
+    runtime = Runtime.from_settings(replace(Settings.from_env(), database_url=url))
+    try:
+        run = Worker(runtime).run_now(slug, JOB, key=str(rule_id), args={"at": at})
+        return run.status.value, run.error
+    finally:
+        runtime.db.dispose()
+
+
+def _live_run(broker: Broker) -> JobRun | None:
+    with broker.crm.db.session(tenant_id=broker.tenant.id) as session:
+        return session.scalar(
+            select(JobRun).where(JobRun.job_type == JOB, JobRun.status == RunStatus.RUNNING)
+        )
+
+
+def _records_written(broker: Broker) -> int | None:
+    """How many records the broker's settlement has written so far (None: not started)."""
+    with broker.crm.db.session(tenant_id=broker.tenant.id) as session:
+        return session.scalar(select(Settlement.records))
+
+
+def _wait_for(condition: Any, timeout: float = 120) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (found := condition()):
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+    return found
+
+
+def test_a_long_settlement_blocks_no_other_tenant_and_its_rule_cannot_change_meanwhile(
+    broker, crm_database_url
+):
+    decided = datetime.now(UTC) - timedelta(days=1)
+    bulk_tree(
+        broker.crm.db,
+        broker.tenant.id,
+        LONG_SETTLEMENT,
+        rank_id=broker.rank_id,
+        tier_id=broker.bronze,
+        decided_at=decided,
+    )
+    rule = broker.rule(method="auto")
+    globex = broker.crm.tenant("globex")
+    url = f"{API}/rules/{rule['id']}"
+    spawn = multiprocessing.get_context("spawn")
+
+    def timed(request: Any, *args: Any, **kwargs: Any) -> tuple[Any, float, int | None]:
+        """A request, how long it took, and how many records the settlement had written then."""
+        written = _records_written(broker)
+        began = time.perf_counter()
+        response = request(*args, **kwargs)
+        return response, time.perf_counter() - began, written
+
+    with spawn.Pool(1) as pool:
+        at = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
+        settling = pool.apply_async(_settle, (crm_database_url, broker.tenant.slug, rule["id"], at))
+        _wait_for(lambda: _records_written(broker) == 0)  # started: reading and computing
+        refused = [
+            timed(broker.admin.patch, url, json={"name": "Mid-run"}),
+            timed(broker.admin.post, f"{url}/disable"),
+            timed(broker.admin.post, f"{url}/enable"),
+            timed(broker.admin.delete, url),
+        ]
+        writes = []  # another broker's, all along
+        while not settling.ready():
+            email = f"walk-in{len(writes)}@globex.example.com"
+            body = {"client_type": "trader", "name": "Walk-in", "email": email}
+            writes.append((*timed(globex.admin.post, "/api/v1/clients", json=body), utcnow()))
+            time.sleep(0.02)
+        outcome = settling.get(timeout=10)
+    assert outcome == ("succeeded", "")
+    assert [r.status_code for r, _, _ in refused] == [409, 409, 409, 409]
+    assert all("settlement is in progress" in r.json()["error"]["message"] for r, _, _ in refused)
+    with broker.crm.db.session(tenant_id=broker.tenant.id) as session:
+        run = session.scalar(select(JobRun).where(JobRun.job_type == JOB))
+        settlement = session.scalar(select(Settlement))
+    assert run.duration_ms > 2_000 and settlement.records > 1_000  # a long one, in several batches
+    assert {r.status_code for r, _, _, _ in writes} == {201}  # never a 503
+    assert len([w for w in writes if w[3] < run.finished_at]) >= 10
+    assert len([w for w in writes if w[2] == 0]) >= 3  # some while it read, none waiting for it
+    assert max(seconds for _, seconds, _ in refused + [w[:3] for w in writes]) < 1.0
+    kept = expect(broker.admin.get(url), 200)
+    assert (kept["name"], kept["enabled"]) == ("IB promotions", True)
+
+
+LEASE = timedelta(seconds=8)
+
+
+class _FreezeAfter:
+    """Progress of a worker that freezes after its ``batches``-th committed batch (to be killed)."""
+
+    def __init__(self, marker: Path, batches: int) -> None:
+        self.marker, self.batches, self.written, self.writing = marker, batches, 0, False
+
+    def start(self, total: int | None, description: str = "") -> None:
+        self.writing = description.startswith("Writing")
+
+    def advance(self, steps: int = 1) -> None:
+        if not self.writing:
+            return
+        self.written += 1  # a batch committed (its clients are the steps)
+        if self.written == self.batches:
+            self.marker.write_text(str(os.getpid()))
+            time.sleep(600)
+
+
+def _settle_and_freeze(url: str, slug: str, rule_id: int, at: str, marker: Path) -> None:
+    from core.runtime import Runtime
+    from core.scheduler.worker import Worker
+    from plugins.tier_upgrade import settlement
+
+    settlement.BATCH_RECORDS = 40  # many batches of a small tree
+    runtime = Runtime.from_settings(replace(Settings.from_env(), database_url=url))
+    Worker(runtime, lease=LEASE).run_now(
+        slug, JOB, key=str(rule_id), args={"at": at}, progress=_FreezeAfter(marker, 2)
+    )
+
+
+def _outcome(broker: Broker, first_client: int) -> dict[str, Any]:
+    """A settled broker's results, clients named by their place in the tree."""
+    tenant = broker.tenant.id
+    with broker.crm.db.session(tenant_id=tenant) as session:
+        settlement = session.scalar(select(Settlement))
+        records = session.execute(
+            select(UpgradeRecord.client_id, UpgradeRecord.to_tier_name, UpgradeRecord.status)
+        ).all()
+        tiers = session.execute(select(Client.id, Tier.name).join(Tier, Tier.id == Client.tier_id)).all()
+        logged = session.scalar(
+            select(func.count()).select_from(OperationLog).where(OperationLog.entity == "clients")
+        )
+    return {
+        "settlement": (settlement.state, settlement.clients_checked, settlement.records, settlement.upgraded),
+        "records": sorted((c - first_client, tier, status) for c, tier, status in records),
+        "tiers": sorted((c - first_client, name) for c, name in tiers),
+        "tier moves logged": logged,
+    }
+
+
+def test_a_settlement_killed_between_two_batches_is_resumed_exactly_once(broker, crm_database_url, tmp_path):
+    decided = datetime.now(UTC) - timedelta(days=1)
+    at = (datetime.now(UTC) - timedelta(minutes=1)).replace(microsecond=0)
+    twin = Broker(broker.crm, "globex")  # the same tree and rule, settled cleanly
+    firsts = {}
+    for each in (broker, twin):
+        ids = bulk_tree(
+            each.crm.db, each.tenant.id, 12_000, rank_id=each.rank_id, tier_id=each.bronze, decided_at=decided
+        )
+        firsts[each.tenant.slug] = ids[0]
+    rule = broker.rule(method="auto")
+    marker = tmp_path / "frozen"
+    victim = multiprocessing.get_context("spawn").Process(
+        target=_settle_and_freeze,
+        args=(crm_database_url, broker.tenant.slug, rule["id"], at.isoformat(), marker),
+    )
+    victim.start()
+    _wait_for(marker.exists)
+    os.kill(victim.pid, signal.SIGKILL)  # two batches committed, the third not begun
+    victim.join(30)
+    assert broker.crm.count("tier_upgrade_records", broker.tenant.id) == 2 * 40
+    run = _live_run(broker)
+    assert run is not None
+
+    # By hand, the same settlement while the dead worker's lease still runs: refused, not doubled.
+    again = broker.run(rule["id"], at)
+    assert (again.status.value, again.error) == (
+        "failed",
+        f"this settlement is being written by run {run.id}",
+    )
+
+    _wait_for(lambda: run.lease_until < utcnow(), timeout=60)
+    [resumed] = Worker(broker.crm.runtime, lease=LEASE).tick()  # the next worker takes the run over
+    assert (resumed.id, resumed.status.value, resumed.attempt) == (run.id, "succeeded", 2)
+    twin.settle(twin.rule(method="auto")["id"], at)
+
+    killed, clean = _outcome(broker, firsts["acme"]), _outcome(twin, firsts["globex"])
+    assert killed == clean
+    assert killed["settlement"][0] is SettlementState.FINISHED and killed["settlement"][2] > 5 * 40
+    assert len({place for place, _, _ in killed["records"]}) == len(killed["records"])  # one per client
+    assert killed["tier moves logged"] == killed["settlement"][3]  # each upgraded client moved once

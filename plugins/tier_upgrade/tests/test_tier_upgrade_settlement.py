@@ -4,9 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+from sqlalchemy import select
+
 from core.crm.models import DepositKind, DepositStatus
+from core.scheduler.worker import Worker
 from core.testing import expect
-from plugins.tier_upgrade.tests.support import API
+from plugins.tier_upgrade.models import Settlement, SettlementState
+from plugins.tier_upgrade.tests.support import API, Broker
+
+
+def _earlier() -> datetime:
+    """A settlement time a little before now: one settled now comes after it (a settlement as of
+    a time in the future is refused)."""
+    return datetime.now(UTC) - timedelta(seconds=5)
 
 
 def _tree(broker):
@@ -69,10 +80,10 @@ def test_a_manual_rule_lists_who_qualifies_with_the_metrics(broker):
 def test_only_the_rules_target_is_settled(broker):
     a, b, _ = _tree(broker)
     rule = broker.rule(target="ibs")
-    broker.settle(rule["id"])
+    broker.settle(rule["id"], _earlier())
     assert [r["client_id"] for r in broker.report()] == [a["id"]]
     expect(broker.admin.patch(f"{API}/rules/{rule['id']}", json={"target": "traders"}), 200)
-    broker.settle(rule["id"], datetime.now(UTC) + timedelta(seconds=1))
+    broker.settle(rule["id"])
     # B is newly settled; A, outside the target now, keeps its open record from before.
     pending = {(r["client_id"], r["settlement_at"]) for r in broker.report(status="pending")}
     assert {client_id for client_id, _ in pending} == {a["id"], b["id"]}
@@ -105,10 +116,10 @@ def test_currencies_combine_with_and_or_or(broker):
         broker.deposit(child, "600")  # 1200 USD, two branches of 600
     broker.deposit(broker.client(ib), "100", "EUR")  # EUR 100 < 500
     gold_or = broker.rule(currency_relation="or")
-    broker.settle(gold_or["id"])
+    broker.settle(gold_or["id"], _earlier())
     assert [r["to_tier_name"] for r in broker.report()] == ["Gold"]  # USD alone suffices
     expect(broker.admin.patch(f"{API}/rules/{gold_or['id']}", json={"currency_relation": "and"}), 200)
-    broker.settle(gold_or["id"], datetime.now(UTC) + timedelta(seconds=1))
+    broker.settle(gold_or["id"])
     pending = broker.report(status="pending")
     assert [r["to_tier_name"] for r in pending] == ["Silver"]  # Gold's EUR 500 is missing
     assert [r["status"] for r in broker.report(status="expired")] == ["expired"]
@@ -121,11 +132,11 @@ def test_branch_minimum_and_branch_count(broker):
     weak = broker.client(ib)
     broker.deposit(broker.client(weak), "99")  # the branch's total comes from an indirect downline
     rule = broker.rule()
-    broker.settle(rule["id"])
+    broker.settle(rule["id"], _earlier())
     # 549 USD is enough for Silver's total, but only one branch reaches 100.
     assert broker.report() == []
     broker.deposit(broker.client(weak), "1")
-    broker.settle(rule["id"], datetime.now(UTC) + timedelta(seconds=1))
+    broker.settle(rule["id"])
     record = broker.report()[0]
     assert (record["to_tier_name"], record["metrics"]["qualifying_branches"]) == ("Silver", {"USD": 2})
 
@@ -133,11 +144,11 @@ def test_branch_minimum_and_branch_count(broker):
 def test_deposits_after_the_cut_off_wait_for_the_next_settlement(broker):
     ib = broker.ranked(client_type="ib")
     for _ in range(2):
-        broker.deposit(broker.client(ib), "300", decided_at=datetime.now(UTC) + timedelta(hours=1))
+        broker.deposit(broker.client(ib), "300", decided_at=datetime.now(UTC) - timedelta(hours=1))
     rule = broker.rule()
-    broker.settle(rule["id"])
+    broker.settle(rule["id"], datetime.now(UTC) - timedelta(hours=2))
     assert broker.report() == []
-    broker.settle(rule["id"], datetime.now(UTC) + timedelta(hours=2))
+    broker.settle(rule["id"])
     assert [r["to_tier_name"] for r in broker.report()] == ["Silver"]
 
 
@@ -199,9 +210,9 @@ def test_a_record_fails_when_the_tier_is_already_higher_or_the_rank_changed(brok
 def test_the_next_settlement_expires_open_records_which_are_then_immutable(broker):
     a, b, _ = _tree(broker)
     rule = broker.rule()
-    broker.settle(rule["id"])
+    broker.settle(rule["id"], _earlier())
     first = {r["client_id"]: r for r in broker.report()}
-    broker.settle(rule["id"], datetime.now(UTC) + timedelta(seconds=1))
+    broker.settle(rule["id"])
     statuses = sorted((r["client_id"], r["status"]) for r in broker.report())
     assert statuses == sorted(
         [(a["id"], "expired"), (a["id"], "pending"), (b["id"], "expired"), (b["id"], "pending")]
@@ -217,10 +228,14 @@ def test_disabled_rules_are_skipped_and_deleted_rules_keep_their_records(broker)
     a, _, _ = _tree(broker)
     rule = broker.rule()
     expect(broker.admin.post(f"{API}/rules/{rule['id']}/disable"), 200)
-    broker.settle(rule["id"])
+    refused = broker.run(rule["id"])
+    assert (refused.status.value, refused.error) == (
+        "failed",
+        f"rule {rule['id']} is disabled: enable it to settle it",
+    )
     assert broker.report() == []
     expect(broker.admin.post(f"{API}/rules/{rule['id']}/enable"), 200)
-    broker.settle(rule["id"], datetime.now(UTC) + timedelta(seconds=1))
+    broker.settle(rule["id"])
     records = broker.report()
     assert len(records) == 2
     expect(broker.admin.post(f"{API}/rules/{rule['id']}/disable"), 200)
@@ -273,3 +288,46 @@ def test_reports_filter_page_export_and_respect_data_permissions(broker):
     approver = broker.tenant.user(["tier_upgrade.upgrade"], scope="own")
     outside = approver.post(f"{API}/records/upgrade", json={"record_ids": [other_record["id"]]})
     assert outside.status_code == 422 and outside.json()["error"]["fields"][0]["field"] == "record_ids"
+
+
+def test_a_settlement_as_of_the_future_is_refused_and_the_sunday_keeps_its_slot(broker):
+    ib = broker.ranked(client_type="ib")
+    for _ in range(2):
+        broker.deposit(broker.client(ib), "300")
+    rule = broker.rule(method="auto")
+    sunday = datetime.fromisoformat(rule["next_settlement_at"])
+    before = broker.crm.snapshot()
+    refused = broker.run(rule["id"], sunday)
+    assert refused.status.value == "failed"
+    assert refused.error.startswith(f"at: {sunday.isoformat()} is in the future")
+    assert broker.crm.snapshot() == {**before, "job_runs": before["job_runs"] + 1}  # the run's history
+    broker.settle(rule["id"])  # by hand, now: a time of its own, before the Sunday
+    assert broker.tier_of(ib) == broker.silver
+    [scheduled] = Worker(broker.crm.runtime).tick(sunday + timedelta(minutes=1))  # the Sunday comes
+    assert (scheduled.status.value, scheduled.trigger.value) == ("succeeded", "schedule")
+    with broker.tenant.ctx() as ctx:
+        settled = ctx.session.execute(
+            select(Settlement.settlement_at, Settlement.state, Settlement.records).order_by(Settlement.id)
+        ).all()
+    [(by_hand, _, _), sundays] = settled
+    assert by_hand < sunday and sundays == (sunday, SettlementState.FINISHED, 0)  # nothing new by then
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [
+        ("", "name the rule: --rule RULE_ID"),
+        ("seven", "'seven' is not a rule id: name the rule with --rule RULE_ID"),
+        ("987654", "no tier upgrade rule 987654"),
+        ("99999999999999999999", "no tier upgrade rule 99999999999999999999"),
+        ("OTHER", "no tier upgrade rule OTHER"),
+    ],
+)
+def test_an_impossible_settlement_fails_and_says_why(broker, key, message):
+    if key == "OTHER":  # another broker's rule is no rule of this one
+        other = Broker(broker.crm, "globex").rule()
+        key, message = str(other["id"]), message.replace("OTHER", str(other["id"]))
+    before = broker.crm.snapshot()
+    run = broker.run(key)
+    assert (run.status.value, run.error) == ("failed", message)
+    assert broker.crm.snapshot() == {**before, "job_runs": before["job_runs"] + 1}
