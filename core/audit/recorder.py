@@ -2,9 +2,10 @@
 
 After each flush, every created, changed or deleted row of an audited tenant-owned model gets
 one log entry: who (the session's principal, or "system"), when, which record, and the values
-before and after (only changed columns for an update). Columns marked secret are redacted;
-columns marked ``audit: False`` (login bookkeeping, which the login log holds) are left out.
-Because it hangs off the session class, no service can forget it.
+before and after (only changed columns for an update), and the client the row is about (a
+client itself, or a row with a ``client_id`` column), on which data permissions filter the log.
+Columns marked secret are redacted; columns marked ``audit: False`` (login bookkeeping, which the
+login log holds) are left out. Because it hangs off the session class, no service can forget it.
 """
 
 from __future__ import annotations
@@ -13,13 +14,14 @@ import enum
 from collections.abc import Iterable
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session, UOWTransaction
 
 from core.access.principal import Principal
 from core.audit.models import OperationLog
+from core.crm.models import Client
 from core.db.base import TenantOwned, utcnow
 from core.db.session import CrmSession
 
@@ -72,6 +74,19 @@ def _entity_id(obj: Any) -> str:
     return "/".join(str(part) for part in inspect(obj).mapper.primary_key_from_instance(obj))
 
 
+def _client_id(obj: Any, *, deleted: bool = False) -> int | None:
+    """The client a row is about: a client itself, or the ``client_id`` of a client-owned row
+    (deposits, documents, orders, module records…); None for a row about no client."""
+    state = inspect(obj)
+    if isinstance(obj, Client):
+        return int(state.mapper.primary_key_from_instance(obj)[0])
+    if "client_id" not in state.mapper.column_attrs:
+        return None
+    # A live row's expired attribute is loaded; a deleted row can no longer be.
+    value = state.dict.get("client_id") if deleted else obj.client_id
+    return None if value is None else int(value)
+
+
 def _audited(obj: Any) -> bool:
     return isinstance(obj, TenantOwned) and getattr(type(obj), "__audited__", True)
 
@@ -91,7 +106,13 @@ def _record(session: Session, _flush: UOWTransaction) -> None:
     now = utcnow()
     rows: list[dict[str, Any]] = []
 
-    def add(obj: Any, action: str, before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
+    def add(
+        obj: Any,
+        action: str,
+        before: dict[str, Any] | None,
+        after: dict[str, Any] | None,
+        client_id: int | None,
+    ) -> None:
         rows.append(
             {
                 "tenant_id": obj.tenant_id,
@@ -105,22 +126,32 @@ def _record(session: Session, _flush: UOWTransaction) -> None:
                 "action": action,
                 "before": before,
                 "after": after,
+                "client_id": client_id,
             }
         )
 
     for obj in session.new:
         if _audited(obj):
-            add(obj, "create", None, _snapshot(obj))
+            add(obj, "create", None, _snapshot(obj), _client_id(obj))
     for obj in session.dirty:
         if _audited(obj) and session.is_modified(obj, include_collections=False):
             before, after = _changes(obj)
             if after:
-                add(obj, "update", before, after)
+                add(obj, "update", before, after, _client_id(obj))
     for obj in session.deleted:
         if _audited(obj):
-            add(obj, "delete", _snapshot(obj), None)
+            add(obj, "delete", _snapshot(obj), None, _client_id(obj, deleted=True))
     if rows:
         session.connection().execute(insert(OperationLog.__table__), rows)
+
+
+class LogEntry(NamedTuple):
+    """One row's entry for ``record_actions``; a plain (entity id, before, after) tuple also does."""
+
+    entity_id: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+    client_id: int | None = None  # the client the entry is about, if any: data permissions use it
 
 
 def record_action(
@@ -131,9 +162,14 @@ def record_action(
     action: str,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    client_id: int | None = None,
 ) -> None:
-    """Log a write the ORM does not see row by row (a bulk statement, a marketplace action)."""
-    record_actions(session, entity=entity, action=action, entries=[(entity_id, before, after)])
+    """Log a write the ORM does not see row by row (a bulk statement, a marketplace action).
+    ``client_id``: the client it is about, if any (users who may not see that client never see
+    the entry; an entry about no client is shown only to users who see all company data)."""
+    record_actions(
+        session, entity=entity, action=action, entries=[LogEntry(entity_id, before, after, client_id)]
+    )
 
 
 def record_actions(
@@ -141,10 +177,10 @@ def record_actions(
     *,
     entity: str,
     action: str,
-    entries: Iterable[tuple[str, dict[str, Any] | None, dict[str, Any] | None]],
+    entries: Iterable[LogEntry | tuple[str, dict[str, Any] | None, dict[str, Any] | None]],
 ) -> None:
-    """Log the same action on many rows of ``entity`` — (entity id, before, after) each — in
-    one statement."""
+    """Log the same action on many rows of ``entity`` — a ``LogEntry`` (entity id, before, after,
+    client id) or an (entity id, before, after) tuple each — in one statement."""
     if session.info.get("audit") is False:
         return
     kind, actor_id, label = _actor(session)
@@ -161,12 +197,13 @@ def record_actions(
             "actor_label": label,
             "operation": operation,
             "entity": entity,
-            "entity_id": entity_id,
+            "entity_id": entry.entity_id,
             "action": action,
-            "before": _jsonable(before),
-            "after": _jsonable(after),
+            "before": _jsonable(entry.before),
+            "after": _jsonable(entry.after),
+            "client_id": entry.client_id,
         }
-        for entity_id, before, after in entries
+        for entry in (LogEntry(*entry) for entry in entries)
     ]
     if rows:
         session.connection().execute(insert(OperationLog.__table__), rows)

@@ -9,10 +9,10 @@ from pydantic import Field
 
 from core.access.models import PrincipalKind
 from core.api.csv import CSV_RESPONSE, csv_export, model_rows
-from core.api.deps import Paging, staff
+from core.api.deps import staff
 from core.audit import service
 from core.context import Ctx
-from core.schemas import AwareDatetime, ListQuery, Output, Page
+from core.schemas import AwareDatetime, Id, ListQuery, Output, Page
 
 router = APIRouter(tags=["system logs"])
 
@@ -29,6 +29,7 @@ class OperationOut(Output):
     action: str
     before: dict[str, Any] | None
     after: dict[str, Any] | None
+    client_id: int | None  # the client the entry is about (None: about no client)
 
 
 class LoginOut(Output):
@@ -47,12 +48,27 @@ class OperationQuery(ListQuery):
     entity_id: str | None = Field(default=None, max_length=64)
     action: str | None = Field(default=None, max_length=16)
     actor_kind: str | None = Field(default=None, max_length=16)
-    actor_id: int | None = None
+    actor_id: Id | None = None
+    client_id: Id | None = Field(
+        default=None, description="Entries about this client (none if it is outside your data permissions)"
+    )
     at_from: AwareDatetime | None = None
     at_to: AwareDatetime | None = None
 
     def to_filter(self) -> service.LogFilter:
         return service.LogFilter(**self.filters())
+
+
+class LoginQuery(ListQuery):
+    email: str | None = Field(default=None, max_length=254)
+    success: bool | None = None
+
+    def to_filter(self) -> service.LoginFilter:
+        return service.LoginFilter(**self.filters())
+
+
+# Both logs show a user only entries about clients within their data permissions, and entries
+# about no client only to users who see all company data (the rule: ``core.audit.service``).
 
 
 @router.get("/operation-log", response_model=Page[OperationOut], summary="Every back-office write")
@@ -76,10 +92,18 @@ def export_operation_log(
 
 
 @router.get("/login-log", response_model=Page[LoginOut], summary="Client and admin login attempts")
-def login_log(
-    page: Paging,
-    email: Annotated[str | None, Query(max_length=254)] = None,
-    success: bool | None = None,
-    ctx: Ctx = staff("audit.read"),
-) -> Page[LoginOut]:
-    return Page.of(service.list_logins(ctx, page, email=email, success=success), LoginOut)
+def login_log(query: Annotated[LoginQuery, Query()], ctx: Ctx = staff("audit.read")) -> Page[LoginOut]:
+    return Page.of(service.list_logins(ctx, query.to_filter(), query.paging), LoginOut)
+
+
+@router.get("/login-log/export", response_class=StreamingResponse, responses=CSV_RESPONSE)
+def export_login_log(
+    query: Annotated[LoginQuery, Query()], ctx: Ctx = staff("audit.read")
+) -> StreamingResponse:
+    filters = query.to_filter()
+    return csv_export(
+        ctx,
+        "login-log.csv",
+        list(LoginOut.model_fields),
+        lambda reader: model_rows(LoginOut, service.iter_logins(reader, filters)),
+    )

@@ -14,7 +14,7 @@ from core.access.auth import normalize_email, revoke_tokens, set_password
 from core.access.credentials import check_password_strength
 from core.access.models import PrincipalKind
 from core.access.service import assigned_user, check_team
-from core.audit.recorder import record_actions
+from core.audit.recorder import LogEntry, record_actions
 from core.context import Ctx
 from core.crm.groups import get_group
 from core.crm.models import Client, ClientType, KycStatus, PromotionLink
@@ -282,7 +282,10 @@ def change_tiers_if(ctx: Ctx, moves: Iterable[TierMove]) -> set[int]:
         ctx.session,
         entity="clients",
         action="update",
-        entries=[(str(c), {"tier_id": before}, {"tier_id": after}) for c, (before, after) in moved.items()],
+        entries=[
+            LogEntry(str(c), {"tier_id": before}, {"tier_id": after}, client_id=c)
+            for c, (before, after) in moved.items()
+        ],
     )
     ids = sorted(moved)
     for first in range(0, len(ids), 1000):
