@@ -62,6 +62,13 @@ class PermissionDenied(DomainError):
     code = "permission_denied"
 
 
-class AccountLocked(DomainError):
-    status = 423
-    code = "account_locked"
+class TooManyAttempts(DomainError):
+    """Sign-in or account e-mails from this address or for this e-mail are throttled for now;
+    ``retry_after`` seconds until the next attempt is heard."""
+
+    status = 429
+    code = "too_many_attempts"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("too many attempts; try again later")
+        self.retry_after = retry_after

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from core.access import throttle
 from core.access.credentials import (
     digest,
     hash_password,
@@ -43,7 +44,7 @@ from core.config import Settings
 from core.crm.models import Client
 from core.db.base import utcnow
 from core.db.session import CrmSession, begin_immediate
-from core.errors import AccountLocked, Unauthenticated
+from core.errors import TooManyAttempts, Unauthenticated
 from core.tenancy.models import Tenant
 
 
@@ -87,18 +88,22 @@ def login(
     tenant_slug: str | None = None,
     ip: str | None = None,
     on_success: Callable[[Any], None] | None = None,
+    now: datetime | None = None,
 ) -> IssuedToken:
-    """Check a password, count failures, lock after too many, and issue a token.
+    """Check a password under the sign-in throttle and issue a token.
 
-    The outcome is committed here, failures included: a rejected attempt must still count
-    towards the lockout although the request ends in an error. ``on_success`` runs with the
+    An unknown account costs the same argon2 verification and the same throttle writes as a
+    known one, and gets the same answer. A blocked attempt (``TooManyAttempts``) is refused before
+    the password is looked at. The outcome is committed here, failures included: a rejected
+    attempt must still count although the request ends in an error. ``on_success`` runs with the
     account inside the same transaction, before it commits.
     """
     begin_immediate(session)
     email = normalize_email(email)
-    now = utcnow()
-    account, tenant_id = _find_account(session, audience, email, tenant_slug)
-    kind = _account_kind(audience)
+    now = now or utcnow()
+    attempt = throttle.Attempt(audience.value, tenant_key(audience, tenant_slug), email, ip or "")
+    account, tenant_id = find_account(session, audience, email, tenant_slug)
+    kind = account_kind(audience)
 
     def log(success: bool, reason: str = "") -> None:
         if tenant_id is not None:
@@ -114,22 +119,19 @@ def login(
                 )
             )
 
-    if account is not None and account.locked_until is not None and account.locked_until > now:
-        log(False, "locked")
+    try:
+        throttle.check_sign_in(session, attempt, now)
+    except TooManyAttempts:
+        log(False, "throttled")
         session.commit()
-        raise AccountLocked(f"too many failed logins; try again after {account.locked_until.isoformat()}")
+        raise
     password_ok = verify_password(account.password_hash if account else None, password)
-    if account is None or not password_ok or not _may_log_in(account):
-        if account is not None and password_ok is False:
-            account.failed_logins += 1
-            if account.failed_logins >= settings.max_failed_logins:
-                account.locked_until = now + settings.lockout
-                account.failed_logins = 0
+    if account is None or not password_ok or not may_log_in(account):
+        throttle.record_failure(session, settings.throttle, attempt, now)
         log(False, "bad_credentials" if not password_ok else "disabled")
         session.commit()
         raise Unauthenticated(INVALID)
-    account.failed_logins = 0
-    account.locked_until = None
+    throttle.record_success(session, attempt, now)
     account.last_login_at = now
     log(True)
     if on_success is not None:
@@ -137,6 +139,11 @@ def login(
     issued = issue_token(session, settings, kind, account, tenant_id)
     session.commit()
     return issued
+
+
+def tenant_key(audience: Audience, tenant_slug: str | None) -> str:
+    """The tenant part of a throttle key: the slug as typed (known or not), none on the platform."""
+    return "" if audience is Audience.PLATFORM else (tenant_slug or "").strip().lower()
 
 
 def issue_token(
@@ -194,13 +201,13 @@ def authenticate(session: CrmSession, audience: Audience, token: str | None) -> 
         if principal is None:
             raise Unauthenticated("invalid or expired token")
         return principal
-    account = _load_account(session, row.kind, row.tenant_id, row.subject_id)
-    if account is None or not _may_log_in(account):
+    account = load_account(session, row.kind, row.tenant_id, row.subject_id)
+    if account is None or not may_log_in(account):
         raise Unauthenticated("invalid or expired token")
     return _principal_for(session, row.kind, account, row.tenant_id, row.id)
 
 
-def _account_kind(audience: Audience) -> PrincipalKind:
+def account_kind(audience: Audience) -> PrincipalKind:
     return {
         Audience.BACK_OFFICE: PrincipalKind.STAFF,
         Audience.PORTAL: PrincipalKind.CLIENT,
@@ -208,7 +215,7 @@ def _account_kind(audience: Audience) -> PrincipalKind:
     }[audience]
 
 
-def _find_account(
+def find_account(
     session: CrmSession, audience: Audience, email: str, tenant_slug: str | None
 ) -> tuple[Any, int | None]:
     if audience is Audience.PLATFORM:
@@ -218,17 +225,17 @@ def _find_account(
         return None, None
     session.info["tenant_id"] = tenant.id
     model = User if audience is Audience.BACK_OFFICE else Client
-    return session.scalar(select(model).where(model.email == email).with_for_update()), tenant.id
+    return session.scalar(select(model).where(model.email == email)), tenant.id
 
 
-def _load_account(session: CrmSession, kind: PrincipalKind, tenant_id: int | None, subject_id: int) -> Any:
+def load_account(session: CrmSession, kind: PrincipalKind, tenant_id: int | None, subject_id: int) -> Any:
     if kind is PrincipalKind.OPERATOR:
         return session.get(PlatformOperator, subject_id)
     session.info["tenant_id"] = tenant_id
     return session.get(User if kind is PrincipalKind.STAFF else Client, subject_id)
 
 
-def _may_log_in(account: Credentials) -> bool:
+def may_log_in(account: Credentials) -> bool:
     if isinstance(account, Client):
         return not account.suspended
     return bool(getattr(account, "active", True))
@@ -322,5 +329,3 @@ def _api_key_principal(session: CrmSession, key: str, now: datetime) -> Principa
 
 def set_password(session: CrmSession, account: Credentials, password: str) -> None:
     account.password_hash = hash_password(password)
-    account.failed_logins = 0
-    account.locked_until = None

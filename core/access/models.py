@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db.base import Base, IdType, TenantOwned, Timestamped, utcnow
@@ -33,11 +34,11 @@ class PrincipalKind(enum.StrEnum):
 
 
 class Credentials:
-    """Password login with a failed-attempt counter and a temporary lockout."""
+    """Password login. Failed attempts are throttled per e-mail and source address
+    (``SignInThrottle``), not counted on the account: an account can exist or not, the answer
+    and the bookkeeping are the same."""
 
     password_hash: Mapped[str | None] = mapped_column(String(255), info=SECRET)
-    failed_logins: Mapped[int] = mapped_column(default=0, info=UNAUDITED)
-    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime, info=UNAUDITED)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, info=UNAUDITED)
 
 
@@ -143,3 +144,63 @@ class ApiKey(TenantOwned, Timestamped, Base):
     created_by_user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ThrottleScope(enum.StrEnum):
+    """What a sign-in throttle counts (see ``core.access.throttle``)."""
+
+    PAIR = "pair"  # one e-mail of one audience and tenant, from one source address
+    ACCOUNT = "account"  # one e-mail of one audience and tenant, from any address
+    ADDRESS = "address"  # one source address, any e-mail
+    MAIL = "mail"  # account e-mails (registration, reset) sent to one address
+
+
+class SignInThrottle(Base):
+    """Failures (or sent e-mails) counted for one key, and the block they earned.
+
+    Keyed by a digest of the e-mail string and address as typed, whether an account exists or
+    not; neither the key nor its row says which. Not tenant-owned: it is read before any tenant
+    (or account) is known."""
+
+    __tablename__ = "sign_in_throttles"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    scope: Mapped[ThrottleScope] = mapped_column(enum_type(ThrottleScope))
+    # Digest of (audience, tenant, e-mail) on pair and account rows: a password reset clears them.
+    account_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    blocks: Mapped[int] = mapped_column(default=0)  # blocks in a row: each lasts twice the last
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_failure_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)  # for the purge
+    # Pair rows: this address has signed in to this account, so a block of the account (an
+    # attack from elsewhere) does not apply to it.
+    signed_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AccountTokenPurpose(enum.StrEnum):
+    REGISTRATION = "registration"
+    PASSWORD_RESET = "password_reset"
+
+
+class AccountToken(Base):
+    """A single-use, expiring secret sent by e-mail: a portal registration waiting for its
+    confirmation, or a password reset. Only the digest is stored. Looked up by the token alone,
+    before any tenant is known, so it names its tenant instead of being tenant-owned."""
+
+    __tablename__ = "account_tokens"
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    purpose: Mapped[AccountTokenPurpose] = mapped_column(enum_type(AccountTokenPurpose))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True, info=SECRET)
+    kind: Mapped[PrincipalKind] = mapped_column(enum_type(PrincipalKind))
+    tenant_id: Mapped[int | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
+    subject_id: Mapped[int | None] = mapped_column(IdType)  # the account (password reset)
+    email: Mapped[str] = mapped_column(String(254))
+    # A registration's chosen password (hashed when it was asked for) and the client's details.
+    password_hash: Mapped[str | None] = mapped_column(String(255), info=SECRET)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -3,29 +3,95 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 
-from core.access import auth
-from core.access.routes import client_ip
-from core.access.schemas import OperatorLoginIn, TokenOut
-from core.api.deps import operator, public, staff
+from core.access import auth, recovery
+from core.access.routes import (
+    LOGIN_DESCRIPTION,
+    RESET_CONFIRM_DESCRIPTION,
+    RESET_DESCRIPTION,
+    THROTTLED,
+    client_ip,
+    throttled,
+)
+from core.access.schemas import (
+    AcceptedOut,
+    OperatorLoginIn,
+    OperatorPasswordResetIn,
+    PasswordResetConfirmIn,
+    TokenOut,
+)
+from core.api.deps import PathId, operator, public, staff
 from core.context import Ctx
+from core.errors import TooManyAttempts
 from core.tenancy import service
 from core.tenancy.schemas import TenantIn, TenantOut, TenantUpdate
 
 router = APIRouter()
 
 
-@router.post("/platform/auth/login", tags=["platform"], response_model=TokenOut, summary="Operator login")
-def operator_login(body: OperatorLoginIn, request: Request, ctx: Ctx = public()) -> TokenOut:
-    issued = auth.login(
-        ctx.session,
-        ctx.runtime.settings,
-        auth.Audience.PLATFORM,
-        email=str(body.email),
-        password=body.password,
-        ip=client_ip(request),
-    )
+@router.post(
+    "/platform/auth/login",
+    tags=["platform"],
+    response_model=TokenOut,
+    summary="Operator login",
+    description=LOGIN_DESCRIPTION,
+    responses=THROTTLED,
+)
+def operator_login(body: OperatorLoginIn, request: Request, ctx: Ctx = public()) -> TokenOut | JSONResponse:
+    try:
+        issued = auth.login(
+            ctx.session,
+            ctx.runtime.settings,
+            auth.Audience.PLATFORM,
+            email=str(body.email),
+            password=body.password,
+            ip=client_ip(request),
+        )
+    except TooManyAttempts as exc:
+        return throttled(exc)
     return TokenOut(access_token=issued.token, expires_at=issued.expires_at)
+
+
+@router.post(
+    "/platform/auth/password-reset",
+    tags=["platform"],
+    status_code=202,
+    response_model=AcceptedOut,
+    summary="E-mail me a link to choose a new operator password",
+    description=RESET_DESCRIPTION,
+    responses=THROTTLED,
+)
+def operator_password_reset(
+    body: OperatorPasswordResetIn, request: Request, ctx: Ctx = public()
+) -> AcceptedOut | JSONResponse:
+    try:
+        recovery.request_password_reset(
+            ctx, auth.Audience.PLATFORM, email=str(body.email), ip=client_ip(request)
+        )
+    except TooManyAttempts as exc:
+        return throttled(exc)
+    return AcceptedOut(message=recovery.RESET_ACCEPTED)
+
+
+@router.post(
+    "/platform/auth/password-reset/confirm",
+    tags=["platform"],
+    status_code=204,
+    summary="Choose a new operator password with the code from the e-mail",
+    description=RESET_CONFIRM_DESCRIPTION,
+    responses=THROTTLED,
+)
+def operator_password_reset_confirm(
+    body: PasswordResetConfirmIn, request: Request, ctx: Ctx = public()
+) -> Response:
+    try:
+        recovery.confirm_password_reset(
+            ctx, auth.Audience.PLATFORM, token=body.token, password=body.password, ip=client_ip(request)
+        )
+    except TooManyAttempts as exc:
+        return throttled(exc)
+    return Response(status_code=204)
 
 
 @router.post("/platform/auth/logout", tags=["platform"], status_code=204)
@@ -53,7 +119,7 @@ def create_tenant(body: TenantIn, ctx: Ctx = operator()) -> TenantOut:
 
 
 @router.get("/platform/tenants/{tenant_id}", tags=["platform"], response_model=TenantOut)
-def get_tenant(tenant_id: int, ctx: Ctx = operator()) -> TenantOut:
+def get_tenant(tenant_id: PathId, ctx: Ctx = operator()) -> TenantOut:
     return TenantOut.model_validate(service.get_tenant(ctx.session, tenant_id))
 
 

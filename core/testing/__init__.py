@@ -12,6 +12,7 @@ Enabled automatically by pytest (entry point ``pytest11``); use the ``crm`` fixt
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ if TYPE_CHECKING:  # the test client and its responses need the dev extras, impo
     from httpx2 import Response
 
 PASSWORD = "Correct-Horse-42"
+SIGN_UP_PASSWORD = "Sign-Up-Passw0rd"
 _serial = itertools.count(1)
 
 
@@ -236,6 +238,42 @@ class CrmKit:
             create_operator(session, OperatorIn(email=email, name="Account Manager", password=PASSWORD))
         response = self.http.post("/api/v1/platform/auth/login", json={"email": email, "password": PASSWORD})
         return ApiSession(self.http, expect(response, 200)["access_token"], email)
+
+    def from_address(self, host: str) -> ApiSession:
+        """An anonymous client whose requests come from ``host``: sign-in throttling counts per
+        source address, and every other session of the kit comes from ``testclient``."""
+        from fastapi.testclient import TestClient
+
+        return ApiSession(TestClient(self.app, client=(host, 50000)), label=f"anonymous at {host}")
+
+    def last_email(self, to_address: str) -> tuple[str, str]:
+        """The subject and text of the newest e-mail queued for an address (any tenant)."""
+        with self.db.engine.connect() as connection:
+            row = connection.execute(
+                text(
+                    "SELECT subject, body_text FROM email_messages WHERE to_address = :to "
+                    "ORDER BY id DESC LIMIT 1"
+                ),
+                {"to": to_address},
+            ).one()
+        return row.subject, row.body_text
+
+    def email_token(self, to_address: str) -> str:
+        """The code in the link of the newest e-mail to an address (registration, password reset)."""
+        _, body = self.last_email(to_address)
+        found = re.search(r"[?&]token=([A-Za-z0-9_-]+)", body)
+        assert found is not None, f"no link with a token in: {body}"
+        return found.group(1)
+
+    def register(
+        self, slug: str, email: str, password: str = SIGN_UP_PASSWORD, **fields: Any
+    ) -> dict[str, Any]:
+        """Sign a client up through the portal as they would: ask (202), take the code from the
+        confirmation e-mail, confirm (201). Returns the confirmation's JSON (profile and token)."""
+        body = {"tenant": slug, "name": "New Trader", "email": email, "password": password, **fields}
+        expect(self.http.post("/api/v1/portal/register", json=body), 202)
+        token = self.email_token(email)
+        return expect(self.http.post("/api/v1/portal/register/confirm", json={"token": token}), 201)
 
     def count(self, table: str, tenant_id: int | None = None) -> int:
         """Rows in a table (optionally one tenant's): for asserting that nothing was written."""

@@ -120,19 +120,7 @@ def test_registration_events_and_portal_counts_reach_enabled_modules(pk):
     acme = pk.tenant("acme")
     acme.install("fixture_ticker")
     link = expect(acme.admin.post("/api/v1/promotion-links", json={"name": "L", "code": "SPRING"}), 201)
-    registered = expect(
-        pk.anonymous.post(
-            "/api/v1/portal/register",
-            json={
-                "tenant": "acme",
-                "name": "Newbie",
-                "email": "newbie@example.com",
-                "password": "Sign-Up-Passw0rd",
-                "promotion_code": link["code"],
-            },
-        ),
-        201,
-    )
+    registered = pk.register("acme", "newbie@example.com", name="Newbie", promotion_code=link["code"])
     assert "welcome newbie@example.com via SPRING" in expect(acme.admin.get(f"{TICKER}/notes"), 200)
     from core.testing import ApiSession
 

@@ -103,19 +103,7 @@ def test_the_example_installs_for_a_tenant_with_its_route_permission_event_and_j
     assert globex.admin.get(f"{NOTES}/clients/{client['id']}/notes").status_code == 404
     # Its event handler: a registration through a promotion link is noted.
     link = expect(acme.admin.post("/api/v1/promotion-links", json={"name": "Autumn", "code": "AUTUMN"}), 201)
-    newbie = expect(
-        notes.anonymous.post(
-            "/api/v1/portal/register",
-            json={
-                "tenant": "acme",
-                "name": "New",
-                "email": "new@example.com",
-                "password": "Sign-Up-Passw0rd",
-                "promotion_code": link["code"],
-            },
-        ),
-        201,
-    )["client"]
+    newbie = notes.register("acme", "new@example.com", name="New", promotion_code=link["code"])["client"]
     texts = [n["text"] for n in expect(acme.admin.get(f"{NOTES}/clients/{newbie['id']}/notes"), 200)]
     assert texts == ["Registered through promotion link AUTUMN (Autumn)."]
     # Its job: scheduled at install (Mondays 08:00 company time), and runnable now.

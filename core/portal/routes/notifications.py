@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from core.api.deps import portal
+from core.api.deps import PathId, portal
 from core.context import Ctx
 from core.crm.clients import get_client
 from core.notify import service
@@ -28,7 +28,7 @@ def my_popups(query: Annotated[MyPopupQuery, Query()], ctx: Ctx = portal()) -> P
 
 
 @router.post("/popups/{popup_id}/read", response_model=PopupOut, summary="Dismiss a pop-up")
-def read_popup(popup_id: int, ctx: Ctx = portal()) -> PopupOut:
+def read_popup(popup_id: PathId, ctx: Ctx = portal()) -> PopupOut:
     return PopupOut.model_validate(service.mark_read(ctx, popup_id))
 
 

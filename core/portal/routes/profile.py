@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
 
-from core.access.schemas import PasswordChange
+from core.access.routes import THROTTLED, client_ip, throttled
+from core.access.schemas import AcceptedOut, PasswordChange, RegistrationConfirmIn
 from core.api.deps import portal, public
 from core.context import Ctx
 from core.crm.schemas import PortalProfileOut, PortalProfileUpdate, RegisteredOut, RegistrationIn
+from core.errors import TooManyAttempts
 from core.portal import registration
 
 router = APIRouter(tags=["portal"])
@@ -15,13 +18,39 @@ router = APIRouter(tags=["portal"])
 
 @router.post(
     "/register",
+    response_model=AcceptedOut,
+    status_code=202,
+    summary="Sign up as a client, optionally through a promotion link",
+    description="Checks the sign-up (422 names the field: company, password rule, promotion code…) and "
+    "always answers 202 with the same body: a new address gets a link to confirm it (valid "
+    "`CRM_REGISTRATION_LINK_HOURS`), an address that already has an account an e-mail saying so. "
+    "The account opens at `POST /portal/register/confirm`.",
+    responses=THROTTLED,
+)
+def register(body: RegistrationIn, request: Request, ctx: Ctx = public()) -> AcceptedOut | JSONResponse:
+    try:
+        registration.request_registration(ctx, body, ip=client_ip(request))
+    except TooManyAttempts as exc:
+        return throttled(exc)
+    return AcceptedOut(message=registration.REGISTRATION_ACCEPTED)
+
+
+@router.post(
+    "/register/confirm",
     response_model=RegisteredOut,
     status_code=201,
-    summary="Sign up as a client, optionally through a promotion link",
-    description="Returns the new client's profile and a portal token (the client is signed in).",
+    summary="Confirm a sign-up with the code from the e-mail: opens the account and signs in",
+    description="Returns the new client's profile and a portal token. Each code opens one account, "
+    "once; an unknown, used or expired code answers 422 on `token`.",
+    responses=THROTTLED,
 )
-def register(body: RegistrationIn, ctx: Ctx = public()) -> RegisteredOut:
-    client, issued = registration.register(ctx.session, ctx.runtime, body)
+def confirm_registration(
+    body: RegistrationConfirmIn, request: Request, ctx: Ctx = public()
+) -> RegisteredOut | JSONResponse:
+    try:
+        client, issued = registration.confirm_registration(ctx, body.token, ip=client_ip(request))
+    except TooManyAttempts as exc:
+        return throttled(exc)
     return RegisteredOut(
         client=PortalProfileOut.model_validate(client),
         access_token=issued.token,

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response
 
-from core.api.deps import portal
+from core.api.deps import PathId, portal
 from core.context import Ctx
 from core.crm import prop
 from core.crm.models import PropOrderStatus
@@ -91,5 +91,5 @@ def my_orders(query: Annotated[MyOrderQuery, Query()], ctx: Ctx = portal()) -> P
 
 
 @router.post("/prop/orders/{order_id}/cancel", response_model=PropOrderOut, summary="Cancel my placed order")
-def cancel(order_id: int, ctx: Ctx = portal()) -> PropOrderOut:
+def cancel(order_id: PathId, ctx: Ctx = portal()) -> PropOrderOut:
     return PropOrderOut.model_validate(prop.set_status(ctx, order_id, PropOrderStatus.CANCELLED))
