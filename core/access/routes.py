@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import Field
 
-from core.access import auth, service
+from core.access import auth, recovery, service
 from core.access.models import Role, User
 from core.access.schemas import (
+    AcceptedOut,
     ApiKeyCreated,
     ApiKeyIn,
     ApiKeyOut,
     LoginIn,
     MeOut,
     PasswordChange,
+    PasswordResetConfirmIn,
+    PasswordResetIn,
     PasswordSet,
     PermissionOut,
     RoleIn,
@@ -28,9 +33,11 @@ from core.access.schemas import (
     UserOut,
     UserUpdate,
 )
-from core.api.deps import Paging, public, signed_in_staff, staff
+from core.api.deps import PathId, public, signed_in_staff, staff
+from core.api.errors import ErrorBody, error_response
 from core.context import Ctx
-from core.schemas import Page
+from core.errors import TooManyAttempts
+from core.schemas import Id, ListQuery, Page, SearchText
 
 router = APIRouter()
 
@@ -41,19 +48,101 @@ def client_ip(request: Request) -> str | None:
 
 # --- sign-in -----------------------------------------------------------------------------------
 
+# Documented on every sign-in, registration and recovery route.
+THROTTLED: dict[int | str, dict[str, Any]] = {
+    429: {
+        "model": ErrorBody,
+        "description": "Too many attempts from this address or for this e-mail (`too_many_attempts`): "
+        "wait `Retry-After` seconds. The same whether the account exists or not.",
+        "headers": {
+            "Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer", "minimum": 1}}
+        },
+    }
+}
+LOGIN_DESCRIPTION = (
+    "Wrong e-mail, wrong password, unknown company and a disabled account all answer the same 401. "
+    "Repeated failures are throttled per e-mail and address, per address and per e-mail (429)."
+)
+RESET_DESCRIPTION = (
+    "Always answers 202 with the same body; the e-mail with a single-use link (valid "
+    "`CRM_PASSWORD_RESET_LINK_MINUTES`) goes out only if the account exists and may sign in."
+)
+RESET_CONFIRM_DESCRIPTION = (
+    "Sets the new password (the password rule applies: 422 on `password`), ends every session of the "
+    "account and clears its sign-in throttling. An unknown, used or expired code: 422 on `token`."
+)
 
-@router.post("/auth/login", tags=["auth"], response_model=TokenOut, summary="Back-office login")
-def login(body: LoginIn, request: Request, ctx: Ctx = public()) -> TokenOut:
-    issued = auth.login(
-        ctx.session,
-        ctx.runtime.settings,
-        auth.Audience.BACK_OFFICE,
-        email=str(body.email),
-        password=body.password,
-        tenant_slug=body.tenant,
-        ip=client_ip(request),
-    )
+
+def throttled(exc: TooManyAttempts) -> JSONResponse:
+    """The 429 answer, with the wait in ``Retry-After`` (domain errors carry no headers)."""
+    return error_response(exc.status, exc.code, exc.message, headers={"Retry-After": str(exc.retry_after)})
+
+
+@router.post(
+    "/auth/login",
+    tags=["auth"],
+    response_model=TokenOut,
+    summary="Back-office login",
+    description=LOGIN_DESCRIPTION,
+    responses=THROTTLED,
+)
+def login(body: LoginIn, request: Request, ctx: Ctx = public()) -> TokenOut | JSONResponse:
+    try:
+        issued = auth.login(
+            ctx.session,
+            ctx.runtime.settings,
+            auth.Audience.BACK_OFFICE,
+            email=str(body.email),
+            password=body.password,
+            tenant_slug=body.tenant,
+            ip=client_ip(request),
+        )
+    except TooManyAttempts as exc:
+        return throttled(exc)
     return TokenOut(access_token=issued.token, expires_at=issued.expires_at)
+
+
+@router.post(
+    "/auth/password-reset",
+    tags=["auth"],
+    status_code=202,
+    response_model=AcceptedOut,
+    summary="E-mail me a link to choose a new password",
+    description=RESET_DESCRIPTION,
+    responses=THROTTLED,
+)
+def request_password_reset(
+    body: PasswordResetIn, request: Request, ctx: Ctx = public()
+) -> AcceptedOut | JSONResponse:
+    try:
+        recovery.request_password_reset(
+            ctx,
+            auth.Audience.BACK_OFFICE,
+            email=str(body.email),
+            tenant_slug=body.tenant,
+            ip=client_ip(request),
+        )
+    except TooManyAttempts as exc:
+        return throttled(exc)
+    return AcceptedOut(message=recovery.RESET_ACCEPTED)
+
+
+@router.post(
+    "/auth/password-reset/confirm",
+    tags=["auth"],
+    status_code=204,
+    summary="Choose a new password with the code from the e-mail",
+    description=RESET_CONFIRM_DESCRIPTION,
+    responses=THROTTLED,
+)
+def confirm_password_reset(body: PasswordResetConfirmIn, request: Request, ctx: Ctx = public()) -> Response:
+    try:
+        recovery.confirm_password_reset(
+            ctx, auth.Audience.BACK_OFFICE, token=body.token, password=body.password, ip=client_ip(request)
+        )
+    except TooManyAttempts as exc:
+        return throttled(exc)
+    return Response(status_code=204)
 
 
 @router.post("/auth/logout", tags=["auth"], status_code=204, summary="Revoke the current token")
@@ -109,17 +198,17 @@ def create_team(body: TeamIn, ctx: Ctx = staff("teams.manage")) -> TeamOut:
 
 
 @router.get("/teams/{team_id}", tags=["access"], response_model=TeamOut)
-def get_team(team_id: int, ctx: Ctx = staff("teams.read")) -> TeamOut:
+def get_team(team_id: PathId, ctx: Ctx = staff("teams.read")) -> TeamOut:
     return TeamOut.model_validate(service.get_team(ctx, team_id))
 
 
 @router.patch("/teams/{team_id}", tags=["access"], response_model=TeamOut)
-def update_team(team_id: int, body: TeamUpdate, ctx: Ctx = staff("teams.manage")) -> TeamOut:
+def update_team(team_id: PathId, body: TeamUpdate, ctx: Ctx = staff("teams.manage")) -> TeamOut:
     return TeamOut.model_validate(service.update_team(ctx, team_id, body))
 
 
 @router.delete("/teams/{team_id}", tags=["access"], status_code=204)
-def delete_team(team_id: int, ctx: Ctx = staff("teams.manage")) -> Response:
+def delete_team(team_id: PathId, ctx: Ctx = staff("teams.manage")) -> Response:
     service.delete_team(ctx, team_id)
     return Response(status_code=204)
 
@@ -152,22 +241,27 @@ def create_role(body: RoleIn, ctx: Ctx = staff("roles.manage")) -> RoleOut:
 
 
 @router.get("/roles/{role_id}", tags=["access"], response_model=RoleOut)
-def get_role(role_id: int, ctx: Ctx = staff("roles.read")) -> RoleOut:
+def get_role(role_id: PathId, ctx: Ctx = staff("roles.read")) -> RoleOut:
     return role_out(service.get_role(ctx, role_id))
 
 
 @router.patch("/roles/{role_id}", tags=["access"], response_model=RoleOut)
-def update_role(role_id: int, body: RoleUpdate, ctx: Ctx = staff("roles.manage")) -> RoleOut:
+def update_role(role_id: PathId, body: RoleUpdate, ctx: Ctx = staff("roles.manage")) -> RoleOut:
     return role_out(service.update_role(ctx, role_id, body))
 
 
 @router.delete("/roles/{role_id}", tags=["access"], status_code=204)
-def delete_role(role_id: int, ctx: Ctx = staff("roles.manage")) -> Response:
+def delete_role(role_id: PathId, ctx: Ctx = staff("roles.manage")) -> Response:
     service.delete_role(ctx, role_id)
     return Response(status_code=204)
 
 
 # --- users -------------------------------------------------------------------------------------
+
+CEILING = (
+    "Refused (403, nothing changed) when the target (the user, or the key's role) holds a permission, "
+    "a wider data permission or the administrator role that you do not."
+)
 
 
 def user_out(user: User) -> UserOut:
@@ -178,21 +272,20 @@ def user_out(user: User) -> UserOut:
         team_id=user.team_id,
         active=user.active,
         role_ids=sorted(r.id for r in user.roles),
-        locked_until=user.locked_until,
         last_login_at=user.last_login_at,
         created_at=user.created_at,
     )
 
 
+class UserQuery(ListQuery):
+    team_id: Id | None = None
+    active: bool | None = None
+    q: SearchText | None = Field(default=None, description="E-mail or name contains")
+
+
 @router.get("/users", tags=["access"], response_model=Page[UserOut])
-def list_users(
-    page: Paging,
-    team_id: int | None = None,
-    active: bool | None = None,
-    q: Annotated[str | None, Query(max_length=100)] = None,
-    ctx: Ctx = staff("users.read"),
-) -> Page[UserOut]:
-    result = service.list_users(ctx, page, team_id=team_id, q=q, active=active)
+def list_users(query: Annotated[UserQuery, Query()], ctx: Ctx = staff("users.read")) -> Page[UserOut]:
+    result = service.list_users(ctx, query.paging, **query.filters())
     return Page[UserOut](
         items=[user_out(u) for u in result.items],
         total=result.total,
@@ -207,12 +300,12 @@ def create_user(body: UserIn, ctx: Ctx = staff("users.manage")) -> UserOut:
 
 
 @router.get("/users/{user_id}", tags=["access"], response_model=UserOut)
-def get_user(user_id: int, ctx: Ctx = staff("users.read")) -> UserOut:
+def get_user(user_id: PathId, ctx: Ctx = staff("users.read")) -> UserOut:
     return user_out(service.get_user(ctx, user_id))
 
 
-@router.patch("/users/{user_id}", tags=["access"], response_model=UserOut)
-def update_user(user_id: int, body: UserUpdate, ctx: Ctx = staff("users.manage")) -> UserOut:
+@router.patch("/users/{user_id}", tags=["access"], response_model=UserOut, description=CEILING)
+def update_user(user_id: PathId, body: UserUpdate, ctx: Ctx = staff("users.manage")) -> UserOut:
     return user_out(service.update_user(ctx, user_id, body))
 
 
@@ -221,9 +314,22 @@ def update_user(user_id: int, body: UserUpdate, ctx: Ctx = staff("users.manage")
     tags=["access"],
     status_code=204,
     summary="Set a user's password and end their sessions",
+    description=CEILING,
 )
-def reset_password(user_id: int, body: PasswordSet, ctx: Ctx = staff("users.manage")) -> Response:
+def reset_password(user_id: PathId, body: PasswordSet, ctx: Ctx = staff("users.manage")) -> Response:
     service.reset_password(ctx, user_id, body.password)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/users/{user_id}/sessions/revoke",
+    tags=["access"],
+    status_code=204,
+    summary="End every session of a user",
+    description=f"Signs the user out everywhere; their Open API keys are revoked one by one. {CEILING}",
+)
+def revoke_user_sessions(user_id: PathId, ctx: Ctx = staff("users.manage")) -> Response:
+    service.revoke_user_sessions(ctx, user_id)
     return Response(status_code=204)
 
 
@@ -240,13 +346,13 @@ def list_api_keys(ctx: Ctx = staff("api_keys.manage")) -> list[ApiKeyOut]:
     tags=["access"],
     response_model=ApiKeyCreated,
     status_code=201,
-    description="The key is returned once, in this response; only its digest is stored.",
+    description=f"The key is returned once, in this response; only its digest is stored. {CEILING}",
 )
 def create_api_key(body: ApiKeyIn, ctx: Ctx = staff("api_keys.manage")) -> ApiKeyCreated:
     api_key, secret = service.create_api_key(ctx, body)
     return ApiKeyCreated(**ApiKeyOut.model_validate(api_key).model_dump(), key=secret)
 
 
-@router.post("/api-keys/{key_id}/revoke", tags=["access"], response_model=ApiKeyOut)
-def revoke_api_key(key_id: int, ctx: Ctx = staff("api_keys.manage")) -> ApiKeyOut:
+@router.post("/api-keys/{key_id}/revoke", tags=["access"], response_model=ApiKeyOut, description=CEILING)
+def revoke_api_key(key_id: PathId, ctx: Ctx = staff("api_keys.manage")) -> ApiKeyOut:
     return ApiKeyOut.model_validate(service.revoke_api_key(ctx, key_id))

@@ -1,23 +1,36 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import EmailStr, Field
+from pydantic import Field
 
 from core.access.models import DataScope
-from core.schemas import AwareDatetime, Input, Name, Output, ShortText
+from core.schemas import (
+    AwareDatetime,
+    Email,
+    Id,
+    Input,
+    Name,
+    Output,
+    PermissionName,
+    ShortText,
+    distinct_list,
+    id_list,
+)
 
-PermissionName = str
+Ids50 = id_list(50)
+PermissionNames = distinct_list(PermissionName, 500)
 
 
 class LoginIn(Input):
     tenant: str = Field(min_length=1, max_length=63, description="The company's slug")
-    email: EmailStr
+    email: Email
     password: str = Field(min_length=1, max_length=128)
 
 
 class OperatorLoginIn(Input):
-    email: EmailStr
+    email: Email
     password: str = Field(min_length=1, max_length=128)
 
 
@@ -25,6 +38,37 @@ class TokenOut(Output):
     access_token: str
     token_type: str = "bearer"
     expires_at: datetime
+
+
+class PasswordResetIn(Input):
+    tenant: str = Field(min_length=1, max_length=63, description="The company's slug")
+    email: Email
+
+
+class OperatorPasswordResetIn(Input):
+    email: Email
+
+
+# What an e-mailed link carries: URL-safe base64 of 32 random bytes.
+AccountTokenText = Annotated[
+    str,
+    Field(min_length=16, max_length=128, pattern=r"^[A-Za-z0-9_-]+$", description="The code from the e-mail"),
+]
+
+
+class PasswordResetConfirmIn(Input):
+    token: AccountTokenText
+    password: str = Field(min_length=1, max_length=128, description="The new password (the password rule)")
+
+
+class RegistrationConfirmIn(Input):
+    token: AccountTokenText
+
+
+class AcceptedOut(Output):
+    """The same answer whatever happened next: nothing in it says whether the account exists."""
+
+    message: str
 
 
 class PermissionOut(Output):
@@ -55,14 +99,14 @@ class RoleIn(Input):
     name: str = Field(min_length=1, max_length=100)
     description: ShortText = ""
     data_scope: DataScope = DataScope.OWN
-    permissions: list[PermissionName] = Field(default_factory=list, max_length=500)
+    permissions: PermissionNames = Field(default_factory=list)
 
 
 class RoleUpdate(Input):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     description: ShortText | None = None
     data_scope: DataScope | None = None
-    permissions: list[PermissionName] | None = Field(default=None, max_length=500)
+    permissions: PermissionNames | None = None
 
 
 class RoleOut(Output):
@@ -75,18 +119,18 @@ class RoleOut(Output):
 
 
 class UserIn(Input):
-    email: EmailStr
+    email: Email
     name: Name
     password: str = Field(min_length=1, max_length=128)
-    team_id: int | None = None
-    role_ids: list[int] = Field(default_factory=list, max_length=50)
+    team_id: Id | None = None
+    role_ids: Ids50 = Field(default_factory=list)
 
 
 class UserUpdate(Input):
     name: Name | None = None
-    team_id: int | None = None
+    team_id: Id | None = None
     active: bool | None = None
-    role_ids: list[int] | None = Field(default=None, max_length=50)
+    role_ids: Ids50 | None = Field(default=None)
 
 
 class PasswordSet(Input):
@@ -105,7 +149,6 @@ class UserOut(Output):
     team_id: int | None
     active: bool
     role_ids: list[int]
-    locked_until: datetime | None
     last_login_at: datetime | None
     created_at: datetime
 
@@ -123,7 +166,7 @@ class MeOut(Output):
 
 class ApiKeyIn(Input):
     name: str = Field(min_length=1, max_length=100)
-    role_id: int
+    role_id: Id
     expires_at: AwareDatetime | None = None
 
 

@@ -5,11 +5,17 @@ The grant rules that stop privilege escalation:
 * a role's data permission cannot be wider than the acting user's;
 * a role can be assigned (or taken away) only by a user who holds all of its permissions;
 * the administrator role is managed by the system and at least one active administrator remains.
+
+And the privilege ceiling (``ensure_may_act_on``): a user or API key may act on another user,
+an API key or a role only if the target holds no permission, no wider data permission and no
+administrator role that the actor does not hold. The system (no principal: CLI, migrations)
+acts freely.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 
@@ -26,6 +32,50 @@ from core.errors import Conflict, FieldError, InvalidInput, NotFound, Permission
 from core.marketplace.state import installed_plugins
 
 ADMIN_ROLE_NAME = "Administrator"
+
+
+# --- the privilege ceiling ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Power:
+    """Everything a user or an API key can do: the union of their roles."""
+
+    permissions: frozenset[str]
+    data_scope: DataScope
+    is_admin: bool
+
+    @classmethod
+    def of_roles(cls, roles: Iterable[Role]) -> Power:
+        """A user's power: every role's permissions, the widest data permission (own without roles,
+        as at sign-in), administrator when any role is the administrator role."""
+        roles = list(roles)
+        return cls(
+            permissions=frozenset(name for role in roles for name in role.permissions),
+            data_scope=max((r.data_scope for r in roles), key=lambda s: s.breadth, default=DataScope.OWN),
+            is_admin=any(role.is_admin for role in roles),
+        )
+
+
+def ensure_may_act_on(ctx: Ctx, target: Power, *, what: str) -> None:
+    """The privilege ceiling, for every action on a user, an API key or a role: the target must
+    hold nothing the actor does not (no permission, no wider data permission, not the administrator
+    role unless the actor is an administrator); equal power is allowed. ``what`` names the target
+    in the refusal. The system (no principal) acts freely."""
+    actor = ctx.principal
+    if actor is None:
+        return
+    if target.is_admin and not actor.is_admin:
+        raise PermissionDenied(f"{what} holds the administrator role: only an administrator can do this")
+    missing = sorted(target.permissions - actor.permissions)
+    if missing:
+        raise PermissionDenied(
+            f"{what} holds permissions you do not ({', '.join(missing)}): you cannot do this"
+        )
+    if target.data_scope.breadth > actor.data_scope.breadth:
+        raise PermissionDenied(
+            f"{what} sees wider data ({target.data_scope}) than you ({actor.data_scope}): you cannot do this"
+        )
 
 
 # --- teams -------------------------------------------------------------------------------------
@@ -125,6 +175,7 @@ def create_role(ctx: Ctx, data: RoleIn) -> Role:
 def update_role(ctx: Ctx, role_id: int, data: RoleUpdate) -> Role:
     ctx.require("roles.manage")
     role = get_role(ctx, role_id)
+    ensure_may_act_on(ctx, Power.of_roles([role]), what="this role")  # it is the power of its holders
     if role.is_admin and (data.permissions is not None or data.data_scope not in (None, DataScope.ALL)):
         raise Conflict("the administrator role always holds every permission over all company data")
     if data.permissions is not None:
@@ -149,7 +200,7 @@ def delete_role(ctx: Ctx, role_id: int) -> None:
     role = get_role(ctx, role_id)
     if role.is_admin:
         raise Conflict("the administrator role cannot be deleted")
-    _check_can_grant(ctx, role.permissions, role.data_scope)
+    ensure_may_act_on(ctx, Power.of_roles([role]), what="this role")
     users = ctx.session.scalar(select(func.count()).select_from(UserRole).where(UserRole.role_id == role.id))
     keys = ctx.session.scalar(
         select(func.count()).select_from(ApiKey).where(ApiKey.role_id == role.id, ApiKey.revoked_at.is_(None))
@@ -190,6 +241,24 @@ def get_user(ctx: Ctx, user_id: int, *, field: str | None = None) -> User:
     return fetch(ctx.session, User, user_id, label="user", field=field)
 
 
+def _user_to_act_on(ctx: Ctx, user_id: int) -> User:
+    """The user an action targets, once the privilege ceiling allows it (else 404 or 403).
+
+    The row lock (FOR NO KEY UPDATE) serializes the actions on one user, so a role granted by a
+    concurrent request cannot slip in between this check and the change."""
+    stmt = (
+        select(User)
+        .where(User.id == user_id)
+        .with_for_update(key_share=True)
+        .execution_options(populate_existing=True)
+    )
+    user = ctx.session.scalar(stmt)
+    if user is None:
+        raise NotFound("user not found")
+    ensure_may_act_on(ctx, Power.of_roles(user.roles), what="this user")
+    return user
+
+
 def check_team(ctx: Ctx, team_id: int | None) -> None:
     """A team reference in a request body (None means no team)."""
     if team_id is not None:
@@ -211,6 +280,8 @@ def _assign_roles(ctx: Ctx, user: User, role_ids: list[int]) -> None:
         ctx.session.add(UserRole(user_id=user.id, role_id=role_id, tenant_id=user.tenant_id))
     ctx.session.flush()
     ctx.session.expire(user, ["roles"])
+    # The ceiling after the change too: the user's new power stays within the actor's.
+    ensure_may_act_on(ctx, Power.of_roles(user.roles), what="this user with these roles")
 
 
 def _active_admins(ctx: Ctx) -> int:
@@ -241,8 +312,9 @@ def create_user(ctx: Ctx, data: UserIn) -> User:
 
 
 def update_user(ctx: Ctx, user_id: int, data: UserUpdate) -> User:
+    """Edit a user (name, team, active, roles) within the privilege ceiling, before and after."""
     ctx.require("users.manage")
-    user = get_user(ctx, user_id)
+    user = _user_to_act_on(ctx, user_id)
     was_admin_count = _active_admins(ctx)
     if data.name is not None:
         user.name = data.name
@@ -262,10 +334,19 @@ def update_user(ctx: Ctx, user_id: int, data: UserUpdate) -> User:
 
 
 def reset_password(ctx: Ctx, user_id: int, password: str) -> None:
+    """Set a user's password and end their sessions, within the privilege ceiling."""
     ctx.require("users.manage")
-    user = get_user(ctx, user_id)
+    user = _user_to_act_on(ctx, user_id)
     check_password_strength(password, email=user.email)
     set_password(ctx.session, user, password)
+    revoke_tokens(ctx.session, PrincipalKind.STAFF, user.id)
+
+
+def revoke_user_sessions(ctx: Ctx, user_id: int) -> None:
+    """End every sign-in token of a user (the caller's own too, when they name themselves), within
+    the privilege ceiling. API keys are credentials of their own: revoked one by one."""
+    ctx.require("users.manage")
+    user = _user_to_act_on(ctx, user_id)
     revoke_tokens(ctx.session, PrincipalKind.STAFF, user.id)
 
 
@@ -297,7 +378,7 @@ def create_api_key(ctx: Ctx, data: ApiKeyIn) -> tuple[ApiKey, str]:
     if ctx.principal is None or ctx.principal.user_id is None:
         raise PermissionDenied("an API key is created by a back-office user")
     role = get_role(ctx, data.role_id, field="role_id")
-    _check_can_grant(ctx, role.permissions, role.data_scope)
+    ensure_may_act_on(ctx, Power.of_roles([role]), what="this API key's role")
     if data.expires_at is not None and data.expires_at <= utcnow():
         raise InvalidInput("expires_at", "must be in the future")
     key, prefix, key_hash = new_api_key()
@@ -316,10 +397,12 @@ def create_api_key(ctx: Ctx, data: ApiKeyIn) -> tuple[ApiKey, str]:
 
 
 def revoke_api_key(ctx: Ctx, key_id: int) -> ApiKey:
+    """Revoke a key, within the privilege ceiling: its role holds nothing the actor does not."""
     ctx.require("api_keys.manage")
     api_key = ctx.session.get(ApiKey, key_id)
     if api_key is None:
         raise NotFound("API key not found")
+    ensure_may_act_on(ctx, Power.of_roles([get_role(ctx, api_key.role_id)]), what="this API key")
     if api_key.revoked_at is None:
         api_key.revoked_at = utcnow()
     return api_key

@@ -80,6 +80,13 @@ def test_every_route_of_the_app_declares_its_access(crm):
         "/api/v1/platform/auth/login",
         "/api/v1/portal/auth/login",
         "/api/v1/portal/register",
+        "/api/v1/portal/register/confirm",
+        "/api/v1/auth/password-reset",
+        "/api/v1/auth/password-reset/confirm",
+        "/api/v1/portal/auth/password-reset",
+        "/api/v1/portal/auth/password-reset/confirm",
+        "/api/v1/platform/auth/password-reset",
+        "/api/v1/platform/auth/password-reset/confirm",
     }
 
 
