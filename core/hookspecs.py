@@ -1,4 +1,4 @@
-"""The plugin contract of crm-marketplace (hook contract version 1.1).
+"""The plugin contract of crm-marketplace (hook contract version 1.2).
 
 A plugin is a Python distribution with an entry point in the group ``crm.plugins`` that names its
 *hooks module*. Next to that module, in the same package, sits ``manifest.json`` (validated
@@ -63,7 +63,7 @@ if TYPE_CHECKING:
     from core.scheduler.jobs import JobContext
 
 PROJECT = "crm"
-HOOKS_VERSION = "1.1"
+HOOKS_VERSION = "1.2"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
@@ -190,6 +190,16 @@ class CrmHooks:
     def crm_order_placing(self, ctx: Ctx, order: PropOrder, quote: Quote) -> None:
         """An order is being placed at ``quote``'s price, in the same transaction. Reserve what the
         price relied on (a coupon use); raise ``core.errors.DomainError`` to refuse the order."""
+
+    # --- queries: every installed, enabled plugin of the tenant answers --------------------------
+
+    @hookspec
+    def crm_currency_in_use(self, ctx: Ctx, currency: str) -> list[str] | None:
+        """Since 1.2. The tenant is about to stop using ``currency`` (an ISO 4217 code) as a base
+        currency: describe each of your records that still relies on it, one short phrase each,
+        naming the record as staff know it (``"tier upgrade rule 'Gold IB' (tier Silver)"``), or
+        return an empty list. Any description refuses the change (409, listing them all); a
+        failure refuses it too. Only read: do not change anything here."""
 
     # --- the client portal --------------------------------------------------------------------
 

@@ -1,10 +1,17 @@
-"""CSV export: reports stream as ``text/csv`` rows, never built whole in memory."""
+"""CSV export: reports stream as ``text/csv`` rows, never built whole in memory.
+
+Every export writes time the same way, whatever its rows come from (models, raw rows, dataclasses):
+a datetime as ISO 8601 in UTC to the second, ``2026-12-01T23:50:00Z`` (a naive one is taken as
+UTC), a date as ``2026-12-01``. File names that carry a time carry it in UTC too
+(``timestamped``).
+"""
 
 from __future__ import annotations
 
 import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi.responses import StreamingResponse
@@ -12,10 +19,29 @@ from pydantic import BaseModel
 
 from core.context import Ctx, bind
 
+DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+DATE_FORMAT = "%Y-%m-%d"
+
+
+def format_time(value: datetime | date) -> str:
+    """A datetime or date as every CSV export writes it (see the module's docstring)."""
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC).strftime(DATETIME_FORMAT)
+    return value.strftime(DATE_FORMAT)
+
+
+def timestamped(stem: str, *, now: datetime | None = None) -> str:
+    """A CSV file name with the time of the export in UTC: ``clients-20261201T235000Z.csv``."""
+    moment = (now or datetime.now(UTC)).astimezone(UTC)
+    return f"{stem}-{moment:%Y%m%dT%H%M%SZ}.csv"
+
 
 def _cell(value: Any) -> str:
     if value is None:
         return ""
+    if isinstance(value, date):  # datetimes too
+        return format_time(value)
     text = str(getattr(value, "value", value))
     # Cells starting with these are run as formulas by spreadsheet programs.
     return "'" + text if text[:1] in ("=", "+", "-", "@") and not _is_number(text) else text
@@ -69,8 +95,16 @@ def csv_export(
 
 
 def model_rows(model: type[BaseModel], objects: Iterable[Any]) -> Iterator[dict[str, Any]]:
+    """Rows as the API shows them (JSON), except times: kept as values, for ``_cell`` to write in
+    the one format of every export."""
     for obj in objects:
-        yield model.model_validate(obj).model_dump(mode="json")
+        shown = model.model_validate(obj)
+        row = shown.model_dump(mode="json")
+        for name in model.model_fields:
+            value = getattr(shown, name)
+            if isinstance(value, date):
+                row[name] = value
+        yield row
 
 
 CSV_RESPONSE: dict[int | str, dict[str, Any]] = {

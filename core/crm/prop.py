@@ -22,7 +22,7 @@ from core.crm.schemas import OrderIn, PropChallengeIn, PropChallengeUpdate
 from core.crm.scope import get_client_owned, scope_client_owned
 from core.db.base import utcnow
 from core.db.filters import created_between, where_equal
-from core.db.lookup import fetch
+from core.db.lookup import ensure_unique, fetch
 from core.db.paging import PageRequest, PageResult, paginate
 from core.errors import Conflict, InvalidInput
 from core.plugins.dispatch import chain, fire
@@ -56,6 +56,7 @@ def get_challenge(ctx: Ctx, challenge_id: int, *, field: str | None = None) -> P
 def create_challenge(ctx: Ctx, data: PropChallengeIn) -> PropChallenge:
     ctx.require("prop.manage")
     check_precision(data.fee, data.currency, field="fee")
+    ensure_unique(ctx.session, PropChallenge.name, data.name, label="prop challenge")
     challenge = PropChallenge(
         name=data.name,
         description=data.description,
@@ -73,6 +74,10 @@ def update_challenge(ctx: Ctx, challenge_id: int, data: PropChallengeUpdate) -> 
     """Changes apply to orders placed from now on; placed orders keep their price."""
     ctx.require("prop.manage")
     challenge = get_challenge(ctx, challenge_id)
+    if data.name is not None:
+        ensure_unique(
+            ctx.session, PropChallenge.name, data.name, label="prop challenge", exclude_id=challenge.id
+        )
     for name in ("name", "description", "fee", "currency", "active"):
         value = getattr(data, name)
         if value is not None:

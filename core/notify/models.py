@@ -1,13 +1,42 @@
 from __future__ import annotations
 
 import enum
+import json
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
 
 from core.db.base import Base, IdType, TenantOwned, Timestamped
 from core.db.types import UTCDateTime, enum_type
+
+
+class JsonObjectText(TypeDecorator[dict[str, Any]]):
+    """A JSON object kept in a TEXT column (the column predates it, so no migration): written with
+    ``json.dumps``, read back as a dict. Text that is not a JSON object (written before, by a
+    module that stored a plain string) reads as ``{"value": text}``, never as an error."""
+
+    impl = Text
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise TypeError(f"pop-up data must be a dict (a JSON object), not {type(value).__name__}")
+        return json.dumps(value, sort_keys=True, separators=(",", ":"))
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        try:
+            data = json.loads(value)
+        except ValueError:
+            return {"value": value}
+        return data if isinstance(data, dict) else {"value": data}
 
 
 class Popup(TenantOwned, Timestamped, Base):
@@ -21,8 +50,8 @@ class Popup(TenantOwned, Timestamped, Base):
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(64), default="core")  # "core" or a module name
-    # Optional payload for a module's portal widget (e.g. a coupon design id).
-    data: Mapped[str | None] = mapped_column(Text)
+    # Optional payload for a module's portal widget (e.g. a coupon design id): a JSON object.
+    data: Mapped[dict[str, Any] | None] = mapped_column(JsonObjectText)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from sqlalchemy import Select, Text, func, insert, literal, select, update
+from sqlalchemy import Select, func, insert, literal, select, update
 
 from core.audit.recorder import record_action
 from core.context import Ctx
@@ -18,7 +18,7 @@ from core.db.paging import PageRequest, PageResult, paginate
 from core.db.session import tenant_insert
 from core.db.types import UTCDateTime
 from core.errors import Conflict, NotFound
-from core.notify.models import EmailMessage, EmailStatus, Popup
+from core.notify.models import EmailMessage, EmailStatus, JsonObjectText, Popup
 from core.notify.schemas import Audience, EmailIn, PopupIn
 from core.plugins.dispatch import collect
 
@@ -32,12 +32,31 @@ def resolve_audience(ctx: Ctx, audience: Audience) -> list[Client]:
 # --- pop-ups -----------------------------------------------------------------------------------
 
 
+def _checked_data(data: dict[str, Any] | None) -> dict[str, Any] | None:
+    # Fail in the caller's code, with a clear message, rather than in the flush.
+    if data is not None and not isinstance(data, dict):
+        raise TypeError(f"pop-up data must be a dict (a JSON object), not {type(data).__name__}")
+    return data
+
+
 def create_popup(
-    ctx: Ctx, client_id: int, title: str, body: str, *, source: str = "core", data: str | None = None
+    ctx: Ctx,
+    client_id: int,
+    title: str,
+    body: str,
+    *,
+    source: str = "core",
+    data: dict[str, Any] | None = None,
 ) -> Popup:
-    """A pop-up for one client (modules call this too, with their name as ``source``)."""
+    """A pop-up for one client (modules call this too, with their name as ``source``). ``data`` is
+    a JSON object for the module's portal widget (the API shows it as an object)."""
     popup = Popup(
-        client_id=client_id, title=title, body=body, source=source, data=data, tenant_id=ctx.tenant_id
+        client_id=client_id,
+        title=title,
+        body=body,
+        source=source,
+        data=_checked_data(data),
+        tenant_id=ctx.tenant_id,
     )
     ctx.session.add(popup)
     ctx.session.flush()
@@ -45,10 +64,16 @@ def create_popup(
 
 
 def popup_each(
-    ctx: Ctx, clients: Select[Any], title: str, body: str, *, source: str = "core", data: str | None = None
+    ctx: Ctx,
+    clients: Select[Any],
+    title: str,
+    body: str,
+    *,
+    source: str = "core",
+    data: dict[str, Any] | None = None,
 ) -> int:
     """The same pop-up for every client of a query of client ids (``core.crm.audience``), in one
-    statement. Returns how many clients got it."""
+    statement; ``data`` as in ``create_popup``. Returns how many clients got it."""
     ids = clients.subquery()
     rows = select(
         literal(ctx.tenant_id),
@@ -56,7 +81,7 @@ def popup_each(
         literal(title),
         literal(body),
         literal(source),
-        literal(data, type_=Text),
+        literal(_checked_data(data), type_=JsonObjectText()),
         literal(utcnow(), type_=UTCDateTime),
     )
     result = tenant_insert(

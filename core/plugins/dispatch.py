@@ -96,8 +96,10 @@ def chain(ctx: Ctx, hook: str, **kwargs: Any) -> None:
             ) from error
 
 
-def collect(ctx: Ctx, hook: str, **kwargs: Any) -> dict[str, Any]:
-    """Each plugin's answer to a query hook; a failing plugin is recorded and left out."""
+def collect(ctx: Ctx, hook: str, *, strict: bool = False, **kwargs: Any) -> dict[str, Any]:
+    """Each plugin's answer to a query hook; a failing plugin is recorded and left out. With
+    ``strict`` (a guard, where a missing answer would wrongly allow an action) a failure fails the
+    action instead, as in a chained hook."""
     from core.events.service import record_failure
 
     answers: dict[str, Any] = {}
@@ -107,6 +109,11 @@ def collect(ctx: Ctx, hook: str, **kwargs: Any) -> dict[str, Any]:
             with ctx.session.begin_nested(), acting_as(ctx, plugin) as plugin_ctx:
                 result = _call(implementation, {**kwargs, "ctx": plugin_ctx})
         except Exception as error:
+            if strict:
+                log.exception("plugin %s failed in %s", plugin, hook)
+                raise ModuleFailed(
+                    f"the {plugin} module failed ({type(error).__name__}); nothing was done"
+                ) from error
             record_failure(ctx, plugin, hook, kwargs, error)
             continue
         if result is not None:

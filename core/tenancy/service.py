@@ -3,7 +3,7 @@ all company data) and a first administrator."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.access.auth import normalize_email, set_password
 from core.access.credentials import check_password_strength
@@ -11,8 +11,10 @@ from core.access.models import DataScope, PlatformOperator, Role, RolePermission
 from core.access.service import ADMIN_ROLE_NAME
 from core.audit.recorder import record_action
 from core.context import Ctx
+from core.crm.models import Deposit, DepositStatus, PropChallenge
 from core.db.session import CrmSession
 from core.errors import Conflict, FieldError, NotFound, PermissionDenied
+from core.plugins.dispatch import collect
 from core.runtime import Runtime
 from core.tenancy.models import Tenant
 from core.tenancy.schemas import OperatorIn, TenantIn, TenantUpdate
@@ -94,9 +96,55 @@ def as_tenant(ctx: Ctx, tenant_id: int) -> Ctx:
     return Ctx(session=ctx.session, principal=ctx.principal, runtime=ctx.runtime)
 
 
+# A refusal lists this many uses of a currency; the rest are counted.
+_USES_SHOWN = 10
+
+
+def currency_uses(ctx: Ctx, currency: str) -> list[str]:
+    """What still relies on ``currency``: core's active prop challenges priced in it and pending
+    deposits in it, then each enabled module's records (the ``crm_currency_in_use`` hook)."""
+    uses = [
+        f"prop challenge {name!r} (fee in {currency})"
+        for name in ctx.session.scalars(
+            select(PropChallenge.name)
+            .where(PropChallenge.currency == currency, PropChallenge.active)
+            .order_by(PropChallenge.name)
+        )
+    ]
+    pending = ctx.session.scalar(
+        select(func.count())
+        .select_from(Deposit)
+        .where(Deposit.currency == currency, Deposit.status == DepositStatus.PENDING)
+    )
+    if pending:
+        uses.append(f"{pending} pending deposit{'s' if pending != 1 else ''} in {currency}")
+    for answer in collect(ctx, "crm_currency_in_use", strict=True, currency=currency).values():
+        uses.extend(str(use) for use in answer)
+    return uses
+
+
+def _check_currencies_unused(ctx: Ctx, removed: list[str]) -> None:
+    """Refuse to drop a base currency that something still uses, saying what."""
+    by_currency = {currency: currency_uses(ctx, currency) for currency in removed}
+    uses = [use for found in by_currency.values() for use in found]
+    if not uses:
+        return
+    in_use = ", ".join(currency for currency, found in by_currency.items() if found)
+    shown = "; ".join(uses[:_USES_SHOWN])
+    more = f"; and {len(uses) - _USES_SHOWN} more" if len(uses) > _USES_SHOWN else ""
+    raise Conflict(
+        f"{in_use} cannot be removed from the base currencies while in use: {shown}{more}",
+        fields=[FieldError("base_currencies", use) for use in uses[:_USES_SHOWN]],
+    )
+
+
 def update_tenant(ctx: Ctx, data: TenantUpdate) -> Tenant:
     ctx.require("tenant.update")
     tenant = get_tenant(ctx.session, ctx.tenant_id)
+    if data.base_currencies is not None:
+        removed = [c for c in tenant.base_currencies if c not in data.base_currencies]
+        if removed:
+            _check_currencies_unused(ctx, removed)
     before = _profile(tenant)
     for field in ("name", "timezone", "base_currencies"):
         value = getattr(data, field)

@@ -83,6 +83,13 @@ def crm_order_cancelled(ctx, order):
 
 
 @hookimpl
+def crm_currency_in_use(ctx, currency):
+    from plugins.coupons.service import currency_uses
+
+    return currency_uses(ctx, currency)
+
+
+@hookimpl
 def crm_portal_notification_counts(ctx, client):
     from plugins.coupons.pricing import usable_count
 

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from core import reference
 from core.context import Ctx
 from core.crm.models import Client, PropChallenge, PropOrder
 from core.crm.pricing import Quote
@@ -55,7 +56,8 @@ def ineligible(terms: Terms, challenge: PropChallenge) -> str | None:
     if terms.minimum_fee is not None and (
         challenge.currency != terms.minimum_fee_currency or challenge.fee < terms.minimum_fee
     ):
-        return f"needs a challenge fee of at least {terms.minimum_fee} {terms.minimum_fee_currency}"
+        shown = reference.display_amount(terms.minimum_fee, terms.minimum_fee_currency or challenge.currency)
+        return f"needs a challenge fee of at least {shown} {terms.minimum_fee_currency}"
     return None
 
 
@@ -64,6 +66,22 @@ def discount(terms: Terms, price: Decimal) -> Decimal:
     if terms.discount_method is DiscountMethod.PERCENTAGE:
         return price * terms.discount_value / 100
     return terms.discount_value
+
+
+def _taken_off(terms: Terms, quote: Quote) -> Decimal:
+    """What the discount takes off the quote's price so far, as the quote will apply it: rounded
+    half up to the currency's minor unit, at most the price."""
+    amount = reference.round_to_currency(discount(terms, quote.current_price), quote.currency)
+    return min(amount, quote.current_price)
+
+
+def _apply(quote: Quote, terms: Terms, code: str, label: str) -> None:
+    """Adjust the price by the discount. A discount that takes nothing off (the price is already
+    zero, or a percentage rounds to nothing) is not applied: it shows on no quote or offer, and
+    the order takes no use of it."""
+    amount = _taken_off(terms, quote)
+    if amount > 0:
+        quote.adjust(source=SOURCE, code=code, label=label, amount=-amount)
 
 
 def _promo_reason(promo: PromoCode, usage_uses: int, now: datetime) -> str | None:
@@ -155,19 +173,9 @@ def price(ctx: Ctx, client: Client, challenge: PropChallenge, quote: Quote) -> N
     ):
         raise InvalidInput(f"options.{PROMO_OPTION}", "cannot be combined with the chosen coupon")
     if coupon is not None:
-        quote.adjust(
-            source=SOURCE,
-            code=f"coupon:{coupon.id}",
-            label=coupon.name,
-            amount=-discount(coupon, quote.current_price),
-        )
+        _apply(quote, coupon, f"coupon:{coupon.id}", coupon.name)
     if promo is not None:
-        quote.adjust(
-            source=SOURCE,
-            code=f"promo:{promo.id}",
-            label=f"Promo code {promo.code}",
-            amount=-discount(promo, quote.current_price),
-        )
+        _apply(quote, promo, f"promo:{promo.id}", f"Promo code {promo.code}")
 
 
 # --- the life of a use ---------------------------------------------------------------------------

@@ -3,7 +3,6 @@ distribution, statistics, and what a client holds."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -137,6 +136,7 @@ def create_coupon(ctx: Ctx, data: CouponIn) -> Coupon:
     ctx.require("coupons.update")
     check_terms(ctx, data)
     _check_links(ctx, data.distribution_method, data.promotion_link_ids)
+    ensure_unique(ctx.session, Coupon.name, data.name, label="coupon")
     coupon = Coupon(
         name=data.name,
         use_case=data.use_case,
@@ -174,6 +174,8 @@ def update_coupon(ctx: Ctx, coupon_id: int, data: CouponUpdate) -> Coupon:
         setattr(coupon, name, list(value) if isinstance(value, list) else value)
     check_terms(ctx, coupon)
     _check_links(ctx, coupon.distribution_method, coupon.promotion_link_ids)
+    if "name" in data.model_fields_set:
+        ensure_unique(ctx.session, Coupon.name, coupon.name, label="coupon", exclude_id=coupon.id)
     ctx.session.flush()
     return coupon
 
@@ -187,8 +189,8 @@ def delete_coupon(ctx: Ctx, coupon_id: int) -> None:
     ctx.session.flush()
 
 
-def _popup_data(coupon: Coupon) -> str:
-    return json.dumps({"coupon_id": coupon.id, "design_id": coupon.design_id})
+def _popup_data(coupon: Coupon) -> dict[str, Any]:
+    return {"coupon_id": coupon.id, "design_id": coupon.design_id}
 
 
 def distribute(ctx: Ctx, coupon_id: int, data: DistributeIn) -> tuple[Coupon, int]:
@@ -256,7 +258,12 @@ def _grant_all(ctx: Ctx, coupon: Coupon, clients: Select[Any]) -> int:
 
 
 def revoke(ctx: Ctx, coupon_id: int) -> Coupon:
-    """Unused uses become invalid at once; redemptions already made stay on record."""
+    """Unused uses become invalid at once; redemptions already made stay on record.
+
+    A placed, unpaid order keeps its price and its reserved use, like a placed order whose
+    challenge fee changes: the client was offered that price and may already be paying. Payment
+    confirms the use (``pricing.settle``); a failed payment or a cancellation releases it, and since
+    the coupon is revoked the released use can never be taken again."""
     ctx.require("coupons.update")
     coupon = get_coupon(ctx, coupon_id, lock=True)
     if coupon.status is CouponStatus.REVOKED:
@@ -510,28 +517,54 @@ def _redemption_counts(ctx: Ctx, *conditions: Any) -> dict[RedemptionStatus, int
     return dict(ctx.session.execute(stmt).all())
 
 
+UNLIMITED = "unlimited"
+
+
+def _at_most(*limits: int | None) -> int | str:
+    """The smallest of the limits that exist (None: no limit), or "unlimited"."""
+    bounded = [limit for limit in limits if limit is not None]
+    return min(bounded) if bounded else UNLIMITED
+
+
 def coupon_statistics(ctx: Ctx, coupon_id: int) -> dict[str, Any]:
-    """Over the clients the user may see (data permissions)."""
+    """Over the clients the user may see (data permissions); the total cap counts every client.
+
+    ``total_available`` is what the coupon allows in all: its holders' uses (manual coupons), at
+    most the total cap; a promotion-link coupon has no fixed holders, so only its cap (None
+    without one). ``remaining`` is what can still be taken: the holders' uses left, at most what
+    the cap leaves; 0 once the coupon is revoked or expired."""
     coupon = get_coupon(ctx, coupon_id)
-    holders = count(
-        ctx.session,
-        scope_clients(
-            select(CouponGrant.id)
-            .join(Client, Client.id == CouponGrant.client_id)
-            .where(CouponGrant.coupon_id == coupon.id),
-            ctx.principal,
-        ),
+    limit = coupon.uses_per_client
+    grants = scope_clients(
+        select(CouponGrant.uses)
+        .join(Client, Client.id == CouponGrant.client_id)
+        .where(CouponGrant.coupon_id == coupon.id),
+        ctx.principal,
+    ).subquery()
+    uses_left = (
+        literal(0)
+        if limit is None
+        else func.coalesce(func.sum(case((grants.c.uses < limit, limit - grants.c.uses), else_=0)), 0)
     )
-    available: int | str | None = None
+    holders, own_left = ctx.session.execute(select(func.count(), uses_left).select_from(grants)).one()
+    cap_left = None if coupon.total_cap is None else max(coupon.total_cap - coupon.redeemed, 0)
+    available: int | str | None = coupon.total_cap
+    remaining: int | str = _at_most(cap_left)
     if coupon.distribution_method is DistributionMethod.MANUAL:
-        available = "unlimited" if coupon.uses_per_client is None else holders * coupon.uses_per_client
+        available = _at_most(None if limit is None else holders * limit, coupon.total_cap)
+        remaining = _at_most(None if limit is None else int(own_left), cap_left)
+    expired = coupon.valid_until is not None and coupon.valid_until < utcnow()
+    if coupon.status is CouponStatus.REVOKED or expired:
+        remaining = 0
     redeemed = _redemption_counts(ctx, Redemption.coupon_id == coupon.id)
     return {
         "coupon_id": coupon.id,
         "status": coupon.status,
         "distribution_method": coupon.distribution_method,
         "clients_with_coupon": holders,
+        "total_cap": coupon.total_cap,
         "total_available": available,
+        "remaining": remaining,
         "total_redeemed": redeemed.get(RedemptionStatus.CONFIRMED, 0),
         "reserved": redeemed.get(RedemptionStatus.RESERVED, 0),
     }
@@ -593,9 +626,14 @@ def _promo_challenges(ctx: Ctx, promo: PromoCode, client_ids: list[int]) -> dict
 
 
 def promo_statistics(ctx: Ctx, promo_id: int) -> dict[str, Any]:
+    """Over the clients the user may see; ``remaining`` is what the total cap leaves (None without
+    a cap), 0 while the code is disabled or once it has expired."""
     promo = get_promo_code(ctx, promo_id)
     users = count(ctx.session, _promo_users_query(ctx, promo, state=None, client_id=None))
     redeemed = _redemption_counts(ctx, Redemption.promo_code_id == promo.id)
+    remaining = None if promo.total_cap is None else max(promo.total_cap - promo.redeemed, 0)
+    if not promo.enabled or (promo.valid_until is not None and promo.valid_until < utcnow()):
+        remaining = 0
     return {
         "promo_code_id": promo.id,
         "code": promo.code,
@@ -603,7 +641,7 @@ def promo_statistics(ctx: Ctx, promo_id: int) -> dict[str, Any]:
         "total_redeemed": redeemed.get(RedemptionStatus.CONFIRMED, 0),
         "reserved": redeemed.get(RedemptionStatus.RESERVED, 0),
         "total_cap": promo.total_cap,
-        "remaining": None if promo.total_cap is None else max(promo.total_cap - promo.redeemed, 0),
+        "remaining": remaining,
     }
 
 
@@ -646,6 +684,39 @@ def held_by(ctx: Ctx, client_id: int) -> list[Held]:
         .order_by(CouponGrant.granted_at.desc(), Coupon.id.desc())
     ).all()
     return [Held(coupon, grant, unusable_reason(coupon, grant, now)) for coupon, grant in rows]
+
+
+# --- currencies ----------------------------------------------------------------------------------
+
+
+def _currency_roles(terms: Any, currency: str) -> list[str]:
+    roles = []
+    if terms.discount_currency == currency:
+        roles.append(f"discount in {currency}")
+    if terms.minimum_fee_currency == currency:
+        roles.append(f"minimum fee in {currency}")
+    return roles
+
+
+def currency_uses(ctx: Ctx, currency: str) -> list[str]:
+    """Coupons and promo codes that can still apply to an order and name ``currency`` (the
+    ``crm_currency_in_use`` hook): not revoked or expired; disabled codes count, as they can be
+    enabled again."""
+    now = utcnow()
+    uses: list[str] = []
+    for model, label in ((Coupon, "coupon"), (PromoCode, "promo code")):
+        stmt = (
+            select(model)
+            .where((model.discount_currency == currency) | (model.minimum_fee_currency == currency))
+            .where(model.valid_until.is_(None) | (model.valid_until >= now))
+            .order_by(model.id)
+        )
+        if model is Coupon:
+            stmt = stmt.where(Coupon.status != CouponStatus.REVOKED)
+        for row in ctx.session.scalars(stmt):
+            shown = row.name if model is Coupon else row.code
+            uses.append(f"{label} {shown!r} ({', '.join(_currency_roles(row, currency))})")
+    return uses
 
 
 # --- the demo broker -----------------------------------------------------------------------------

@@ -32,3 +32,10 @@ def crm_installed(ctx):
     from plugins.tier_upgrade.service import reschedule_all
 
     reschedule_all(ctx)
+
+
+@hookimpl
+def crm_currency_in_use(ctx, currency):
+    from plugins.tier_upgrade.service import currency_uses
+
+    return currency_uses(ctx, currency)

@@ -20,7 +20,7 @@ from core.crm.money import check_precision
 from core.crm.ranks import get_rank
 from core.crm.scope import scope_clients
 from core.db.base import utcnow
-from core.db.lookup import fetch
+from core.db.lookup import ensure_unique, fetch
 from core.db.paging import PageRequest, PageResult, count
 from core.errors import Conflict, FieldError, InvalidInput, NotFound
 from core.scheduler import service as scheduler
@@ -122,11 +122,24 @@ def _rank_taken(ctx: Ctx, rank_id: int) -> Conflict:
     )
 
 
+def _criteria_terms(criteria: list[TierCriterion]) -> set[tuple[Any, ...]]:
+    """What a rule's criteria require, to tell whether an edit changed them."""
+    return {
+        (
+            c.tier_id,
+            c.branches_required,
+            frozenset((a.currency, a.downline_total, a.branch_minimum) for a in c.amounts),
+        )
+        for c in criteria
+    }
+
+
 def create_rule(ctx: Ctx, data: RuleIn) -> TierRule:
     ctx.require(UPDATE_SETTINGS)
     get_rank(ctx, data.rank_id, field="rank_id")
     if ctx.session.scalar(select(TierRule.id).where(TierRule.rank_id == data.rank_id)) is not None:
         raise _rank_taken(ctx, data.rank_id)
+    ensure_unique(ctx.session, TierRule.name, data.name, label="tier upgrade rule")
     rule = TierRule(
         name=data.name,
         method=data.method,
@@ -171,10 +184,17 @@ def update_rule(ctx: Ctx, rule_id: int, data: RuleUpdate) -> TierRule:
         if value is None:
             raise InvalidInput(name, "cannot be empty")
         setattr(rule, name, value)
+    if "name" in data.model_fields_set:
+        ensure_unique(ctx.session, TierRule.name, rule.name, label="tier upgrade rule", exclude_id=rule.id)
     if data.tiers is not None:
+        before = _criteria_terms(rule.criteria)
+        new_criteria = _criteria(ctx, rule.rank_id, data.tiers)
         rule.criteria = []
         ctx.session.flush()  # the old rows go before the new ones take their (rule, tier) keys
-        rule.criteria = _criteria(ctx, rule.rank_id, data.tiers)
+        rule.criteria = new_criteria
+        if _criteria_terms(new_criteria) != before:
+            # The criteria are rows of their own: the rule's row would not change, nor its onupdate.
+            rule.updated_at = utcnow()
     ctx.session.flush()
     _schedule(ctx, rule)
     return rule
@@ -235,6 +255,20 @@ def describe(ctx: Ctx, rule: TierRule) -> dict[str, Any]:
 
 def _shown(amount: Decimal, currency: str) -> Decimal:
     return reference.display_amount(amount, currency)
+
+
+def currency_uses(ctx: Ctx, currency: str) -> list[str]:
+    """Each rule's tiers with a requirement in ``currency`` (the ``crm_currency_in_use`` hook);
+    disabled rules count, as they can be enabled again."""
+    rows = ctx.session.execute(
+        select(TierRule.name, Tier.name)
+        .join(TierCriterion, TierCriterion.rule_id == TierRule.id)
+        .join(Tier, Tier.id == TierCriterion.tier_id)
+        .join(TierAmount, TierAmount.criterion_id == TierCriterion.id)
+        .where(TierAmount.currency == currency)
+        .order_by(TierRule.name, Tier.level)
+    )
+    return [f"tier upgrade rule {rule!r} (tier {tier})" for rule, tier in rows]
 
 
 # --- reports ---------------------------------------------------------------------------------------
@@ -331,6 +365,7 @@ def _acted(ctx: Ctx, record: UpgradeRecord, action: str, status: RecordStatus, r
         action=action,
         before={"status": before.value},
         after={"status": status.value, "fail_reason": reason, "client_id": record.client_id},
+        client_id=record.client_id,
     )
 
 

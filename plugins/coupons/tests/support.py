@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import count
 from typing import Any
 
 from core.testing import ApiSession, TenantHandle, expect
 
 API = "/api/v1/plugins/coupons"
 PORTAL = "/api/v1/portal"
+
+_serial = count(1)  # names are unique per broker: the defaults get a number
 
 
 def iso(delta: timedelta) -> str:
@@ -25,12 +28,12 @@ class Shop:
         self.admin: ApiSession = self.tenant.admin
 
     def challenge(self, fee: str = "100.00", currency: str = "USD", **extra: Any) -> dict[str, Any]:
-        body = {"name": f"Challenge {fee} {currency}", "fee": fee, "currency": currency, **extra}
+        body = {"name": f"Challenge {next(_serial)}", "fee": fee, "currency": currency, **extra}
         return expect(self.admin.post("/api/v1/prop/challenges", json=body), 201)
 
     def coupon(self, **fields: Any) -> dict[str, Any]:
         body = {
-            "name": "Welcome",
+            "name": f"Welcome {next(_serial)}",
             "discount_method": "percentage",
             "discount_value": "10",
             "distribution_method": "manual",

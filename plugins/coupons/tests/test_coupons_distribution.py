@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from core.testing import ApiSession, expect
 from plugins.coupons.tests.support import API, PORTAL, field_errors
 
@@ -28,7 +26,7 @@ def test_manual_distribution_reaches_each_chosen_client_once_with_the_popup(shop
         assert [(p["title"], p["body"], p["source"]) for p in popups] == [
             ("A gift for you", "Use it on your next challenge", "coupons")
         ]
-        assert json.loads(popups[0]["data"]) == {"coupon_id": coupon["id"], "design_id": "gold"}
+        assert popups[0]["data"] == {"coupon_id": coupon["id"], "design_id": "gold"}  # an object
         assert [c["id"] for c in expect(portal.get(f"{PORTAL}/plugins/coupons/coupons"), 200)] == [
             coupon["id"]
         ]
@@ -96,10 +94,9 @@ def test_bad_distributions_name_the_field_and_change_nothing(shop):
 
 
 def _register(shop, email, code=None):
-    body = {"tenant": shop.tenant.slug, "name": "New Trader", "email": email, "password": "Sign-Up-Passw0rd"}
-    if code is not None:
-        body["promotion_code"] = code
-    registered = expect(shop.crm.anonymous.post(f"{PORTAL}/register", json=body), 201)
+    """Sign up through the portal and confirm from the e-mail, as a client would."""
+    fields = {} if code is None else {"promotion_code": code}
+    registered = shop.crm.register(shop.tenant.slug, email, **fields)
     return ApiSession(shop.crm.http, registered["access_token"])
 
 

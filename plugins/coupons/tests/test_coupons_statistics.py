@@ -22,7 +22,9 @@ def test_statistics_count_available_redeemed_and_holders(shop):
         "status": "distributed",
         "distribution_method": "manual",
         "clients_with_coupon": 4,
+        "total_cap": None,
         "total_available": 12,  # 4 clients, 3 uses each
+        "remaining": 9,  # 3 taken: 2 paid, 1 reserved
         "total_redeemed": 2,
         "reserved": 1,
     }

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from typer.testing import CliRunner
@@ -225,3 +225,10 @@ def test_the_cli_runs_a_settlement_with_a_progress_bar(broker, crm_database_url,
         app, ["jobs", "run", "tier_upgrade.settlement", "--tenant", broker.tenant.slug]
     )
     assert unnamed.exit_code == 1 and "--rule" in unnamed.output
+    run = ["jobs", "run", "tier_upgrade.settlement", "--tenant", broker.tenant.slug, "--rule"]
+    missing = CliRunner().invoke(app, [*run, "987654"])
+    assert missing.exit_code == 1 and "no tier upgrade rule 987654" in missing.output
+    assert "Traceback" not in missing.output and ".py" not in missing.output
+    future = (datetime.now(UTC) + timedelta(days=1)).isoformat()
+    refused = CliRunner().invoke(app, [*run, str(rule["id"]), "--arg", f"at={future}"])
+    assert refused.exit_code == 1 and "is in the future" in refused.output, refused.output
