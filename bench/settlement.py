@@ -186,7 +186,7 @@ def _deposit(
 
 # Columns the ORM would fill in, for PostgreSQL's COPY (which bypasses it).
 COPY_DEFAULTS = {
-    "clients": {"language": "en", "kyc_status": "not_submitted", "suspended": False, "failed_logins": 0},
+    "clients": {"language": "en", "kyc_status": "not_submitted", "suspended": False},
     "deposits": {"note": "", "decision_note": ""},
 }
 

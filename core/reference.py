@@ -37,9 +37,18 @@ _MINOR_UNITS = {
 }
 
 
+# ISO 4217 codes that are not a currency anyone pays in: precious metals, bond-market and other
+# supranational units of account, the testing code and "no currency".
+NOT_CURRENCIES = frozenset(
+    {"XAD", "XAG", "XAU", "XBA", "XBB", "XBC", "XBD", "XDR", "XPD", "XPT", "XSU", "XTS", "XUA", "XXX"}
+)
+
+
 @cache
 def currency_codes() -> frozenset[str]:
-    return frozenset(c.alpha_3 for c in pycountry.currencies)
+    """The active ISO 4217 currencies (pycountry follows the current list), without the codes in
+    ``NOT_CURRENCIES``."""
+    return frozenset(c.alpha_3 for c in pycountry.currencies) - NOT_CURRENCIES
 
 
 @cache

@@ -1,52 +1,115 @@
-"""Shared pydantic building blocks for request and response bodies."""
+"""Shared pydantic building blocks for request and response bodies.
+
+Every request type here is bounded by the limits in ``core.bounds`` and says so in the OpenAPI
+schema (``maximum``, ``maxLength``, ``pattern``, ``enum``, ``uniqueItems``), so clients see what the
+server enforces. Request bodies and query models derive from ``Input``, which refuses text that no
+database can store (NUL and other control characters, unpaired surrogates) in every string field,
+nested lists and dicts included.
+"""
 
 from __future__ import annotations
 
+import enum
+import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, ClassVar, Generic, TypeVar
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    EmailStr,
+    Field,
+    PlainSerializer,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 
-from core import reference
-from core.db.paging import MAX_PER_PAGE, PageRequest, PageResult
+from core import bounds, reference
+from core.db.paging import PageRequest, PageResult
+
+
+def _text_problem(value: Any) -> str | None:
+    """The first string in ``value`` (a string, or lists, tuples, sets and dicts of them, keys
+    included) that cannot be stored, and why."""
+    if isinstance(value, str):
+        return bounds.text_problem(value)
+    if isinstance(value, dict):
+        return next(
+            (p for item in value.items() for part in item if (p := _text_problem(part)) is not None), None
+        )
+    if isinstance(value, list | tuple | set | frozenset):
+        return next((p for item in value if (p := _text_problem(item)) is not None), None)
+    return None  # numbers, dates, nested models (which check their own fields)
 
 
 class Input(BaseModel):
-    """A request body: unknown fields are an error, strings are stripped."""
+    """A request body or a list's query: unknown fields are an error, strings are stripped, and no
+    string holds what a database cannot store."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: Any, info: ValidationInfo) -> Any:
+        problem = _text_problem(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
 
 
 class Output(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-def _currency(code: str) -> str:
-    code = code.upper()
-    if not reference.is_currency(code):
-        raise ValueError(f"unknown ISO 4217 currency {code!r}")
-    return code
+# --- reference codes: enumerated in the schema (one component each), checked with a short message ---
 
 
-def _country(code: str) -> str:
-    code = code.upper()
-    if not reference.is_country(code):
-        raise ValueError(f"unknown ISO 3166-1 country {code!r}")
-    return code
+def _code_enum(name: str, codes: Sequence[str], doc: str) -> type[enum.StrEnum]:
+    members = enum.StrEnum(name, {code: code for code in sorted(codes)})  # type: ignore[misc]
+    members.__doc__ = doc
+    return members
 
 
-def _language(code: str) -> str:
-    code = code.lower()
-    if not reference.is_language(code):
-        raise ValueError(f"unknown ISO 639-1 language {code!r}")
-    return code
+def _reference_code(members: type[enum.StrEnum], known: frozenset[str], what: str) -> Any:
+    def check(value: Any) -> Any:
+        if isinstance(value, str) and value not in known:
+            raise ValueError(f"unknown {what} {value[:40]!r}")
+        return value
+
+    return Annotated[
+        members,
+        BeforeValidator(check),
+        AfterValidator(lambda member: member.value),  # plain strings from here on
+        PlainSerializer(str, return_type=str),
+    ]
 
 
-def _time_zone(name: str) -> str:
-    if not reference.is_time_zone(name):
-        raise ValueError(f"unknown IANA time zone {name!r}")
-    return name
+CurrencyCode = _reference_code(
+    _code_enum("CurrencyCode", sorted(reference.currency_codes()), "An active ISO 4217 currency code."),
+    reference.currency_codes(),
+    "or inactive ISO 4217 currency",
+)
+CountryCode = _reference_code(
+    _code_enum("CountryCode", sorted(reference.country_codes()), "An ISO 3166-1 alpha-2 country code."),
+    reference.country_codes(),
+    "ISO 3166-1 country",
+)
+LanguageCode = _reference_code(
+    _code_enum("LanguageCode", sorted(reference.language_codes()), "An ISO 639-1 language code."),
+    reference.language_codes(),
+    "ISO 639-1 language",
+)
+TimeZoneName = _reference_code(
+    _code_enum("TimeZoneName", sorted(reference.time_zones()), "An IANA time zone name."),
+    reference.time_zones(),
+    "IANA time zone",
+)
 
 
 def _aware(value: datetime) -> datetime:
@@ -55,19 +118,126 @@ def _aware(value: datetime) -> datetime:
     return value.astimezone(UTC)  # as it is stored, so a reply echoes what was saved
 
 
-CurrencyCode = Annotated[str, Field(min_length=3, max_length=3), AfterValidator(_currency)]
-CountryCode = Annotated[str, Field(min_length=2, max_length=2), AfterValidator(_country)]
-LanguageCode = Annotated[str, Field(min_length=2, max_length=2), AfterValidator(_language)]
-TimeZoneName = Annotated[str, Field(min_length=1, max_length=64), AfterValidator(_time_zone)]
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-ShortText = Annotated[str, Field(max_length=500)]
-Phone = Annotated[str, Field(min_length=5, max_length=32, pattern=r"^\+?[0-9 ()\-]{5,32}$")]
 
-# Amounts arrive as JSON strings or numbers and are exact Decimals from then on.
-Amount = Annotated[Decimal, Field(max_digits=20, decimal_places=4, allow_inf_nan=False)]
-PositiveAmount = Annotated[Decimal, Field(gt=0, max_digits=20, decimal_places=4, allow_inf_nan=False)]
-NonNegativeAmount = Annotated[Decimal, Field(ge=0, max_digits=20, decimal_places=4, allow_inf_nan=False)]
+# --- ids ---------------------------------------------------------------------------------------
+
+Id = Annotated[int, Field(ge=1, le=bounds.MAX_ID)]
+
+
+def _distinct(values: list[Any]) -> list[Any]:
+    seen: set[Any] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"{value} appears more than once")
+        seen.add(value)
+    return values
+
+
+def distinct_list(item: Any, max_items: int, *, min_items: int = 0) -> Any:
+    """A list naming each value once (a repeated value is an error, not silently merged)."""
+    return Annotated[
+        list[item],
+        Field(min_length=min_items, max_length=max_items, json_schema_extra={"uniqueItems": True}),
+        AfterValidator(_distinct),
+    ]
+
+
+def id_list(max_items: int, *, min_items: int = 0) -> Any:
+    """A list of distinct ids."""
+    return distinct_list(Id, max_items, min_items=min_items)
+
+
+# --- text --------------------------------------------------------------------------------------
+
+
+def _line(value: str) -> str:
+    problem = bounds.line_problem(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+def _name(value: str) -> str:
+    _line(value)
+    if not bounds.has_visible_character(value):
+        raise ValueError("must contain a visible character")
+    return value
+
+
+def name_type(max_length: int) -> Any:
+    """A name or title: one line, at least one visible character."""
+    return Annotated[str, Field(min_length=1, max_length=max_length), AfterValidator(_name)]
+
+
+def line_type(max_length: int) -> Any:
+    """One line of text that may be empty (search terms, short labels)."""
+    return Annotated[str, Field(max_length=max_length), AfterValidator(_line)]
+
+
+def text_type(max_length: int, *, min_length: int = 0) -> Any:
+    """Text that may span lines (descriptions, notes, message bodies)."""
+    return Annotated[str, Field(min_length=min_length, max_length=max_length)]
+
+
+Name = name_type(200)
+ShortName = name_type(100)
+SearchText = line_type(100)
+ShortText = text_type(500)
+Phone = Annotated[str, Field(min_length=5, max_length=32, pattern=r"^\+?[0-9 ()\-]{5,32}$")]
+Password = Annotated[str, Field(min_length=1, max_length=128)]
+# A module's name (its manifest's ``name``) and a permission's dotted name.
+MODULE_NAME_PATTERN = r"^[a-z][a-z0-9_]{1,39}$"
+ModuleName = Annotated[str, Field(min_length=2, max_length=40, pattern=MODULE_NAME_PATTERN)]
+PermissionName = Annotated[
+    str, Field(min_length=3, max_length=100, pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$")
+]
+Email = Annotated[EmailStr, Field(max_length=254)]
+
+# --- money -------------------------------------------------------------------------------------
+
+_DECIMAL_TEXT = re.compile(r"^-?[0-9]{1,13}(\.[0-9]{1,4})?$")
+
+
+def _ascii_decimal(value: Any) -> Any:
+    """Amounts as JSON numbers, or as strings of ASCII digits (Python's Decimal would also take
+    other scripts' digits and underscores)."""
+    if isinstance(value, str):
+        text = value.strip()
+        if not _DECIMAL_TEXT.match(text):
+            raise ValueError("must be a decimal number (ASCII digits, at most 4 decimal places)")
+        try:
+            return Decimal(text)
+        except InvalidOperation:  # pragma: no cover - the pattern admits only valid decimals
+            raise ValueError("must be a decimal number") from None
+    return value
+
+
+def _money(minimum: Decimal, *, exclusive_minimum: bool) -> Any:
+    bound = {"gt" if exclusive_minimum else "ge": minimum}
+    number: dict[str, Any] = {"type": "number", "maximum": float(bounds.MAX_AMOUNT)}
+    number["exclusiveMinimum" if exclusive_minimum else "minimum"] = float(minimum)
+    return Annotated[
+        Decimal,
+        BeforeValidator(_ascii_decimal),
+        Field(
+            le=bounds.MAX_AMOUNT,
+            max_digits=bounds.MAX_AMOUNT_DIGITS,
+            decimal_places=bounds.MONEY_PLACES,
+            allow_inf_nan=False,
+            **bound,
+        ),
+        WithJsonSchema(
+            {"anyOf": [number, {"type": "string", "maxLength": 19, "pattern": _DECIMAL_TEXT.pattern}]}
+        ),
+    ]
+
+
+# Amounts arrive as JSON strings or numbers and are exact Decimals from then on, at most
+# ``core.bounds.MAX_AMOUNT`` each.
+Amount = _money(-bounds.MAX_AMOUNT, exclusive_minimum=False)
+PositiveAmount = _money(Decimal(0), exclusive_minimum=True)
+NonNegativeAmount = _money(Decimal(0), exclusive_minimum=False)
 # Amounts leave as strings so no client parses them into a float by accident.
 MoneyOut = Annotated[Decimal, PlainSerializer(lambda value: str(value), return_type=str, when_used="json")]
 
@@ -107,14 +277,15 @@ class Page(BaseModel, Generic[T]):
         )
 
 
-PerPage = Annotated[int, Field(ge=1, le=MAX_PER_PAGE)]
+PageNumber = Annotated[int, Field(ge=1, le=bounds.MAX_PAGE)]
+PerPage = Annotated[int, Field(ge=1, le=bounds.MAX_PER_PAGE)]
 
 
 class ListQuery(Input):
     """Query parameters of a paged list. Subclass it with the list's filters: one model holds
     every parameter, so an unknown one is a 422 naming it."""
 
-    page: int = Field(default=1, ge=1, le=1_000_000)
+    page: PageNumber = 1
     per_page: PerPage = 50
 
     @property

@@ -16,15 +16,16 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, Query, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from core.access.auth import Audience, authenticate
+from core.bounds import MAX_ID, MAX_PAGE
 from core.context import Ctx, bind
 from core.db.paging import PageRequest
 from core.db.session import CrmSession
 from core.errors import NotFound, PermissionDenied
-from core.schemas import PerPage
+from core.schemas import MODULE_NAME_PATTERN, PerPage
 
 if TYPE_CHECKING:
     from core.runtime import Runtime
@@ -132,8 +133,13 @@ def public() -> Any:
     return Depends(PublicAccess(), scope="function")
 
 
+# Path parameters: a value outside these bounds names no record, so it answers 404 (not 422).
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+PathModule = Annotated[str, Path(min_length=2, max_length=40, pattern=MODULE_NAME_PATTERN)]
+
+
 def paging(
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
     per_page: Annotated[PerPage, Query()] = 50,
 ) -> PageRequest:
     return PageRequest(page=page, per_page=per_page)

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
@@ -54,11 +55,19 @@ def field_name(loc: tuple[Any, ...] | list[Any]) -> str:
 
 def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    if any(error.get("type") == "json_invalid" for error in errors):
+        return error_response(
+            400,
+            "malformed_json",
+            "the body is not valid JSON",
+            [{"field": "body", "message": "invalid JSON"}],
+        )
+    if any(error.get("loc", ("",))[0] == "path" for error in errors):
+        # A URL naming no possible record (an id out of range, a malformed name) names no record.
+        return error_response(404, "not_found", "not found")
     fields = []
-    for error in exc.errors():
-        if error.get("type") == "json_invalid":
-            fields.append({"field": "body", "message": "invalid JSON"})
-            continue
+    for error in errors:
         message = str(error.get("msg", "invalid"))
         if message.startswith("Value error, "):
             message = message[len("Value error, ") :]
@@ -74,11 +83,34 @@ def _domain(request: Request, exc: Exception) -> JSONResponse:
     return error_response(exc.status, exc.code, exc.message, fields, headers)
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this request's path (Starlette's 405 names only the
+    methods of the first route that matched the path)."""
+    methods: set[str] = set()
+    path = request.url.path
+    for context in iter_route_contexts(request.app.routes):
+        regex = getattr(context, "path_regex", None)
+        if regex is not None and regex.match(path):
+            methods |= set(context.methods or ())
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
 def _http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
-    codes = {401: "unauthenticated", 403: "permission_denied", 404: "not_found", 405: "method_not_allowed"}
+    codes = {
+        400: "bad_request",
+        401: "unauthenticated",
+        403: "permission_denied",
+        404: "not_found",
+        405: "method_not_allowed",
+    }
+    headers = dict(exc.headers or {})
+    if exc.status_code == 405:
+        headers["Allow"] = ", ".join(allowed_methods(request))
     return error_response(
-        exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail), headers=exc.headers
+        exc.status_code, codes.get(exc.status_code, "http_error"), str(exc.detail), headers=headers or None
     )
 
 
@@ -107,6 +139,11 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(OperationalError, _busy)
     app.add_exception_handler(Exception, _unexpected)
 
+
+# Routes that take a body also document 400 (``core.api.guard.declare_router`` adds it).
+MALFORMED_BODY: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorBody, "description": "The body is not valid JSON (`malformed_json`)"}
+}
 
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "Missing, invalid or expired credentials"},

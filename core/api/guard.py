@@ -21,6 +21,7 @@ from starlette.routing import BaseRoute
 
 from core.access.permissions import PermissionRegistry
 from core.api.deps import Access, PublicAccess
+from core.api.errors import MALFORMED_BODY
 
 
 class UnguardedRoute(RuntimeError):
@@ -71,6 +72,8 @@ def declare_router(router: APIRouter, registry: PermissionRegistry, *, plugin: s
             if not isinstance(access, Access):
                 raise UnguardedRoute(f"route {label} of plugin {plugin!r} cannot be public")
             access.plugin = plugin
+        if route.body_field is not None:
+            route.responses = {**MALFORMED_BODY, **route.responses}
         route.openapi_extra = {**(route.openapi_extra or {}), "x-required-permission": access.requirement}
         note = f"**Requires:** `{access.requirement}`"
         if note not in (route.description or ""):

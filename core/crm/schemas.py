@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, EmailStr, Field, field_validator
+from pydantic import AfterValidator, Field, field_validator
 
 from core.crm.models import (
     ClientType,
@@ -20,6 +20,8 @@ from core.crm.models import (
 from core.schemas import (
     CountryCode,
     CurrencyCode,
+    Email,
+    Id,
     Input,
     LanguageCode,
     MoneyOut,
@@ -97,32 +99,32 @@ class RankOut(Output):
 class ClientIn(Input):
     client_type: ClientType
     name: Name
-    email: EmailStr
+    email: Email
     phone: Phone | None = None
     country: CountryCode | None = None
     language: LanguageCode = "en"
-    group_id: int | None = None
-    rank_id: int | None = None
-    tier_id: int | None = Field(default=None, description="Defaults to the rank's lowest tier")
-    referrer_id: int | None = None
-    assigned_user_id: int | None = Field(default=None, description="Defaults to the creating user")
-    team_id: int | None = Field(default=None, description="Defaults to the assigned user's team")
+    group_id: Id | None = None
+    rank_id: Id | None = None
+    tier_id: Id | None = Field(default=None, description="Defaults to the rank's lowest tier")
+    referrer_id: Id | None = None
+    assigned_user_id: Id | None = Field(default=None, description="Defaults to the creating user")
+    team_id: Id | None = Field(default=None, description="Defaults to the assigned user's team")
     portal_password: str | None = Field(default=None, min_length=1, max_length=128)
 
 
 class ClientUpdate(Input):
     client_type: ClientType | None = None
     name: Name | None = None
-    email: EmailStr | None = None
+    email: Email | None = None
     phone: Phone | None = None
     country: CountryCode | None = None
     language: LanguageCode | None = None
-    group_id: int | None = None
-    rank_id: int | None = None
-    tier_id: int | None = None
-    referrer_id: int | None = None
-    assigned_user_id: int | None = None
-    team_id: int | None = None
+    group_id: Id | None = None
+    rank_id: Id | None = None
+    tier_id: Id | None = None
+    referrer_id: Id | None = None
+    assigned_user_id: Id | None = None
+    team_id: Id | None = None
     suspended: bool | None = None
 
 
@@ -165,7 +167,7 @@ CLIENT_CSV_COLUMNS = list(ClientOut.model_fields)
 class ManualDepositIn(Input):
     """A deposit entered by staff on a client's behalf (kind "manual")."""
 
-    client_id: int
+    client_id: Id
     amount: PositiveAmount
     currency: CurrencyCode
     note: ShortText = ""
@@ -210,7 +212,7 @@ class DepositOut(MoneyOutput):
 
 
 class TradingAccountIn(Input):
-    client_id: int
+    client_id: Id
     platform: TradingPlatform
     login: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")
     account_type: str = Field(min_length=1, max_length=64)
@@ -242,7 +244,7 @@ class TradingAccountOut(Output):
 class KycDocumentIn(Input):
     """Staff upload on a client's behalf. (Files go to object storage; the CRM keeps the name.)"""
 
-    client_id: int
+    client_id: Id
     doc_type: KycDocumentType
     file_name: str = Field(min_length=1, max_length=255)
 
@@ -279,14 +281,14 @@ class PromotionLinkIn(Input):
     name: Name
     code: PromotionCode | None = Field(default=None, description="Generated when omitted")
     client_type: ClientType = ClientType.TRADER
-    referrer_id: int | None = None
+    referrer_id: Id | None = None
     enabled: bool = True
 
 
 class PromotionLinkUpdate(Input):
     name: Name | None = None
     client_type: ClientType | None = None
-    referrer_id: int | None = None
+    referrer_id: Id | None = None
     enabled: bool | None = None
 
 
@@ -356,7 +358,7 @@ class OrderIn(Input):
     """A client's checkout. ``options`` carries choices that pricing extensions read (for example
     ``{"coupon_id": 12}``); an option no installed module understands is refused."""
 
-    challenge_id: int
+    challenge_id: Id
     options: dict[str, OptionValue] = Field(default_factory=dict, max_length=10)
 
 
@@ -411,7 +413,7 @@ class PropOrderOut(MoneyOutput):
 class RegistrationIn(Input):
     tenant: str = Field(min_length=1, max_length=63, description="The company's slug")
     name: Name
-    email: EmailStr
+    email: Email
     password: str = Field(min_length=1, max_length=128)
     phone: Phone | None = None
     country: CountryCode | None = None

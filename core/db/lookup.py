@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 from sqlalchemy import func, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
+from core.bounds import id_in_range
 from core.errors import Conflict, FieldError, InvalidInput, NotFound
 
 T = TypeVar("T")
@@ -16,7 +17,8 @@ T = TypeVar("T")
 def fetch(session: Session, model: type[T], record_id: int, *, label: str, field: str | None = None) -> T:
     """The record of the session's tenant with this id. ``field`` names the request field that
     referred to it (422 when missing); without it the record is the URL's (404)."""
-    row = session.get(model, record_id)
+    # An id no table can hold is simply not there (the database would refuse to compare it).
+    row = session.get(model, record_id) if id_in_range(record_id) else None
     if row is None:
         if field is not None:
             raise InvalidInput(field, f"no {label} {record_id}")

@@ -10,8 +10,6 @@ from sqlalchemy.orm import Session
 
 T = TypeVar("T")
 
-MAX_PER_PAGE = 500
-
 
 @dataclass(frozen=True)
 class PageRequest:

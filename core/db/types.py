@@ -6,14 +6,32 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Numeric
+from sqlalchemy import BigInteger, DateTime, Numeric, func
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from core.bounds import MAX_AMOUNT, MONEY_CONTEXT, MONEY_PLACES
 
 # ISO 4217 has no currency with more than 4 minor digits (CLF, UYW), so 4 places hold every
 # amount exactly.
-MONEY_SCALE = 4
+MONEY_SCALE = MONEY_PLACES
 _SCALE_FACTOR = Decimal(10) ** MONEY_SCALE
+# money_sum on SQLite adds the high and the low part of each amount's units separately (see there).
+_SPLIT = 10**9
+
+
+def _units_of(value: Any) -> int:
+    """Units (10^-4) from what a money expression reads back: an integer (SQLite column), a
+    ``"high:low"`` pair (SQLite ``money_sum``), or a NUMERIC (PostgreSQL)."""
+    if isinstance(value, str):
+        high, low = value.split(":")
+        return int(high) * _SPLIT + int(low)
+    if isinstance(value, int):
+        return value
+    return int(MONEY_CONTEXT.multiply(Decimal(value), _SCALE_FACTOR))
 
 
 class Money(TypeDecorator[Decimal]):
@@ -40,6 +58,8 @@ class Money(TypeDecorator[Decimal]):
         amount = Decimal(value)
         if not amount.is_finite():
             raise ValueError("money must be finite")
+        if abs(amount) > MAX_AMOUNT:  # validation refuses these first; a computed one is a bug
+            raise ValueError(f"money above the maximum of {MAX_AMOUNT}: {amount}")
         scaled = amount * _SCALE_FACTOR
         if scaled != scaled.to_integral_value():
             raise ValueError(f"money has more than {MONEY_SCALE} decimal places: {amount}")
@@ -51,7 +71,9 @@ class Money(TypeDecorator[Decimal]):
         if value is None:
             return None
         if dialect.name == "sqlite":
-            return (Decimal(int(value)) / _SCALE_FACTOR).quantize(Decimal(1).scaleb(-MONEY_SCALE))
+            return MONEY_CONTEXT.divide(Decimal(_units_of(value)), _SCALE_FACTOR).quantize(
+                Decimal(1).scaleb(-MONEY_SCALE), context=MONEY_CONTEXT
+            )
         return Decimal(value)
 
 
@@ -66,11 +88,7 @@ class MoneyUnits(TypeDecorator[int]):
         return Money().load_dialect_impl(dialect)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> int | None:
-        if value is None:
-            return None
-        if dialect.name == "sqlite":
-            return int(value)  # stored in units already
-        return int(value * _SCALE_FACTOR)
+        return None if value is None else _units_of(value)
 
 
 def money_units(expression: Any) -> Any:
@@ -78,6 +96,34 @@ def money_units(expression: Any) -> Any:
     from sqlalchemy import type_coerce
 
     return type_coerce(expression, MoneyUnits())
+
+
+class money_sum(FunctionElement[Decimal]):  # noqa: N801  (reads like the SQL function it stands for)
+    """``SUM()`` of a Money column that is exact on every engine, however many amounts it adds.
+
+    PostgreSQL adds NUMERICs without a bound. SQLite adds 64-bit integers and fails with "integer
+    overflow" past 9.2 * 10^18 units (0.9 * 10^15 of a currency): a few hundred maximal amounts. So on
+    SQLite each amount's units are split at 10^9 and the two parts summed separately, neither of which
+    can overflow before 10^9 rows; Python joins them (``_units_of``). Read the result as Money, or as
+    units with ``money_units(money_sum(column))``."""
+
+    type = Money()
+    inherit_cache = True
+    name = "money_sum"
+
+
+@compiles(money_sum)
+def _money_sum_default(element: money_sum, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(func.sum(*element.clauses), **kw)
+
+
+@compiles(money_sum, "sqlite")
+def _money_sum_sqlite(element: money_sum, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return (
+        f"CASE WHEN COUNT({column}) = 0 THEN NULL ELSE "
+        f"printf('%d:%d', SUM(({column}) / {_SPLIT}), SUM(({column}) % {_SPLIT})) END"
+    )
 
 
 class UTCDateTime(TypeDecorator[datetime]):

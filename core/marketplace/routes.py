@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from core.api.deps import operator, portal, staff
+from core.api.deps import PathId, PathModule, operator, portal, staff
 from core.context import Ctx
 from core.events import service as events
 from core.marketplace import service
@@ -26,7 +26,7 @@ from core.marketplace.schemas import (
     UninstallIn,
 )
 from core.plugins.dispatch import enabled_plugins
-from core.schemas import ListQuery, Page
+from core.schemas import ListQuery, ModuleName, Page
 from core.tenancy.service import as_tenant
 
 router = APIRouter(tags=["marketplace"])
@@ -35,7 +35,7 @@ portal_router = APIRouter(tags=["portal"])
 
 
 class FailureQuery(ListQuery):
-    plugin: str | None = None
+    plugin: ModuleName | None = None
     resolved: bool | None = None
 
 
@@ -69,12 +69,12 @@ def failures(
     response_model=FailureOut,
     summary="Deliver a failed event to its module again",
 )
-def replay(failure_id: int, ctx: Ctx = staff("marketplace.manage")) -> FailureOut:
+def replay(failure_id: PathId, ctx: Ctx = staff("marketplace.manage")) -> FailureOut:
     return FailureOut.model_validate(events.replay(ctx, failure_id))
 
 
 @router.get("/marketplace/{plugin}", response_model=CatalogEntryOut)
-def module(plugin: str, ctx: Ctx = staff("marketplace.read")) -> CatalogEntryOut:
+def module(plugin: PathModule, ctx: Ctx = staff("marketplace.read")) -> CatalogEntryOut:
     return _entry(ctx, plugin)
 
 
@@ -86,14 +86,14 @@ def module(plugin: str, ctx: Ctx = staff("marketplace.read")) -> CatalogEntryOut
     "managers are installed by them (403 here).",
 )
 def install(
-    plugin: str, body: InstallIn | None = None, ctx: Ctx = staff("marketplace.install")
+    plugin: PathModule, body: InstallIn | None = None, ctx: Ctx = staff("marketplace.install")
 ) -> CatalogEntryOut:
     service.install(ctx, plugin, with_requirements=body.with_requirements if body else False)
     return _entry(ctx, plugin)
 
 
 @router.post("/marketplace/{plugin}/enable", response_model=CatalogEntryOut)
-def enable(plugin: str, ctx: Ctx = staff("marketplace.manage")) -> CatalogEntryOut:
+def enable(plugin: PathModule, ctx: Ctx = staff("marketplace.manage")) -> CatalogEntryOut:
     service.set_enabled(ctx, plugin, True)
     return _entry(ctx, plugin)
 
@@ -103,7 +103,7 @@ def enable(plugin: str, ctx: Ctx = staff("marketplace.manage")) -> CatalogEntryO
     response_model=CatalogEntryOut,
     description="Keeps data and settings; stops the module's routes, events and jobs.",
 )
-def disable(plugin: str, ctx: Ctx = staff("marketplace.manage")) -> CatalogEntryOut:
+def disable(plugin: PathModule, ctx: Ctx = staff("marketplace.manage")) -> CatalogEntryOut:
     service.set_enabled(ctx, plugin, False)
     return _entry(ctx, plugin)
 
@@ -113,7 +113,7 @@ def disable(plugin: str, ctx: Ctx = staff("marketplace.manage")) -> CatalogEntry
     response_model=ImpactOut,
     summary="What uninstalling would hide, stop and take away",
 )
-def uninstall_impact(plugin: str, ctx: Ctx = staff("marketplace.manage")) -> ImpactOut:
+def uninstall_impact(plugin: PathModule, ctx: Ctx = staff("marketplace.manage")) -> ImpactOut:
     return ImpactOut.of(service.uninstall_impact(ctx, plugin))
 
 
@@ -124,7 +124,7 @@ def uninstall_impact(plugin: str, ctx: Ctx = staff("marketplace.manage")) -> Imp
     "it, unless `cascade`.",
 )
 def uninstall(
-    plugin: str, body: UninstallIn | None = None, ctx: Ctx = staff("marketplace.manage")
+    plugin: PathModule, body: UninstallIn | None = None, ctx: Ctx = staff("marketplace.manage")
 ) -> CatalogEntryOut:
     service.uninstall(ctx, plugin, cascade=body.cascade if body else False)
     return _entry(ctx, plugin)
@@ -135,13 +135,13 @@ def uninstall(
     response_model=PurgedOut,
     summary="Delete an uninstalled module's data for good",
 )
-def purge(plugin: str, body: PurgeIn, ctx: Ctx = staff("marketplace.manage")) -> PurgedOut:
+def purge(plugin: PathModule, body: PurgeIn, ctx: Ctx = staff("marketplace.manage")) -> PurgedOut:
     _confirm(plugin, body)
     return PurgedOut(plugin=plugin, rows_deleted=service.purge(ctx, plugin))
 
 
 @router.get("/marketplace/{plugin}/settings", response_model=SettingsOut, response_model_by_alias=True)
-def get_settings(plugin: str, ctx: Ctx = staff("marketplace.read")) -> SettingsOut:
+def get_settings(plugin: PathModule, ctx: Ctx = staff("marketplace.read")) -> SettingsOut:
     values, schema = service.get_settings(ctx, plugin)
     return SettingsOut(plugin=plugin, values=values, schema=schema)
 
@@ -153,7 +153,7 @@ def get_settings(plugin: str, ctx: Ctx = staff("marketplace.read")) -> SettingsO
     description="Validated against the module's settings schema. Send a secret back masked, or leave "
     "it out, to keep it.",
 )
-def put_settings(plugin: str, body: SettingsIn, ctx: Ctx = staff("marketplace.manage")) -> SettingsOut:
+def put_settings(plugin: PathModule, body: SettingsIn, ctx: Ctx = staff("marketplace.manage")) -> SettingsOut:
     values = service.update_settings(ctx, plugin, body.values)
     return SettingsOut(plugin=plugin, values=values, schema=service.get_settings(ctx, plugin)[1])
 
@@ -199,7 +199,7 @@ def plugins(ctx: Ctx = operator()) -> list[PluginStatusOut]:
 
 
 @platform_router.get("/platform/tenants/{tenant_id}/marketplace", response_model=list[CatalogEntryOut])
-def tenant_catalog(tenant_id: int, ctx: Ctx = operator()) -> list[CatalogEntryOut]:
+def tenant_catalog(tenant_id: PathId, ctx: Ctx = operator()) -> list[CatalogEntryOut]:
     return [CatalogEntryOut.of(e) for e in service.catalog(as_tenant(ctx, tenant_id))]
 
 
@@ -209,7 +209,7 @@ def tenant_catalog(tenant_id: int, ctx: Ctx = operator()) -> list[CatalogEntryOu
     summary="Install a module for a tenant (any install policy)",
 )
 def operator_install(
-    tenant_id: int, plugin: str, body: OperatorInstallIn | None = None, ctx: Ctx = operator()
+    tenant_id: PathId, plugin: PathModule, body: OperatorInstallIn | None = None, ctx: Ctx = operator()
 ) -> CatalogEntryOut:
     tenant_ctx = as_tenant(ctx, tenant_id)
     body = body or OperatorInstallIn()
@@ -227,7 +227,7 @@ def operator_install(
     response_model=CatalogEntryOut,
     summary="Renew a paid module's licence",
 )
-def licence(tenant_id: int, plugin: str, body: LicenceIn, ctx: Ctx = operator()) -> CatalogEntryOut:
+def licence(tenant_id: PathId, plugin: PathModule, body: LicenceIn, ctx: Ctx = operator()) -> CatalogEntryOut:
     tenant_ctx = as_tenant(ctx, tenant_id)
     service.set_licence(tenant_ctx, plugin, body.expires_at)
     return _entry(tenant_ctx, plugin)
@@ -236,7 +236,7 @@ def licence(tenant_id: int, plugin: str, body: LicenceIn, ctx: Ctx = operator())
 @platform_router.post(
     "/platform/tenants/{tenant_id}/marketplace/{plugin}/enable", response_model=CatalogEntryOut
 )
-def operator_enable(tenant_id: int, plugin: str, ctx: Ctx = operator()) -> CatalogEntryOut:
+def operator_enable(tenant_id: PathId, plugin: PathModule, ctx: Ctx = operator()) -> CatalogEntryOut:
     tenant_ctx = as_tenant(ctx, tenant_id)
     service.set_enabled(tenant_ctx, plugin, True)
     return _entry(tenant_ctx, plugin)
@@ -245,7 +245,7 @@ def operator_enable(tenant_id: int, plugin: str, ctx: Ctx = operator()) -> Catal
 @platform_router.post(
     "/platform/tenants/{tenant_id}/marketplace/{plugin}/disable", response_model=CatalogEntryOut
 )
-def operator_disable(tenant_id: int, plugin: str, ctx: Ctx = operator()) -> CatalogEntryOut:
+def operator_disable(tenant_id: PathId, plugin: PathModule, ctx: Ctx = operator()) -> CatalogEntryOut:
     tenant_ctx = as_tenant(ctx, tenant_id)
     service.set_enabled(tenant_ctx, plugin, False)
     return _entry(tenant_ctx, plugin)
@@ -255,7 +255,7 @@ def operator_disable(tenant_id: int, plugin: str, ctx: Ctx = operator()) -> Cata
     "/platform/tenants/{tenant_id}/marketplace/{plugin}/uninstall", response_model=CatalogEntryOut
 )
 def operator_uninstall(
-    tenant_id: int, plugin: str, body: UninstallIn | None = None, ctx: Ctx = operator()
+    tenant_id: PathId, plugin: PathModule, body: UninstallIn | None = None, ctx: Ctx = operator()
 ) -> CatalogEntryOut:
     tenant_ctx = as_tenant(ctx, tenant_id)
     service.uninstall(tenant_ctx, plugin, cascade=body.cascade if body else False)
@@ -263,7 +263,7 @@ def operator_uninstall(
 
 
 @platform_router.post("/platform/tenants/{tenant_id}/marketplace/{plugin}/purge", response_model=PurgedOut)
-def operator_purge(tenant_id: int, plugin: str, body: PurgeIn, ctx: Ctx = operator()) -> PurgedOut:
+def operator_purge(tenant_id: PathId, plugin: PathModule, body: PurgeIn, ctx: Ctx = operator()) -> PurgedOut:
     _confirm(plugin, body)
     return PurgedOut(plugin=plugin, rows_deleted=service.purge(as_tenant(ctx, tenant_id), plugin))
 
@@ -274,7 +274,7 @@ def operator_purge(tenant_id: int, plugin: str, body: PurgeIn, ctx: Ctx = operat
     summary="A tenant's module failures",
 )
 def tenant_failures(
-    tenant_id: int, query: Annotated[FailureQuery, Query()], ctx: Ctx = operator()
+    tenant_id: PathId, query: Annotated[FailureQuery, Query()], ctx: Ctx = operator()
 ) -> Page[FailureOut]:
     return Page.of(
         events.list_failures(as_tenant(ctx, tenant_id), query.paging, **query.filters()), FailureOut

@@ -83,7 +83,9 @@ class UninstallIn(Input):
 
 
 class PurgeIn(Input):
-    confirm: str = Field(description="The module's name, to confirm deleting its data for good")
+    confirm: str = Field(
+        max_length=40, description="The module's name, to confirm deleting its data for good"
+    )
 
 
 class ImpactOut(Output):

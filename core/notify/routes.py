@@ -7,25 +7,25 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import Field
 
-from core.api.deps import staff
+from core.api.deps import PathId, staff
 from core.context import Ctx
 from core.notify import service
 from core.notify.models import EmailStatus
 from core.notify.schemas import EmailIn, EmailOut, PopupIn, PopupOut, SentOut
-from core.schemas import ListQuery, Page
+from core.schemas import Id, ListQuery, Page
 
 router = APIRouter(tags=["notifications"])
 
 
 class PopupQuery(ListQuery):
-    client_id: int | None = None
+    client_id: Id | None = None
     source: str | None = Field(default=None, max_length=64)
     unread: bool | None = None
 
 
 class EmailQuery(ListQuery):
     status: EmailStatus | None = None
-    client_id: int | None = None
+    client_id: Id | None = None
 
 
 @router.post(
@@ -68,12 +68,12 @@ def list_emails(
 
 
 @router.get("/emails/{email_id}", response_model=EmailOut)
-def get_email(email_id: int, ctx: Ctx = staff("notifications.read")) -> EmailOut:
+def get_email(email_id: PathId, ctx: Ctx = staff("notifications.read")) -> EmailOut:
     return EmailOut.model_validate(service.get_email(ctx, email_id))
 
 
 @router.post(
     "/emails/{email_id}/retry", response_model=EmailOut, summary="Queue a failed or uncertain message again"
 )
-def retry_email(email_id: int, ctx: Ctx = staff("notifications.send")) -> EmailOut:
+def retry_email(email_id: PathId, ctx: Ctx = staff("notifications.send")) -> EmailOut:
     return EmailOut.model_validate(service.retry_email(ctx, email_id))

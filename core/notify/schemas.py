@@ -1,19 +1,23 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import EmailStr, Field
+from pydantic import Field
 
 from core.notify.models import EmailStatus
-from core.schemas import Input, Output
+from core.schemas import Email, Input, Output, id_list
+
+Ids100 = id_list(100)
+Ids10_000 = id_list(10_000)
 
 
 class Audience(Input):
     """Recipients: individual clients and/or whole client groups (resolved when sent; a client
     in two chosen groups receives one message)."""
 
-    client_ids: list[int] = Field(default_factory=list, max_length=10_000)
-    group_ids: list[int] = Field(default_factory=list, max_length=100)
+    client_ids: Ids10_000 = Field(default_factory=list)
+    group_ids: Ids100 = Field(default_factory=list)
 
 
 class PopupIn(Input):
@@ -28,7 +32,7 @@ class PopupOut(Output):
     title: str
     body: str
     source: str
-    data: str | None
+    data: dict[str, Any] | None = Field(description="A module's payload for its portal widget (an object)")
     read_at: datetime | None
     created_at: datetime
 
@@ -45,7 +49,7 @@ class EmailIn(Input):
 
 
 class DirectEmailIn(Input):
-    to_address: EmailStr
+    to_address: Email
     subject: str = Field(min_length=1, max_length=300)
     body_text: str = Field(min_length=1, max_length=100_000)
     body_html: str | None = Field(default=None, max_length=200_000)

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import EmailStr, Field, field_validator
+from pydantic import Field, field_validator
 
-from core.schemas import CurrencyCode, Input, Name, Output, TimeZoneName
+from core.schemas import CurrencyCode, Email, Input, Name, Output, TimeZoneName
 
 Slug = str
 
@@ -14,7 +14,7 @@ class TenantIn(Input):
     slug: Slug = Field(min_length=2, max_length=63, pattern=r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
     timezone: TimeZoneName = "UTC"
     base_currencies: list[CurrencyCode] = Field(default_factory=lambda: ["USD"], min_length=1, max_length=20)
-    admin_email: EmailStr
+    admin_email: Email
     admin_name: Name = "Administrator"
     admin_password: str = Field(min_length=1, max_length=128)
 
@@ -50,6 +50,6 @@ class TenantOut(Output):
 
 
 class OperatorIn(Input):
-    email: EmailStr
+    email: Email
     name: Name
     password: str = Field(min_length=1, max_length=128)

@@ -1,7 +1,10 @@
 """pytest fixtures (registered through the ``pytest11`` entry point).
 
 The database is ``CRM_DATABASE_URL`` when set (PostgreSQL in CI), else a fresh SQLite file.
-It is rebuilt from the migrations once per test session and emptied after every test.
+It is rebuilt from the migrations once per test session and emptied after every test. Under
+pytest-xdist (``-n``) each worker gets a database of its own: a SQLite file in the worker's
+temporary folder, or on PostgreSQL ``<database>_<worker>``, created next to the configured one
+(the user needs the CREATEDB privilege).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 
 from core.config import Settings
 from core.db import migrate
@@ -33,9 +37,26 @@ def _reset_schema(url: str) -> None:
         engine.dispose()
 
 
+def _worker_database(url: str, worker: str) -> str:
+    """A PostgreSQL database of this xdist worker's own, empty, beside the configured one."""
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    engine = make_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def crm_database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
     url = os.environ.get("CRM_DATABASE_URL")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")  # gw0, gw1… when run with -n
+    if url and worker and make_url(url).get_backend_name() == "postgresql":
+        return _worker_database(url, worker)
     if url:
         return url
     path: Path = tmp_path_factory.mktemp("db") / "crm-test.db"

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 
 from core.api.csv import CSV_RESPONSE, csv_export
-from core.api.deps import portal, staff
+from core.api.deps import PathId, portal, staff
 from core.context import Ctx
 from core.schemas import Page
 from plugins.coupons import service
@@ -67,7 +67,7 @@ def create_coupon(body: CouponIn, ctx: Ctx = staff(UPDATE)) -> CouponOut:
 
 
 @router.get("/coupons/{coupon_id}", response_model=CouponOut)
-def get_coupon(coupon_id: int, ctx: Ctx = staff(READ)) -> CouponOut:
+def get_coupon(coupon_id: PathId, ctx: Ctx = staff(READ)) -> CouponOut:
     return CouponOut.model_validate(service.get_coupon(ctx, coupon_id))
 
 
@@ -76,12 +76,12 @@ def get_coupon(coupon_id: int, ctx: Ctx = staff(READ)) -> CouponOut:
     response_model=CouponOut,
     description="Only while undistributed (409 afterwards: a distributed coupon can only be viewed).",
 )
-def update_coupon(coupon_id: int, body: CouponUpdate, ctx: Ctx = staff(UPDATE)) -> CouponOut:
+def update_coupon(coupon_id: PathId, body: CouponUpdate, ctx: Ctx = staff(UPDATE)) -> CouponOut:
     return CouponOut.model_validate(service.update_coupon(ctx, coupon_id, body))
 
 
 @router.delete("/coupons/{coupon_id}", status_code=204, description="Only while undistributed.")
-def delete_coupon(coupon_id: int, ctx: Ctx = staff(UPDATE)) -> Response:
+def delete_coupon(coupon_id: PathId, ctx: Ctx = staff(UPDATE)) -> Response:
     service.delete_coupon(ctx, coupon_id)
     return Response(status_code=204)
 
@@ -91,7 +91,7 @@ def delete_coupon(coupon_id: int, ctx: Ctx = staff(UPDATE)) -> Response:
     response_model=DistributedOut,
     summary="Distribute: to chosen clients and groups now, or to sign-ups through its links",
 )
-def distribute(coupon_id: int, body: DistributeIn, ctx: Ctx = staff(UPDATE)) -> DistributedOut:
+def distribute(coupon_id: PathId, body: DistributeIn, ctx: Ctx = staff(UPDATE)) -> DistributedOut:
     coupon, recipients = service.distribute(ctx, coupon_id, body)
     return DistributedOut(coupon=CouponOut.model_validate(coupon), recipients=recipients)
 
@@ -99,9 +99,12 @@ def distribute(coupon_id: int, body: DistributeIn, ctx: Ctx = staff(UPDATE)) -> 
 @router.post(
     "/coupons/{coupon_id}/revoke",
     response_model=CouponOut,
-    description="Unused uses become invalid at once; redemptions already made stay on record.",
+    description="Unused uses become invalid at once; redemptions already made stay on record. An order "
+    "already placed with the coupon and not paid yet keeps its price and its reserved use, as placed "
+    "orders do when a fee changes: paying it confirms the use; a failed payment or a cancellation "
+    "releases it, and the revoked coupon cannot be used again.",
 )
-def revoke(coupon_id: int, ctx: Ctx = staff(UPDATE)) -> CouponOut:
+def revoke(coupon_id: PathId, ctx: Ctx = staff(UPDATE)) -> CouponOut:
     return CouponOut.model_validate(service.revoke(ctx, coupon_id))
 
 
@@ -110,7 +113,7 @@ def revoke(coupon_id: int, ctx: Ctx = staff(UPDATE)) -> CouponOut:
     response_model=CouponStatisticsOut,
     summary="Available, redeemed and holders (within my data permissions)",
 )
-def coupon_statistics(coupon_id: int, ctx: Ctx = staff(READ)) -> CouponStatisticsOut:
+def coupon_statistics(coupon_id: PathId, ctx: Ctx = staff(READ)) -> CouponStatisticsOut:
     return CouponStatisticsOut.model_validate(service.coupon_statistics(ctx, coupon_id))
 
 
@@ -120,7 +123,7 @@ def coupon_statistics(coupon_id: int, ctx: Ctx = staff(READ)) -> CouponStatistic
     summary="Clients holding the coupon, each with its state and the challenges it paid for",
 )
 def coupon_holders(
-    coupon_id: int, query: Annotated[HolderQuery, Query()], ctx: Ctx = staff(READ)
+    coupon_id: PathId, query: Annotated[HolderQuery, Query()], ctx: Ctx = staff(READ)
 ) -> Page[HolderOut]:
     return Page.of(service.coupon_holders(ctx, coupon_id, query.paging, **query.filters()), HolderOut)
 
@@ -132,7 +135,7 @@ def coupon_holders(
     summary="The client list as CSV",
 )
 def export_coupon_holders(
-    coupon_id: int, query: Annotated[HolderQuery, Query()], ctx: Ctx = staff(READ)
+    coupon_id: PathId, query: Annotated[HolderQuery, Query()], ctx: Ctx = staff(READ)
 ) -> StreamingResponse:
     service.get_coupon(ctx, coupon_id)  # 404 before the stream starts
     state = query.state
@@ -163,7 +166,7 @@ def create_promo_code(body: PromoCodeIn, ctx: Ctx = staff(UPDATE)) -> PromoCodeO
 
 
 @router.get("/promo-codes/{promo_id}", response_model=PromoCodeOut)
-def get_promo_code(promo_id: int, ctx: Ctx = staff(READ)) -> PromoCodeOut:
+def get_promo_code(promo_id: PathId, ctx: Ctx = staff(READ)) -> PromoCodeOut:
     return PromoCodeOut.model_validate(service.get_promo_code(ctx, promo_id))
 
 
@@ -172,18 +175,18 @@ def get_promo_code(promo_id: int, ctx: Ctx = staff(READ)) -> PromoCodeOut:
     response_model=PromoCodeOut,
     description="Enable/disable, rename, end or cap at any time; discount terms only until first use.",
 )
-def update_promo_code(promo_id: int, body: PromoCodeUpdate, ctx: Ctx = staff(UPDATE)) -> PromoCodeOut:
+def update_promo_code(promo_id: PathId, body: PromoCodeUpdate, ctx: Ctx = staff(UPDATE)) -> PromoCodeOut:
     return PromoCodeOut.model_validate(service.update_promo_code(ctx, promo_id, body))
 
 
 @router.delete("/promo-codes/{promo_id}", status_code=204, description="Only a code never used.")
-def delete_promo_code(promo_id: int, ctx: Ctx = staff(UPDATE)) -> Response:
+def delete_promo_code(promo_id: PathId, ctx: Ctx = staff(UPDATE)) -> Response:
     service.delete_promo_code(ctx, promo_id)
     return Response(status_code=204)
 
 
 @router.get("/promo-codes/{promo_id}/statistics", response_model=PromoStatisticsOut)
-def promo_statistics(promo_id: int, ctx: Ctx = staff(READ)) -> PromoStatisticsOut:
+def promo_statistics(promo_id: PathId, ctx: Ctx = staff(READ)) -> PromoStatisticsOut:
     return PromoStatisticsOut.model_validate(service.promo_statistics(ctx, promo_id))
 
 
@@ -191,7 +194,7 @@ def promo_statistics(promo_id: int, ctx: Ctx = staff(READ)) -> PromoStatisticsOu
     "/promo-codes/{promo_id}/clients", response_model=Page[HolderOut], summary="Clients who used the code"
 )
 def promo_users(
-    promo_id: int, query: Annotated[HolderQuery, Query()], ctx: Ctx = staff(READ)
+    promo_id: PathId, query: Annotated[HolderQuery, Query()], ctx: Ctx = staff(READ)
 ) -> Page[HolderOut]:
     return Page.of(service.promo_users(ctx, promo_id, query.paging, **query.filters()), HolderOut)
 
@@ -200,7 +203,7 @@ def promo_users(
     "/promo-codes/{promo_id}/clients/export", response_class=StreamingResponse, responses=CSV_RESPONSE
 )
 def export_promo_users(
-    promo_id: int, query: Annotated[HolderQuery, Query()], ctx: Ctx = staff(READ)
+    promo_id: PathId, query: Annotated[HolderQuery, Query()], ctx: Ctx = staff(READ)
 ) -> StreamingResponse:
     service.get_promo_code(ctx, promo_id)
     state = query.state

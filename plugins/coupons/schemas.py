@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -9,10 +10,25 @@ from typing import Annotated, Any
 from pydantic import Field, model_validator
 
 from core import reference
-from core.schemas import AwareDatetime, CurrencyCode, Input, ListQuery, MoneyOut, NonNegativeAmount, Output
+from core.schemas import (
+    AwareDatetime,
+    CurrencyCode,
+    Id,
+    Input,
+    ListQuery,
+    MoneyOut,
+    NonNegativeAmount,
+    Output,
+    PositiveAmount,
+    id_list,
+)
 from plugins.coupons.models import CouponStatus, DiscountMethod, DistributionMethod, UseCase
 
-PositiveDecimal = Annotated[Decimal, Field(gt=0, max_digits=20, decimal_places=4, allow_inf_nan=False)]
+Ids100 = id_list(100)
+Ids10_000 = id_list(10_000)
+Ids500 = id_list(500)
+
+
 Code = Annotated[str, Field(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
 
 
@@ -20,7 +36,7 @@ class TermsIn(Input):
     """The terms coupons and promo codes share (rules across fields: ``service.check_terms``)."""
 
     discount_method: DiscountMethod
-    discount_value: PositiveDecimal = Field(description="An amount, or a percentage in (0, 100]")
+    discount_value: PositiveAmount = Field(description="An amount, or a percentage in (0, 100]")
     discount_currency: CurrencyCode | None = Field(default=None, description="Fixed amounts only")
     valid_from: AwareDatetime | None = Field(default=None, description="Omit both for unlimited validity")
     valid_until: AwareDatetime | None = None
@@ -30,12 +46,12 @@ class TermsIn(Input):
         default=None, description="Challenges cheaper do not qualify"
     )
     minimum_fee_currency: CurrencyCode | None = None
-    challenge_ids: list[int] | None = Field(default=None, max_length=500, description="Omit: every challenge")
+    challenge_ids: Ids500 | None = Field(default=None, description="Omit: every challenge")
 
 
 class TermsUpdate(Input):
     discount_method: DiscountMethod | None = None
-    discount_value: PositiveDecimal | None = None
+    discount_value: PositiveAmount | None = None
     discount_currency: CurrencyCode | None = None
     valid_from: AwareDatetime | None = None
     valid_until: AwareDatetime | None = None
@@ -43,21 +59,21 @@ class TermsUpdate(Input):
     total_cap: int | None = Field(default=None, ge=1, le=100_000_000)
     minimum_fee: NonNegativeAmount | None = None
     minimum_fee_currency: CurrencyCode | None = None
-    challenge_ids: list[int] | None = Field(default=None, max_length=500)
+    challenge_ids: Ids500 | None = Field(default=None)
 
 
 class CouponIn(TermsIn):
     name: str = Field(min_length=1, max_length=100)
     use_case: UseCase = UseCase.PROP_TRADING
     distribution_method: DistributionMethod
-    promotion_link_ids: list[int] = Field(default_factory=list, max_length=100)
+    promotion_link_ids: Ids100 = Field(default_factory=list)
     allow_with_promo_codes: bool = False
 
 
 class CouponUpdate(TermsUpdate):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     distribution_method: DistributionMethod | None = None
-    promotion_link_ids: list[int] | None = Field(default=None, max_length=100)
+    promotion_link_ids: Ids100 | None = Field(default=None)
     allow_with_promo_codes: bool | None = None
 
 
@@ -121,8 +137,8 @@ class DistributeIn(Input):
     """Manual distribution names clients and/or client groups (resolved now; a client in two groups
     gets one coupon). Promotion-link coupons name none: new sign-ups receive them."""
 
-    client_ids: list[int] = Field(default_factory=list, max_length=10_000)
-    group_ids: list[int] = Field(default_factory=list, max_length=100)
+    client_ids: Ids10_000 = Field(default_factory=list)
+    group_ids: Ids100 = Field(default_factory=list)
     popup_title: str = Field(min_length=1, max_length=100)
     popup_text: str = Field(min_length=1, max_length=1000)
     design_id: str = Field(min_length=1, max_length=32)
@@ -171,8 +187,14 @@ class CouponStatisticsOut(Output):
     status: CouponStatus
     distribution_method: DistributionMethod
     clients_with_coupon: int
+    total_cap: int | None = Field(description="Uses allowed across all clients; none: no cap")
     total_available: int | str | None = Field(
-        description='Clients with the coupon times uses per client; "unlimited"; none for promotion links'
+        description="Uses the coupon allows in all: clients with it times uses per client, at most the "
+        'total cap; "unlimited"; for promotion links the total cap, or none'
+    )
+    remaining: int | str | None = Field(
+        description="Uses that can still be taken: the clients' uses left, at most what the total cap "
+        'leaves (which counts every client); "unlimited"; 0 once revoked or expired'
     )
     total_redeemed: int = Field(description="Uses of paid orders")
     reserved: int = Field(description="Uses held by orders not paid yet")
@@ -185,12 +207,23 @@ class PromoStatisticsOut(Output):
     total_redeemed: int
     reserved: int
     total_cap: int | None
-    remaining: int | None
+    remaining: int | None = Field(
+        description="Uses the total cap leaves (every client counts); none: no cap; 0 while disabled "
+        "or once expired"
+    )
+
+
+class HolderState(enum.StrEnum):
+    UNUSED = "unused"
+    PARTLY_USED = "partly_used"
+    USED_UP = "used_up"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
 
 
 class HolderQuery(ListQuery):
-    state: str | None = Field(default=None, pattern="^(unused|partly_used|used_up|expired|revoked)$")
-    client_id: int | None = None
+    state: HolderState | None = None
+    client_id: Id | None = None
 
 
 class HolderOut(Output):

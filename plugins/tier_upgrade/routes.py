@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 
 from core.api.csv import CSV_RESPONSE, csv_export
-from core.api.deps import staff
+from core.api.deps import PathId, staff
 from core.context import Ctx
 from core.schemas import Page
 from plugins.tier_upgrade import service
@@ -66,7 +66,7 @@ def create_rule(body: RuleIn, ctx: Ctx = staff(service.UPDATE_SETTINGS)) -> Rule
 
 
 @router.get("/rules/{rule_id}", response_model=RuleOut)
-def get_rule(rule_id: int, ctx: Ctx = staff(service.READ_SETTINGS)) -> RuleOut:
+def get_rule(rule_id: PathId, ctx: Ctx = staff(service.READ_SETTINGS)) -> RuleOut:
     return _rule(ctx, service.get_rule(ctx, rule_id))
 
 
@@ -76,22 +76,22 @@ def get_rule(rule_id: int, ctx: Ctx = staff(service.READ_SETTINGS)) -> RuleOut:
     description="Applies from the next settlement; clients already upgraded keep their tier. Refused "
     "(409) while the rule's settlement is running.",
 )
-def update_rule(rule_id: int, body: RuleUpdate, ctx: Ctx = staff(service.UPDATE_SETTINGS)) -> RuleOut:
+def update_rule(rule_id: PathId, body: RuleUpdate, ctx: Ctx = staff(service.UPDATE_SETTINGS)) -> RuleOut:
     return _rule(ctx, service.update_rule(ctx, rule_id, body))
 
 
 @router.post("/rules/{rule_id}/disable", response_model=RuleOut, summary="Stop settling this rule")
-def disable_rule(rule_id: int, ctx: Ctx = staff(service.UPDATE_SETTINGS)) -> RuleOut:
+def disable_rule(rule_id: PathId, ctx: Ctx = staff(service.UPDATE_SETTINGS)) -> RuleOut:
     return _rule(ctx, service.set_enabled(ctx, rule_id, False))
 
 
 @router.post("/rules/{rule_id}/enable", response_model=RuleOut, summary="Settle this rule again")
-def enable_rule(rule_id: int, ctx: Ctx = staff(service.UPDATE_SETTINGS)) -> RuleOut:
+def enable_rule(rule_id: PathId, ctx: Ctx = staff(service.UPDATE_SETTINGS)) -> RuleOut:
     return _rule(ctx, service.set_enabled(ctx, rule_id, True))
 
 
 @router.delete("/rules/{rule_id}", status_code=204, description="Its records stay in the reports.")
-def delete_rule(rule_id: int, ctx: Ctx = staff(service.UPDATE_SETTINGS)) -> Response:
+def delete_rule(rule_id: PathId, ctx: Ctx = staff(service.UPDATE_SETTINGS)) -> Response:
     service.delete_rule(ctx, rule_id)
     return Response(status_code=204)
 
@@ -124,7 +124,7 @@ def export_records(
 
 
 @router.get("/records/{record_id}", response_model=RecordOut)
-def get_record(record_id: int, ctx: Ctx = staff(service.READ_REPORT)) -> RecordOut:
+def get_record(record_id: PathId, ctx: Ctx = staff(service.READ_REPORT)) -> RecordOut:
     return RecordOut.model_validate(service.get_record(ctx, record_id))
 
 

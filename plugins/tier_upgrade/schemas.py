@@ -9,7 +9,17 @@ from typing import Any
 from pydantic import Field
 
 from core import reference
-from core.schemas import CurrencyCode, Input, ListQuery, MoneyOut, NonNegativeAmount, Output, TimeZoneName
+from core.schemas import (
+    CurrencyCode,
+    Id,
+    Input,
+    ListQuery,
+    MoneyOut,
+    NonNegativeAmount,
+    Output,
+    TimeZoneName,
+    id_list,
+)
 from plugins.tier_upgrade.models import (
     CurrencyRelation,
     DepositType,
@@ -17,6 +27,9 @@ from plugins.tier_upgrade.models import (
     UpgradeMethod,
     UpgradeTarget,
 )
+
+Ids1000 = id_list(1000)
+
 
 SETTLEMENT_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
@@ -31,7 +44,7 @@ class AmountIn(Input):
 
 
 class TierCriteriaIn(Input):
-    tier_id: int
+    tier_id: Id
     branches_required: int = Field(
         default=0, ge=0, le=10_000, description="How many branches must reach the branch minimum"
     )
@@ -44,12 +57,12 @@ class RuleIn(Input):
     name: str = Field(min_length=1, max_length=100)
     method: UpgradeMethod
     target: UpgradeTarget
-    rank_id: int
+    rank_id: Id
     currency_relation: CurrencyRelation = CurrencyRelation.AND
     deposit_type: DepositType = DepositType.DEPOSIT_REQUEST
     timezone: TimeZoneName
     settlement_time: str = Field(
-        pattern=SETTLEMENT_TIME, description="HH:MM; settlement is weekly, on Sunday"
+        max_length=5, pattern=SETTLEMENT_TIME, description="HH:MM; settlement is weekly, on Sunday"
     )
     tiers: list[TierCriteriaIn] = Field(min_length=1, max_length=100)
     enabled: bool = True
@@ -61,7 +74,7 @@ class RuleUpdate(Input):
     target: UpgradeTarget | None = None
     currency_relation: CurrencyRelation | None = None
     timezone: TimeZoneName | None = None
-    settlement_time: str | None = Field(default=None, pattern=SETTLEMENT_TIME)
+    settlement_time: str | None = Field(default=None, max_length=5, pattern=SETTLEMENT_TIME)
     tiers: list[TierCriteriaIn] | None = Field(default=None, min_length=1, max_length=100)
 
 
@@ -111,9 +124,9 @@ class RecordQuery(ListQuery):
     method: UpgradeMethod = Field(default=UpgradeMethod.AUTO, description="Which report: auto or manual")
     status: RecordStatus | None = None
     settlement_date: date | None = Field(default=None, description="The Sunday, in the rule's time zone")
-    tier_id: int | None = Field(default=None, description="The tier upgraded to")
-    client_id: int | None = None
-    rule_id: int | None = None
+    tier_id: Id | None = Field(default=None, description="The tier upgraded to")
+    client_id: Id | None = None
+    rule_id: Id | None = None
 
 
 class RecordOut(Output):
@@ -143,7 +156,7 @@ class RecordOut(Output):
 
 
 class SelectionIn(Input):
-    record_ids: list[int] = Field(min_length=1, max_length=1000)
+    record_ids: Ids1000 = Field(min_length=1)
 
 
 def display(amount: Decimal, currency: str) -> Decimal:

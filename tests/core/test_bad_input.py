@@ -49,6 +49,49 @@ CASES = [
     ("GET", "/api/v1/clients?per_page=100000", None, 422, "per_page"),
     ("GET", "/api/v1/clients?page=0", None, 422, "page"),
     ("GET", "/api/v1/clients?created_from=yesterday", None, 422, "created_from"),
+    # Text that no database can store, and names that name nothing.
+    ("POST", "/api/v1/clients", {**CLIENT, "name": "Ann\u0000Lee"}, 422, "name"),
+    ("POST", "/api/v1/clients", {**CLIENT, "name": "Ann\u0007Lee"}, 422, "name"),
+    ("POST", "/api/v1/clients", {**CLIENT, "name": "Ann\nLee"}, 422, "name"),
+    ("POST", "/api/v1/clients", {**CLIENT, "name": "\u200b\u2060\ufeff"}, 422, "name"),
+    ("POST", "/api/v1/client-groups", {"name": "VIP", "description": "a\u0000b"}, 422, "description"),
+    ("POST", "/api/v1/client-groups", {"name": "\u3000\u00a0"}, 422, "name"),
+    ("GET", "/api/v1/clients?q=%00", None, 422, "q"),
+    ("GET", "/api/v1/clients?q=" + "x" * 101, None, 422, "q"),
+    # Ids a table cannot hold, and lists that name a record twice.
+    ("POST", "/api/v1/clients", {**CLIENT, "referrer_id": 2**63}, 422, "referrer_id"),
+    ("POST", "/api/v1/clients", {**CLIENT, "referrer_id": 0}, 422, "referrer_id"),
+    ("GET", "/api/v1/clients?group_id=9223372036854775808", None, 422, "group_id"),
+    ("GET", "/api/v1/clients?group_id=%D9%A1", None, 422, "group_id"),
+    (
+        "POST",
+        "/api/v1/roles",
+        {"name": "R", "permissions": ["clients.read", "clients.read"]},
+        422,
+        "permissions",
+    ),
+    ("POST", "/api/v1/roles", {"name": "R", "permissions": ["x" * 101]}, 422, "permissions.0"),
+    # Money: ASCII digits, at most 10^12, no more decimals than the currency has; real currencies.
+    (
+        "POST",
+        "/api/v1/prop/challenges",
+        {"name": "C", "fee": "\u0661\u0660\u0660", "currency": "USD"},
+        422,
+        "fee",
+    ),
+    ("POST", "/api/v1/prop/challenges", {"name": "C", "fee": "1_000", "currency": "USD"}, 422, "fee"),
+    ("POST", "/api/v1/prop/challenges", {"name": "C", "fee": "1e3", "currency": "USD"}, 422, "fee"),
+    (
+        "POST",
+        "/api/v1/prop/challenges",
+        {"name": "C", "fee": "1000000000000.01", "currency": "USD"},
+        422,
+        "fee",
+    ),
+    ("POST", "/api/v1/prop/challenges", {"name": "C", "fee": 1e300, "currency": "USD"}, 422, "fee"),
+    ("POST", "/api/v1/prop/challenges", {"name": "C", "fee": "10", "currency": "XXX"}, 422, "currency"),
+    ("POST", "/api/v1/prop/challenges", {"name": "C", "fee": "10", "currency": "XAU"}, 422, "currency"),
+    ("POST", "/api/v1/prop/challenges", {"name": "C", "fee": "10", "currency": "usd"}, 422, "currency"),
 ]
 
 
@@ -65,15 +108,63 @@ def test_bad_input_is_refused_with_the_field_named(crm, method, path, body, stat
     assert crm.snapshot() == before
 
 
-def test_malformed_json_is_a_422(crm):
+def test_an_unpaired_surrogate_escaped_in_json_is_refused(crm):
+    # JSON can spell a lone surrogate ("\\ud800"); no database can store it as text.
+    acme = crm.tenant("acme")
+    before = crm.snapshot()
+    body = b'{"client_type": "trader", "name": "Ann \\ud800", "email": "ann@example.com"}'
+    response = acme.admin.post("/api/v1/clients", content=body, headers={"Content-Type": "application/json"})
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["fields"][0]["field"] == "name"
+    assert crm.snapshot() == before
+
+
+def test_malformed_json_is_a_documented_400(crm):
     acme = crm.tenant("acme")
     before = crm.snapshot()
     response = acme.admin.post(
         "/api/v1/clients", content=b'{"name": ', headers={"Content-Type": "application/json"}
     )
-    assert response.status_code == 422
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "malformed_json"
     assert response.json()["error"]["fields"][0]["field"] == "body"
     assert crm.snapshot() == before
+    documented = crm.app.openapi()["paths"]["/api/v1/clients"]["post"]["responses"]
+    assert "400" in documented
+
+
+@pytest.mark.parametrize(
+    "path", ["/api/v1/clients/0", "/api/v1/clients/9223372036854775808", "/api/v1/clients/x"]
+)
+def test_a_path_id_no_record_can_have_is_404(crm, path):
+    acme = crm.tenant("acme")
+    response = acme.admin.get(path)
+    assert response.status_code == 404, response.text
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_a_405_lists_every_method_the_path_allows(crm):
+    acme = crm.tenant("acme")
+    response = acme.admin.put("/api/v1/clients", json={})
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, HEAD, POST"
+    client = acme.client()
+    response = acme.admin.post(f"/api/v1/clients/{client['id']}", json={})
+    assert response.status_code == 405
+    assert response.headers["Allow"] == "GET, HEAD, PATCH"
+    assert response.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_the_largest_amount_is_accepted_and_stored_exactly(crm):
+    acme = crm.tenant("acme")
+    body = {"name": "Whale", "fee": "1000000000000.00", "currency": "USD"}
+    created = acme.admin.post("/api/v1/prop/challenges", json=body)
+    assert created.status_code == 201, created.text
+    assert (
+        acme.admin.get(f"/api/v1/prop/challenges/{created.json()['id']}").json()["fee"] == "1000000000000.00"
+    )
+    schema = crm.app.openapi()["components"]["schemas"]["PropChallengeIn"]["properties"]["fee"]
+    assert schema["anyOf"][0]["maximum"] == 1e12
 
 
 def test_a_cycle_in_an_update_changes_nothing_else_in_the_same_request(crm):

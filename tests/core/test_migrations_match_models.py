@@ -11,7 +11,7 @@ from core.db.base import Base
 
 
 def _import_models(runtime) -> None:
-    for name, plugin in runtime.plugins.plugins.items():
+    for plugin in runtime.plugins.plugins.values():
         package = plugin.module.__name__.rsplit(".", 1)[0]
         try:
             importlib.import_module(f"{package}.models")

@@ -1,19 +1,18 @@
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import Field
 
-from core.api.csv import CSV_RESPONSE, csv_export, model_rows
-from core.api.deps import Paging, staff
+from core.api.csv import CSV_RESPONSE, csv_export, model_rows, timestamped
+from core.api.deps import Paging, PathId, staff
 from core.context import Ctx
 from core.crm import clients
 from core.crm.models import ClientType, KycStatus
 from core.crm.schemas import CLIENT_CSV_COLUMNS, ClientIn, ClientOut, ClientUpdate, DownlineOut
-from core.schemas import AwareDatetime, CountryCode, ListQuery, Page
+from core.schemas import AwareDatetime, CountryCode, Id, ListQuery, Page
 
 router = APIRouter(tags=["clients"])
 
@@ -21,13 +20,13 @@ router = APIRouter(tags=["clients"])
 class ClientQuery(ListQuery):
     q: str | None = Field(default=None, max_length=100, description="Name or e-mail contains")
     client_type: ClientType | None = None
-    group_id: int | None = None
-    rank_id: int | None = None
-    tier_id: int | None = None
-    referrer_id: int | None = Field(default=None, description="Direct downlines of this client")
-    assigned_user_id: int | None = None
-    team_id: int | None = None
-    promotion_link_id: int | None = None
+    group_id: Id | None = None
+    rank_id: Id | None = None
+    tier_id: Id | None = None
+    referrer_id: Id | None = Field(default=None, description="Direct downlines of this client")
+    assigned_user_id: Id | None = None
+    team_id: Id | None = None
+    promotion_link_id: Id | None = None
     kyc_status: KycStatus | None = None
     country: CountryCode | None = None
     suspended: bool | None = None
@@ -53,10 +52,9 @@ def export_clients(
     query: Annotated[ClientQuery, Query()], ctx: Ctx = staff("clients.read")
 ) -> StreamingResponse:
     filters = query.to_filter()
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     return csv_export(
         ctx,
-        f"clients-{stamp}.csv",
+        timestamped("clients"),
         CLIENT_CSV_COLUMNS,
         lambda reader: model_rows(ClientOut, clients.iter_clients(reader, filters)),
     )
@@ -68,7 +66,7 @@ def create_client(body: ClientIn, ctx: Ctx = staff("clients.create")) -> ClientO
 
 
 @router.get("/clients/{client_id}", response_model=ClientOut)
-def get_client(client_id: int, ctx: Ctx = staff("clients.read")) -> ClientOut:
+def get_client(client_id: PathId, ctx: Ctx = staff("clients.read")) -> ClientOut:
     return ClientOut.model_validate(clients.get_client(ctx, client_id))
 
 
@@ -77,7 +75,7 @@ def get_client(client_id: int, ctx: Ctx = staff("clients.read")) -> ClientOut:
     response_model=ClientOut,
     description="Only the fields sent change; `null` clears an optional field.",
 )
-def update_client(client_id: int, body: ClientUpdate, ctx: Ctx = staff("clients.update")) -> ClientOut:
+def update_client(client_id: PathId, body: ClientUpdate, ctx: Ctx = staff("clients.update")) -> ClientOut:
     return ClientOut.model_validate(clients.update_client(ctx, client_id, body))
 
 
@@ -87,7 +85,7 @@ def update_client(client_id: int, body: ClientUpdate, ctx: Ctx = staff("clients.
     summary="Direct and indirect downlines (the referral tree below a client)",
 )
 def downlines(
-    client_id: int,
+    client_id: PathId,
     page: Paging,
     max_depth: Annotated[int | None, Query(ge=1, le=10_000, description="1 for direct only")] = None,
     ctx: Ctx = staff("clients.read"),
@@ -112,5 +110,5 @@ def downlines(
     response_model=list[ClientOut],
     summary="The referral chain above a client, nearest first",
 )
-def uplines(client_id: int, ctx: Ctx = staff("clients.read")) -> list[ClientOut]:
+def uplines(client_id: PathId, ctx: Ctx = staff("clients.read")) -> list[ClientOut]:
     return [ClientOut.model_validate(c) for c in clients.uplines(ctx, client_id)]

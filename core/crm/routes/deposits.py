@@ -8,18 +8,18 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from core.api.csv import CSV_RESPONSE, csv_export, model_rows
-from core.api.deps import staff
+from core.api.deps import PathId, staff
 from core.context import Ctx
 from core.crm import deposits
 from core.crm.models import DepositKind, DepositStatus
 from core.crm.schemas import DepositDecisionIn, DepositOut, DepositUpdate, ManualDepositIn
-from core.schemas import AwareDatetime, CurrencyCode, ListQuery, Page
+from core.schemas import AwareDatetime, CurrencyCode, Id, ListQuery, Page
 
 router = APIRouter(tags=["deposits"])
 
 
 class DepositQuery(ListQuery):
-    client_id: int | None = None
+    client_id: Id | None = None
     status: DepositStatus | None = None
     kind: DepositKind | None = None
     currency: CurrencyCode | None = None
@@ -65,12 +65,14 @@ def enter_deposit(body: ManualDepositIn, ctx: Ctx = staff("deposits.create")) ->
 
 
 @router.get("/deposits/{deposit_id}", response_model=DepositOut)
-def get_deposit(deposit_id: int, ctx: Ctx = staff("deposits.read")) -> DepositOut:
+def get_deposit(deposit_id: PathId, ctx: Ctx = staff("deposits.read")) -> DepositOut:
     return DepositOut.model_validate(deposits.get_deposit(ctx, deposit_id))
 
 
 @router.patch("/deposits/{deposit_id}", response_model=DepositOut, summary="Correct a pending deposit")
-def correct_deposit(deposit_id: int, body: DepositUpdate, ctx: Ctx = staff("deposits.create")) -> DepositOut:
+def correct_deposit(
+    deposit_id: PathId, body: DepositUpdate, ctx: Ctx = staff("deposits.create")
+) -> DepositOut:
     return DepositOut.model_validate(deposits.correct_deposit(ctx, deposit_id, body))
 
 
@@ -80,7 +82,7 @@ def correct_deposit(deposit_id: int, body: DepositUpdate, ctx: Ctx = staff("depo
     description="Approving an approved deposit changes nothing; approving a rejected one is 409.",
 )
 def approve_deposit(
-    deposit_id: int, body: DepositDecisionIn | None = None, ctx: Ctx = staff("deposits.approve")
+    deposit_id: PathId, body: DepositDecisionIn | None = None, ctx: Ctx = staff("deposits.approve")
 ) -> DepositOut:
     note = body.note if body else ""
     return DepositOut.model_validate(deposits.decide(ctx, deposit_id, approve=True, note=note))
@@ -92,7 +94,7 @@ def approve_deposit(
     description="Rejecting a rejected deposit changes nothing; rejecting an approved one is 409.",
 )
 def reject_deposit(
-    deposit_id: int, body: DepositDecisionIn | None = None, ctx: Ctx = staff("deposits.approve")
+    deposit_id: PathId, body: DepositDecisionIn | None = None, ctx: Ctx = staff("deposits.approve")
 ) -> DepositOut:
     note = body.note if body else ""
     return DepositOut.model_validate(deposits.decide(ctx, deposit_id, approve=False, note=note))

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from core.api.deps import staff
+from core.api.deps import PathId, staff
 from core.context import Ctx
 from core.crm import groups
 from core.crm.schemas import ClientGroupIn, ClientGroupOut, ClientGroupUpdate
@@ -21,13 +21,13 @@ def create_group(body: ClientGroupIn, ctx: Ctx = staff("client_groups.manage")) 
 
 
 @router.get("/client-groups/{group_id}", response_model=ClientGroupOut)
-def get_group(group_id: int, ctx: Ctx = staff("client_groups.read")) -> ClientGroupOut:
+def get_group(group_id: PathId, ctx: Ctx = staff("client_groups.read")) -> ClientGroupOut:
     return ClientGroupOut.model_validate(groups.get_group(ctx, group_id))
 
 
 @router.patch("/client-groups/{group_id}", response_model=ClientGroupOut)
 def update_group(
-    group_id: int, body: ClientGroupUpdate, ctx: Ctx = staff("client_groups.manage")
+    group_id: PathId, body: ClientGroupUpdate, ctx: Ctx = staff("client_groups.manage")
 ) -> ClientGroupOut:
     return ClientGroupOut.model_validate(groups.update_group(ctx, group_id, body))
 
@@ -35,6 +35,6 @@ def update_group(
 @router.delete(
     "/client-groups/{group_id}", status_code=204, description="Clients of the group stay, without a group."
 )
-def delete_group(group_id: int, ctx: Ctx = staff("client_groups.manage")) -> Response:
+def delete_group(group_id: PathId, ctx: Ctx = staff("client_groups.manage")) -> Response:
     groups.delete_group(ctx, group_id)
     return Response(status_code=204)

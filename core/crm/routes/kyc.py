@@ -6,18 +6,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from core.api.deps import staff
+from core.api.deps import PathId, staff
 from core.context import Ctx
 from core.crm import kyc
 from core.crm.models import KycDocumentStatus, KycDocumentType
 from core.crm.schemas import KycDocumentIn, KycDocumentOut, KycReviewIn
-from core.schemas import ListQuery, Page
+from core.schemas import Id, ListQuery, Page
 
 router = APIRouter(tags=["KYC"])
 
 
 class DocumentQuery(ListQuery):
-    client_id: int | None = None
+    client_id: Id | None = None
     status: KycDocumentStatus | None = None
     doc_type: KycDocumentType | None = None
 
@@ -44,7 +44,7 @@ def upload(body: KycDocumentIn, ctx: Ctx = staff("kyc.review")) -> KycDocumentOu
 
 
 @router.get("/kyc-documents/{document_id}", response_model=KycDocumentOut)
-def get_document(document_id: int, ctx: Ctx = staff("kyc.read")) -> KycDocumentOut:
+def get_document(document_id: PathId, ctx: Ctx = staff("kyc.read")) -> KycDocumentOut:
     return KycDocumentOut.model_validate(kyc.get_document(ctx, document_id))
 
 
@@ -54,7 +54,7 @@ def get_document(document_id: int, ctx: Ctx = staff("kyc.read")) -> KycDocumentO
     description="Updates the client's KYC status.",
 )
 def verify(
-    document_id: int, body: KycReviewIn | None = None, ctx: Ctx = staff("kyc.review")
+    document_id: PathId, body: KycReviewIn | None = None, ctx: Ctx = staff("kyc.review")
 ) -> KycDocumentOut:
     return KycDocumentOut.model_validate(
         kyc.review(ctx, document_id, verify=True, note=body.note if body else "")
@@ -67,7 +67,7 @@ def verify(
     description="Updates the client's KYC status.",
 )
 def reject(
-    document_id: int, body: KycReviewIn | None = None, ctx: Ctx = staff("kyc.review")
+    document_id: PathId, body: KycReviewIn | None = None, ctx: Ctx = staff("kyc.review")
 ) -> KycDocumentOut:
     return KycDocumentOut.model_validate(
         kyc.review(ctx, document_id, verify=False, note=body.note if body else "")

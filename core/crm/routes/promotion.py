@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from pydantic import Field
 
-from core.api.deps import staff
+from core.api.deps import PathId, staff
 from core.context import Ctx
 from core.crm import promotion
 from core.crm.models import ClientType, PromotionLink
@@ -54,7 +54,7 @@ def create_link(body: PromotionLinkIn, ctx: Ctx = staff("promotion_links.manage"
 
 
 @router.get("/promotion-links/{link_id}", response_model=PromotionLinkOut)
-def get_link(link_id: int, ctx: Ctx = staff("promotion_links.read")) -> PromotionLinkOut:
+def get_link(link_id: PathId, ctx: Ctx = staff("promotion_links.read")) -> PromotionLinkOut:
     return _out(ctx, [promotion.get_link(ctx, link_id)])[0]
 
 
@@ -62,7 +62,7 @@ def get_link(link_id: int, ctx: Ctx = staff("promotion_links.read")) -> Promotio
     "/promotion-links/{link_id}", response_model=PromotionLinkOut, summary="Edit, enable or disable"
 )
 def update_link(
-    link_id: int, body: PromotionLinkUpdate, ctx: Ctx = staff("promotion_links.manage")
+    link_id: PathId, body: PromotionLinkUpdate, ctx: Ctx = staff("promotion_links.manage")
 ) -> PromotionLinkOut:
     return _out(ctx, [promotion.update_link(ctx, link_id, body)])[0]
 
@@ -72,6 +72,6 @@ def update_link(
     status_code=204,
     description="Refused once clients registered through the link: disable it instead.",
 )
-def delete_link(link_id: int, ctx: Ctx = staff("promotion_links.manage")) -> Response:
+def delete_link(link_id: PathId, ctx: Ctx = staff("promotion_links.manage")) -> Response:
     promotion.delete_link(ctx, link_id)
     return Response(status_code=204)

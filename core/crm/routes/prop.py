@@ -9,7 +9,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import Field
 
 from core.api.csv import CSV_RESPONSE, csv_export, model_rows
-from core.api.deps import staff
+from core.api.deps import PathId, staff
 from core.context import Ctx
 from core.crm import prop
 from core.crm.models import PropOrderStatus
@@ -20,7 +20,7 @@ from core.crm.schemas import (
     PropChallengeUpdate,
     PropOrderOut,
 )
-from core.schemas import AwareDatetime, ListQuery, Page
+from core.schemas import AwareDatetime, Id, ListQuery, Page
 
 router = APIRouter(tags=["prop trading"])
 
@@ -32,8 +32,8 @@ class ChallengeQuery(ListQuery):
 
 class OrderQuery(ListQuery):
     status: PropOrderStatus | None = None
-    client_id: int | None = None
-    challenge_id: int | None = None
+    client_id: Id | None = None
+    challenge_id: Id | None = None
     created_from: AwareDatetime | None = None
     created_to: AwareDatetime | None = None
 
@@ -51,7 +51,7 @@ def create_challenge(body: PropChallengeIn, ctx: Ctx = staff("prop.manage")) -> 
 
 
 @router.get("/prop/challenges/{challenge_id}", response_model=PropChallengeOut)
-def get_challenge(challenge_id: int, ctx: Ctx = staff("prop.read")) -> PropChallengeOut:
+def get_challenge(challenge_id: PathId, ctx: Ctx = staff("prop.read")) -> PropChallengeOut:
     return PropChallengeOut.model_validate(prop.get_challenge(ctx, challenge_id))
 
 
@@ -61,7 +61,7 @@ def get_challenge(challenge_id: int, ctx: Ctx = staff("prop.read")) -> PropChall
     description="Placed orders keep the price they were placed at.",
 )
 def update_challenge(
-    challenge_id: int, body: PropChallengeUpdate, ctx: Ctx = staff("prop.manage")
+    challenge_id: PathId, body: PropChallengeUpdate, ctx: Ctx = staff("prop.manage")
 ) -> PropChallengeOut:
     return PropChallengeOut.model_validate(prop.update_challenge(ctx, challenge_id, body))
 
@@ -71,7 +71,7 @@ def update_challenge(
     status_code=204,
     description="Refused once the challenge has orders: deactivate it instead.",
 )
-def delete_challenge(challenge_id: int, ctx: Ctx = staff("prop.manage")) -> Response:
+def delete_challenge(challenge_id: PathId, ctx: Ctx = staff("prop.manage")) -> Response:
     prop.delete_challenge(ctx, challenge_id)
     return Response(status_code=204)
 
@@ -100,11 +100,11 @@ def export_orders(query: Annotated[OrderQuery, Query()], ctx: Ctx = staff("prop.
 
 
 @router.get("/prop/orders/{order_id}", response_model=PropOrderOut)
-def get_order(order_id: int, ctx: Ctx = staff("prop.read")) -> PropOrderOut:
+def get_order(order_id: PathId, ctx: Ctx = staff("prop.read")) -> PropOrderOut:
     return PropOrderOut.model_validate(prop.get_order(ctx, order_id))
 
 
-def _move(ctx: Ctx, order_id: int, target: PropOrderStatus, body: OrderStatusIn | None) -> PropOrderOut:
+def _move(ctx: Ctx, order_id: PathId, target: PropOrderStatus, body: OrderStatusIn | None) -> PropOrderOut:
     return PropOrderOut.model_validate(
         prop.set_status(ctx, order_id, target, reason=body.reason if body else "")
     )
@@ -112,20 +112,20 @@ def _move(ctx: Ctx, order_id: int, target: PropOrderStatus, body: OrderStatusIn 
 
 @router.post("/prop/orders/{order_id}/paid", response_model=PropOrderOut, summary="Record the payment")
 def mark_paid(
-    order_id: int, body: OrderStatusIn | None = None, ctx: Ctx = staff("prop_orders.manage")
+    order_id: PathId, body: OrderStatusIn | None = None, ctx: Ctx = staff("prop_orders.manage")
 ) -> PropOrderOut:
     return _move(ctx, order_id, PropOrderStatus.PAID, body)
 
 
 @router.post("/prop/orders/{order_id}/failed", response_model=PropOrderOut, summary="Record a failed payment")
 def mark_failed(
-    order_id: int, body: OrderStatusIn | None = None, ctx: Ctx = staff("prop_orders.manage")
+    order_id: PathId, body: OrderStatusIn | None = None, ctx: Ctx = staff("prop_orders.manage")
 ) -> PropOrderOut:
     return _move(ctx, order_id, PropOrderStatus.FAILED, body)
 
 
 @router.post("/prop/orders/{order_id}/cancel", response_model=PropOrderOut)
 def cancel(
-    order_id: int, body: OrderStatusIn | None = None, ctx: Ctx = staff("prop_orders.manage")
+    order_id: PathId, body: OrderStatusIn | None = None, ctx: Ctx = staff("prop_orders.manage")
 ) -> PropOrderOut:
     return _move(ctx, order_id, PropOrderStatus.CANCELLED, body)

@@ -8,18 +8,18 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
 from core.api.csv import CSV_RESPONSE, csv_export, model_rows
-from core.api.deps import staff
+from core.api.deps import PathId, staff
 from core.context import Ctx
 from core.crm import trading_accounts
 from core.crm.models import TradingPlatform
 from core.crm.schemas import TradingAccountIn, TradingAccountOut, TradingAccountUpdate
-from core.schemas import CurrencyCode, ListQuery, Page
+from core.schemas import CurrencyCode, Id, ListQuery, Page
 
 router = APIRouter(tags=["trading accounts"])
 
 
 class AccountQuery(ListQuery):
-    client_id: int | None = None
+    client_id: Id | None = None
     platform: TradingPlatform | None = None
     currency: CurrencyCode | None = None
     archived: bool | None = None
@@ -65,7 +65,7 @@ def open_account(body: TradingAccountIn, ctx: Ctx = staff("trading_accounts.mana
 
 
 @router.get("/trading-accounts/{account_id}", response_model=TradingAccountOut)
-def get_account(account_id: int, ctx: Ctx = staff("trading_accounts.read")) -> TradingAccountOut:
+def get_account(account_id: PathId, ctx: Ctx = staff("trading_accounts.read")) -> TradingAccountOut:
     return TradingAccountOut.model_validate(trading_accounts.get_account(ctx, account_id))
 
 
@@ -75,6 +75,6 @@ def get_account(account_id: int, ctx: Ctx = staff("trading_accounts.read")) -> T
     summary="Change account type or leverage, or archive",
 )
 def update_account(
-    account_id: int, body: TradingAccountUpdate, ctx: Ctx = staff("trading_accounts.manage")
+    account_id: PathId, body: TradingAccountUpdate, ctx: Ctx = staff("trading_accounts.manage")
 ) -> TradingAccountOut:
     return TradingAccountOut.model_validate(trading_accounts.update_account(ctx, account_id, body))

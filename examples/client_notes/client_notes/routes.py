@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from client_notes import service
-from core.api.deps import staff
+from core.api.deps import PathId, staff
 from core.context import Ctx
 
 router = APIRouter()
@@ -24,7 +24,7 @@ class NoteOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: int
-    client_id: int
+    client_id: PathId
     author: str
     text: str
     created_at: datetime
@@ -40,12 +40,12 @@ class DigestOut(BaseModel):
 @router.post(
     "/clients/{client_id}/notes", response_model=NoteOut, status_code=201, summary="Note on a client"
 )
-def add_note(client_id: int, body: NoteIn, ctx: Ctx = staff("client_notes.write")) -> NoteOut:
+def add_note(client_id: PathId, body: NoteIn, ctx: Ctx = staff("client_notes.write")) -> NoteOut:
     return NoteOut.model_validate(service.add_note(ctx, client_id, body.text))
 
 
 @router.get("/clients/{client_id}/notes", response_model=list[NoteOut], summary="A client's notes")
-def notes(client_id: int, ctx: Ctx = staff("client_notes.read")) -> list[NoteOut]:
+def notes(client_id: PathId, ctx: Ctx = staff("client_notes.read")) -> list[NoteOut]:
     return [NoteOut.model_validate(n) for n in service.notes_of(ctx, client_id)]
 
 
