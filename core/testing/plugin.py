@@ -15,15 +15,30 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher, profiles
 from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from core.access import credentials
 from core.config import Settings
 from core.db import migrate
 from core.db.engine import make_engine
 from core.runtime import Runtime
 from core.testing import CrmKit, wipe
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Real argon2id, with the cheapest parameters: a run signs in thousands of times.
+    credentials.use_hasher(PasswordHasher.from_parameters(profiles.CHEAPEST))
+
+
+@pytest.fixture
+def production_password_hashing() -> Iterator[None]:
+    """Hash with the production argon2 parameters during a test (timing tests need their cost)."""
+    previous = credentials.use_hasher(PasswordHasher())
+    yield
+    credentials.use_hasher(previous)
 
 
 def _reset_schema(url: str) -> None:
