@@ -8,7 +8,6 @@ sets the password, ends every session of the account and clears its sign-in thro
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,10 +31,8 @@ from core.context import Ctx
 from core.db.base import utcnow
 from core.db.session import begin_immediate
 from core.errors import InvalidInput
-from core.notify.service import queue_email
+from core.notify.service import queue_email, queue_platform_email
 from core.tenancy.models import Tenant
-
-log = logging.getLogger("crm.access")
 
 RESET_ACCEPTED = (
     "If an account with this e-mail may sign in, a link to choose a new password is on its way to it."
@@ -121,11 +118,10 @@ def link(ctx: Ctx, page: str, token: str) -> str:
 
 
 def send_account_email(ctx: Ctx, tenant_id: int | None, to_address: str, subject: str, body: str) -> None:
-    """Queue an account e-mail through the tenant's outbox."""
+    """Queue an account e-mail: in the tenant's outbox, or as platform mail (``tenant_id`` None:
+    a platform operator's)."""
     if tenant_id is None:
-        # The outbox holds tenants' e-mail only; platform operators' messages need a place of
-        # their own there. Never log the body: it carries the secret.
-        log.warning("cannot e-mail platform operator %s: the outbox has no platform mail", to_address)
+        queue_platform_email(ctx, to_address, subject, body)
         return
     ctx.session.info["tenant_id"] = tenant_id
     queue_email(ctx, to_address, subject, body)

@@ -11,6 +11,13 @@ Every session carries its tenant in ``session.info``. These listeners then
 * refuse any query over tenant-owned models from a session with no tenant, unless the session
   was opened explicitly for all tenants (platform operators, the scheduler, migrations).
 
+Rows that belong to no tenant (*platform rows*: e-mail to platform operators in the outbox) take
+two explicit opt-ins: the model declares ``__platform_rows__ = True`` (and a nullable
+``tenant_id``), and the writer inserts the row with :func:`add_platform_row`, from a session
+without a tenant. Any other tenant-less row still fails at flush, so a forgotten tenant never
+turns into a platform row. Tenant sessions cannot write platform rows, and never see them: their
+criteria ``tenant_id = :tenant`` match no NULL.
+
 Default deny: forgetting the tenant fails loudly instead of leaking another broker's data.
 """
 
@@ -27,6 +34,7 @@ from core.db.base import TenantOwned
 TENANT_ID = "tenant_id"
 ALL_TENANTS = "all_tenants"
 RAW_SQL_OPTION = "tenant_sql_checked"
+PLATFORM_ROW = "platform_row"  # the row add_platform_row() is flushing
 
 
 class TenantScopeError(RuntimeError):
@@ -73,6 +81,8 @@ def _stamp_new_rows(session: Session, _flush: UOWTransaction, _instances: Any) -
             continue
         if obj.tenant_id is None:
             if tenant_id is None:
+                if obj is session.info.get(PLATFORM_ROW):
+                    continue
                 raise TenantScopeError(f"new {type(obj).__name__} has no tenant")
             obj.tenant_id = tenant_id
         elif tenant_id is not None and obj.tenant_id != tenant_id and not all_tenants:
@@ -80,6 +90,23 @@ def _stamp_new_rows(session: Session, _flush: UOWTransaction, _instances: Any) -
     for obj in session.dirty:
         if isinstance(obj, TenantOwned) and inspect(obj).attrs.tenant_id.history.has_changes():
             raise TenantScopeError(f"{type(obj).__name__}.tenant_id cannot change")
+
+
+def add_platform_row(session: Session, row: TenantOwned) -> None:
+    """Insert ``row`` as a platform row (it belongs to no tenant) and flush it. Its model must
+    declare ``__platform_rows__ = True``, and the session must have no tenant."""
+    if not getattr(type(row), "__platform_rows__", False):
+        raise TenantScopeError(f"{type(row).__name__} rows always belong to a tenant")
+    if session.info.get(TENANT_ID) is not None:
+        raise TenantScopeError("a tenant session cannot write platform rows")
+    if row.tenant_id is not None:
+        raise TenantScopeError(f"a platform {type(row).__name__} belongs to no tenant")
+    session.add(row)
+    session.info[PLATFORM_ROW] = row
+    try:
+        session.flush()
+    finally:
+        del session.info[PLATFORM_ROW]
 
 
 def install(session_class: type[Session]) -> None:

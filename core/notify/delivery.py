@@ -59,7 +59,7 @@ _warned_unconfigured = False
 
 
 def deliver_due(runtime: Runtime, *, now: datetime | None = None, limit: int = 50) -> DeliveryReport:
-    """One delivery pass over every tenant's outbox."""
+    """One delivery pass over the whole outbox: every tenant's mail and platform mail alike."""
     global _warned_unconfigured
     report = DeliveryReport()
     smtp = runtime.settings.smtp

@@ -64,11 +64,20 @@ class EmailStatus(enum.StrEnum):
 
 
 class EmailMessage(TenantOwned, Timestamped, Base):
+    """A message in the outbox: a tenant's, or platform mail (``tenant_id`` NULL: e-mail to platform
+    operators, written only through ``core.db.scoping.add_platform_row``). Tenant sessions never
+    see platform mail; the delivery worker, in all-tenants sessions, sends both alike."""
+
     __tablename__ = "email_messages"
     __audited__ = False  # the outbox is its own log: status, attempts and errors per message
+    __platform_rows__ = True
     __table_args__ = (Index("ix_email_messages_status_next", "status", "next_attempt_at"),)
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    # Nullable here only (NULL: platform mail); every other tenant-owned table keeps NOT NULL.
+    tenant_id: Mapped[int | None] = mapped_column(  # type: ignore[assignment]
+        IdType, ForeignKey("tenants.id", ondelete="CASCADE"), index=True, nullable=True
+    )
     client_id: Mapped[int | None] = mapped_column(ForeignKey("clients.id", ondelete="SET NULL"))
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))

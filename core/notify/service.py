@@ -15,6 +15,7 @@ from core.crm.scope import client_condition, get_client_owned, scope_client_owne
 from core.db.base import utcnow
 from core.db.filters import where_equal
 from core.db.paging import PageRequest, PageResult, paginate
+from core.db.scoping import add_platform_row
 from core.db.session import tenant_insert
 from core.db.types import UTCDateTime
 from core.errors import Conflict, NotFound
@@ -148,6 +149,27 @@ def module_counts(ctx: Ctx, client: Client) -> dict[str, int]:
 # --- email outbox ------------------------------------------------------------------------------
 
 
+def _new_email(
+    to_address: str,
+    subject: str,
+    body_text: str,
+    body_html: str | None,
+    *,
+    tenant_id: int | None,
+    client_id: int | None,
+) -> EmailMessage:
+    return EmailMessage(
+        to_address=to_address,
+        subject=subject,
+        body_text=body_text,
+        body_html=body_html,
+        client_id=client_id,
+        message_id=f"<{uuid.uuid4()}@crm-marketplace>",
+        next_attempt_at=utcnow(),
+        tenant_id=tenant_id,
+    )
+
+
 def queue_email(
     ctx: Ctx,
     to_address: str,
@@ -157,18 +179,22 @@ def queue_email(
     client_id: int | None = None,
 ) -> EmailMessage:
     """Store a message for sending; the delivery worker sends it when SMTP is configured."""
-    message = EmailMessage(
-        to_address=to_address,
-        subject=subject,
-        body_text=body_text,
-        body_html=body_html,
-        client_id=client_id,
-        message_id=f"<{uuid.uuid4()}@crm-marketplace>",
-        next_attempt_at=utcnow(),
-        tenant_id=ctx.tenant_id,
+    message = _new_email(
+        to_address, subject, body_text, body_html, tenant_id=ctx.tenant_id, client_id=client_id
     )
     ctx.session.add(message)
     ctx.session.flush()
+    return message
+
+
+def queue_platform_email(
+    ctx: Ctx, to_address: str, subject: str, body_text: str, body_html: str | None = None
+) -> EmailMessage:
+    """Store platform mail (to a platform operator: it belongs to no tenant) for the same delivery
+    worker, with the same retries and never-twice guarantee. No tenant ever lists it. Needs a
+    session without a tenant: from a tenant's session this raises ``TenantScopeError``."""
+    message = _new_email(to_address, subject, body_text, body_html, tenant_id=None, client_id=None)
+    add_platform_row(ctx.session, message)
     return message
 
 

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, inspect, select, text, update
 
 from core.context import bind
 from core.crm.clients import ancestor_ids
 from core.crm.models import Client, ClientGroup
-from core.db.base import utcnow
-from core.db.scoping import TenantScopeError
+from core.db.base import Base, TenantOwned, utcnow
+from core.db.scoping import TenantScopeError, add_platform_row
 from core.db.session import tenant_sql
+from core.notify.models import EmailMessage
 
 
 @pytest.fixture
@@ -129,3 +130,62 @@ def test_insert_from_select_must_filter_on_the_tenant_itself(two_tenants):
         tenant_insert(session, copy_names(Client.tenant_id == acme.id))
         session.commit()
     assert crm.count("client_groups", acme.id) == 3
+
+
+def _platform_email(address: str = "op@platform.example.com") -> EmailMessage:
+    return EmailMessage(
+        to_address=address,
+        subject="s",
+        body_text="b",
+        message_id=f"<{address}>",
+        next_attempt_at=utcnow(),
+    )
+
+
+def test_only_models_that_declare_it_take_rows_without_a_tenant(crm):
+    """Platform rows (no tenant) need both opt-ins: the model's and add_platform_row()."""
+    tenant_owned = [m.class_ for m in Base.registry.mappers if issubclass(m.class_, TenantOwned)]
+    assert [cls for cls in tenant_owned if cls.__dict__.get("__platform_rows__")] == [EmailMessage]
+    schema = inspect(crm.db.engine)  # the migrated database
+    for cls in tenant_owned:
+        if cls is EmailMessage:
+            continue
+        # The database refuses their tenant-less rows too, whatever the session.
+        nullable = {c["name"]: c["nullable"] for c in schema.get_columns(cls.__tablename__)}
+        assert nullable["tenant_id"] is False, cls.__tablename__
+        for session in (crm.db.session(), crm.db.session(all_tenants=True)):
+            with session, pytest.raises(TenantScopeError, match="always belong to a tenant"):
+                add_platform_row(session, cls())
+    for session in (crm.db.session(), crm.db.session(all_tenants=True)):
+        with session:
+            session.add(ClientGroup(name="Orphan"))
+            with pytest.raises(TenantScopeError, match="has no tenant"):
+                session.flush()
+            session.rollback()
+            session.add(_platform_email())  # a forgotten tenant does not make platform mail
+            with pytest.raises(TenantScopeError, match="has no tenant"):
+                session.flush()
+    assert crm.count("client_groups") == crm.count("email_messages") == 0
+
+
+def test_a_tenant_session_never_writes_or_sees_platform_rows(two_tenants):
+    crm, acme, _ = two_tenants
+    with crm.db.transaction() as session:
+        add_platform_row(session, _platform_email())
+    with crm.db.transaction(tenant_id=acme.id) as session:
+        with pytest.raises(TenantScopeError, match="tenant session cannot write platform rows"):
+            add_platform_row(session, _platform_email("other@platform.example.com"))
+        mine = _platform_email("trader@example.com")
+        session.add(mine)  # without add_platform_row it is the tenant's, as every new row is
+        session.flush()
+        assert mine.tenant_id == acme.id
+        assert [m.to_address for m in session.scalars(select(EmailMessage))] == ["trader@example.com"]
+        assert session.execute(update(EmailMessage).values(subject="changed")).rowcount == 1
+        assert session.execute(delete(EmailMessage)).rowcount == 1
+    with crm.db.transaction(all_tenants=True) as session:
+        platform = session.scalars(select(EmailMessage)).one()
+        assert (platform.to_address, platform.tenant_id, platform.subject) == (
+            "op@platform.example.com",
+            None,
+            "s",
+        )

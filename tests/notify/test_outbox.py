@@ -6,13 +6,17 @@ import multiprocessing
 import socket
 from dataclasses import replace
 from datetime import timedelta
+from email import message_from_bytes, policy
 
 import pytest
 from aiosmtpd.controller import Controller
+from sqlalchemy import text
 
 from core.config import Settings, SmtpSettings
+from core.context import bind
 from core.db.base import utcnow
 from core.notify import delivery
+from core.notify.service import queue_platform_email
 from core.runtime import Runtime
 from core.testing import expect
 
@@ -40,6 +44,9 @@ class Inbox:
                 if line.lower().startswith("message-id:"):
                     ids.append(line.split(":", 1)[1].strip())
         return ids
+
+
+PLATFORM_RESET = "/api/v1/platform/auth/password-reset"
 
 
 def _free_port() -> int:
@@ -110,6 +117,37 @@ def test_an_email_queued_while_smtp_is_down_goes_out_exactly_once_when_it_is_bac
     sent = expect(acme.admin.get("/api/v1/emails"), 200)["items"][0]
     assert sent["status"] == "sent" and sent["sent_at"] is not None
     assert inbox.message_ids() == [sent["message_id"]]
+
+
+def _platform_row(crm, address: str) -> tuple[int | None, str, int]:
+    with crm.db.engine.connect() as connection:
+        row = connection.execute(
+            text("SELECT tenant_id, status, attempts FROM email_messages WHERE to_address = :a"),
+            {"a": address},
+        ).one()
+    return row.tenant_id, row.status, row.attempts
+
+
+def test_platform_mail_goes_out_through_the_same_worker_exactly_once(crm, mailer, smtp_port):
+    crm.operator("op@platform.example.com")
+    expect(crm.anonymous.post(PLATFORM_RESET, json={"email": "op@platform.example.com"}), 202)
+    first = delivery.deliver_due(mailer)  # SMTP is down: retried later, as a tenant's message is
+    assert (first.sent, first.retried) == (0, 1)
+    assert _platform_row(crm, "op@platform.example.com") == (None, "queued", 1)
+    controller, inbox = _start(smtp_port)
+    try:
+        later = utcnow() + timedelta(seconds=31)
+        assert delivery.deliver_due(mailer, now=later).sent == 1
+        for _ in range(3):
+            assert delivery.deliver_due(mailer, now=later + timedelta(hours=1)).sent == 0
+    finally:
+        controller.stop()
+    assert len(inbox.messages) == 1
+    received = message_from_bytes(inbox.messages[0], policy=policy.default)
+    assert received["To"] == "op@platform.example.com"
+    assert received["Subject"] == "Choose a new password"
+    assert crm.email_token("op@platform.example.com") in received.get_content()
+    assert _platform_row(crm, "op@platform.example.com") == (None, "sent", 2)
 
 
 def test_a_permanent_refusal_fails_the_message(crm, mailer, smtp_port):
@@ -200,6 +238,10 @@ def test_several_senders_at_once_deliver_each_message_once(crm, crm_database_url
     acme = crm.tenant("acme")
     client_ids = [acme.client()["id"] for _ in range(40)]
     _email(acme, client_ids)
+    with crm.db.transaction(write=True) as session:  # and platform mail among it
+        ctx = bind(session, None, crm.runtime, "test")
+        for n in range(10):
+            queue_platform_email(ctx, f"operator{n}@platform.example.com", "Hi", "Hello")
     controller, inbox = _start(smtp_port)
     try:
         spawn = multiprocessing.get_context("spawn")
@@ -209,8 +251,7 @@ def test_several_senders_at_once_deliver_each_message_once(crm, crm_database_url
     finally:
         controller.stop()
     ids = inbox.message_ids()
-    assert sum(counts) == len(ids) == len(set(ids)) == 40
-    statuses = {
-        m["status"] for m in expect(acme.admin.get("/api/v1/emails", params={"per_page": 100}), 200)["items"]
-    }
-    assert statuses == {"sent"}
+    assert sum(counts) == len(ids) == len(set(ids)) == 50
+    with crm.db.engine.connect() as connection:
+        statuses = connection.execute(text("SELECT DISTINCT status FROM email_messages")).scalars().all()
+    assert statuses == ["sent"]
