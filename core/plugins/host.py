@@ -250,6 +250,8 @@ class PluginHost:
                 raise PluginRejected(f"table {table.name!r} must be named {plugin.name}_…")
             if not issubclass(cls, TenantOwned):
                 raise PluginRejected(f"model {cls.__name__} must be tenant-owned (core.db.TenantOwned)")
+            if getattr(cls, "__platform_rows__", False):  # rows of no tenant: core's outbox only
+                raise PluginRejected(f"model {cls.__name__} cannot hold rows of no tenant")
             tables.append(table)
         return tables
 
