@@ -128,6 +128,12 @@ def my_tenant(ctx: Ctx = staff("tenant.read")) -> TenantOut:
     return TenantOut.model_validate(service.get_tenant(ctx.session, ctx.tenant_id))
 
 
-@router.patch("/tenant", tags=["company"], response_model=TenantOut)
+@router.patch(
+    "/tenant",
+    tags=["company"],
+    response_model=TenantOut,
+    description="Removing a base currency that something still uses (active prop challenges, pending "
+    "deposits, modules' coupons or tier upgrade rules) is refused with 409, listing those uses.",
+)
 def update_my_tenant(body: TenantUpdate, ctx: Ctx = staff("tenant.update")) -> TenantOut:
     return TenantOut.model_validate(service.update_tenant(ctx, body))
