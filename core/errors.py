@@ -26,6 +26,11 @@ class DomainError(Exception):
         self.message = message
         self.fields = fields or []
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries (the API layer adds them)."""
+        return {}
+
 
 class InvalidInput(DomainError):
     """The request is well-formed but a field's value breaks a business rule."""
@@ -56,6 +61,10 @@ class Unauthenticated(DomainError):
     status = 401
     code = "unauthenticated"
 
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": "Bearer"}
+
 
 class PermissionDenied(DomainError):
     status = 403
@@ -72,3 +81,7 @@ class TooManyAttempts(DomainError):
     def __init__(self, retry_after: int) -> None:
         super().__init__("too many attempts; try again later")
         self.retry_after = retry_after
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}

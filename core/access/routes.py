@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse
 from pydantic import Field
 
 from core.access import auth, recovery, service
@@ -34,9 +33,8 @@ from core.access.schemas import (
     UserUpdate,
 )
 from core.api.deps import PathId, public, signed_in_staff, staff
-from core.api.errors import ErrorBody, error_response
+from core.api.errors import ErrorBody
 from core.context import Ctx
-from core.errors import TooManyAttempts
 from core.schemas import Id, ListQuery, Page, SearchText
 
 router = APIRouter()
@@ -73,11 +71,6 @@ RESET_CONFIRM_DESCRIPTION = (
 )
 
 
-def throttled(exc: TooManyAttempts) -> JSONResponse:
-    """The 429 answer, with the wait in ``Retry-After`` (domain errors carry no headers)."""
-    return error_response(exc.status, exc.code, exc.message, headers={"Retry-After": str(exc.retry_after)})
-
-
 @router.post(
     "/auth/login",
     tags=["auth"],
@@ -86,19 +79,16 @@ def throttled(exc: TooManyAttempts) -> JSONResponse:
     description=LOGIN_DESCRIPTION,
     responses=THROTTLED,
 )
-def login(body: LoginIn, request: Request, ctx: Ctx = public()) -> TokenOut | JSONResponse:
-    try:
-        issued = auth.login(
-            ctx.session,
-            ctx.runtime.settings,
-            auth.Audience.BACK_OFFICE,
-            email=str(body.email),
-            password=body.password,
-            tenant_slug=body.tenant,
-            ip=client_ip(request),
-        )
-    except TooManyAttempts as exc:
-        return throttled(exc)
+def login(body: LoginIn, request: Request, ctx: Ctx = public()) -> TokenOut:
+    issued = auth.login(
+        ctx.session,
+        ctx.runtime.settings,
+        auth.Audience.BACK_OFFICE,
+        email=str(body.email),
+        password=body.password,
+        tenant_slug=body.tenant,
+        ip=client_ip(request),
+    )
     return TokenOut(access_token=issued.token, expires_at=issued.expires_at)
 
 
@@ -111,19 +101,14 @@ def login(body: LoginIn, request: Request, ctx: Ctx = public()) -> TokenOut | JS
     description=RESET_DESCRIPTION,
     responses=THROTTLED,
 )
-def request_password_reset(
-    body: PasswordResetIn, request: Request, ctx: Ctx = public()
-) -> AcceptedOut | JSONResponse:
-    try:
-        recovery.request_password_reset(
-            ctx,
-            auth.Audience.BACK_OFFICE,
-            email=str(body.email),
-            tenant_slug=body.tenant,
-            ip=client_ip(request),
-        )
-    except TooManyAttempts as exc:
-        return throttled(exc)
+def request_password_reset(body: PasswordResetIn, request: Request, ctx: Ctx = public()) -> AcceptedOut:
+    recovery.request_password_reset(
+        ctx,
+        auth.Audience.BACK_OFFICE,
+        email=str(body.email),
+        tenant_slug=body.tenant,
+        ip=client_ip(request),
+    )
     return AcceptedOut(message=recovery.RESET_ACCEPTED)
 
 
@@ -136,12 +121,9 @@ def request_password_reset(
     responses=THROTTLED,
 )
 def confirm_password_reset(body: PasswordResetConfirmIn, request: Request, ctx: Ctx = public()) -> Response:
-    try:
-        recovery.confirm_password_reset(
-            ctx, auth.Audience.BACK_OFFICE, token=body.token, password=body.password, ip=client_ip(request)
-        )
-    except TooManyAttempts as exc:
-        return throttled(exc)
+    recovery.confirm_password_reset(
+        ctx, auth.Audience.BACK_OFFICE, token=body.token, password=body.password, ip=client_ip(request)
+    )
     return Response(status_code=204)
 
 

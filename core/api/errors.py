@@ -78,9 +78,8 @@ def _validation(request: Request, exc: Exception) -> JSONResponse:
 
 def _domain(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     fields = [{"field": f.field, "message": f.message} for f in exc.fields]
-    return error_response(exc.status, exc.code, exc.message, fields, headers)
+    return error_response(exc.status, exc.code, exc.message, fields, exc.headers or None)
 
 
 def allowed_methods(request: Request) -> list[str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 
 from core.access import auth, recovery
 from core.access.routes import (
@@ -12,7 +11,6 @@ from core.access.routes import (
     RESET_DESCRIPTION,
     THROTTLED,
     client_ip,
-    throttled,
 )
 from core.access.schemas import (
     AcceptedOut,
@@ -23,7 +21,6 @@ from core.access.schemas import (
 )
 from core.api.deps import PathId, operator, public, staff
 from core.context import Ctx
-from core.errors import TooManyAttempts
 from core.tenancy import service
 from core.tenancy.schemas import TenantIn, TenantOut, TenantUpdate
 
@@ -38,18 +35,15 @@ router = APIRouter()
     description=LOGIN_DESCRIPTION,
     responses=THROTTLED,
 )
-def operator_login(body: OperatorLoginIn, request: Request, ctx: Ctx = public()) -> TokenOut | JSONResponse:
-    try:
-        issued = auth.login(
-            ctx.session,
-            ctx.runtime.settings,
-            auth.Audience.PLATFORM,
-            email=str(body.email),
-            password=body.password,
-            ip=client_ip(request),
-        )
-    except TooManyAttempts as exc:
-        return throttled(exc)
+def operator_login(body: OperatorLoginIn, request: Request, ctx: Ctx = public()) -> TokenOut:
+    issued = auth.login(
+        ctx.session,
+        ctx.runtime.settings,
+        auth.Audience.PLATFORM,
+        email=str(body.email),
+        password=body.password,
+        ip=client_ip(request),
+    )
     return TokenOut(access_token=issued.token, expires_at=issued.expires_at)
 
 
@@ -64,13 +58,8 @@ def operator_login(body: OperatorLoginIn, request: Request, ctx: Ctx = public())
 )
 def operator_password_reset(
     body: OperatorPasswordResetIn, request: Request, ctx: Ctx = public()
-) -> AcceptedOut | JSONResponse:
-    try:
-        recovery.request_password_reset(
-            ctx, auth.Audience.PLATFORM, email=str(body.email), ip=client_ip(request)
-        )
-    except TooManyAttempts as exc:
-        return throttled(exc)
+) -> AcceptedOut:
+    recovery.request_password_reset(ctx, auth.Audience.PLATFORM, email=str(body.email), ip=client_ip(request))
     return AcceptedOut(message=recovery.RESET_ACCEPTED)
 
 
@@ -85,12 +74,9 @@ def operator_password_reset(
 def operator_password_reset_confirm(
     body: PasswordResetConfirmIn, request: Request, ctx: Ctx = public()
 ) -> Response:
-    try:
-        recovery.confirm_password_reset(
-            ctx, auth.Audience.PLATFORM, token=body.token, password=body.password, ip=client_ip(request)
-        )
-    except TooManyAttempts as exc:
-        return throttled(exc)
+    recovery.confirm_password_reset(
+        ctx, auth.Audience.PLATFORM, token=body.token, password=body.password, ip=client_ip(request)
+    )
     return Response(status_code=204)
 
 

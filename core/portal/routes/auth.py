@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 
 from core.access import auth, recovery
 from core.access.routes import (
@@ -12,12 +11,10 @@ from core.access.routes import (
     RESET_DESCRIPTION,
     THROTTLED,
     client_ip,
-    throttled,
 )
 from core.access.schemas import AcceptedOut, LoginIn, PasswordResetConfirmIn, PasswordResetIn, TokenOut
 from core.api.deps import portal, public
 from core.context import Ctx
-from core.errors import TooManyAttempts
 from core.portal import registration
 
 router = APIRouter(tags=["portal"])
@@ -30,20 +27,17 @@ router = APIRouter(tags=["portal"])
     description=LOGIN_DESCRIPTION,
     responses=THROTTLED,
 )
-def login(body: LoginIn, request: Request, ctx: Ctx = public()) -> TokenOut | JSONResponse:
-    try:
-        issued = auth.login(
-            ctx.session,
-            ctx.runtime.settings,
-            auth.Audience.PORTAL,
-            email=str(body.email),
-            password=body.password,
-            tenant_slug=body.tenant,
-            ip=client_ip(request),
-            on_success=lambda client: registration.client_signed_in(ctx, client),
-        )
-    except TooManyAttempts as exc:
-        return throttled(exc)
+def login(body: LoginIn, request: Request, ctx: Ctx = public()) -> TokenOut:
+    issued = auth.login(
+        ctx.session,
+        ctx.runtime.settings,
+        auth.Audience.PORTAL,
+        email=str(body.email),
+        password=body.password,
+        tenant_slug=body.tenant,
+        ip=client_ip(request),
+        on_success=lambda client: registration.client_signed_in(ctx, client),
+    )
     return TokenOut(access_token=issued.token, expires_at=issued.expires_at)
 
 
@@ -62,15 +56,10 @@ def logout(ctx: Ctx = portal()) -> Response:
     description=RESET_DESCRIPTION,
     responses=THROTTLED,
 )
-def request_password_reset(
-    body: PasswordResetIn, request: Request, ctx: Ctx = public()
-) -> AcceptedOut | JSONResponse:
-    try:
-        recovery.request_password_reset(
-            ctx, auth.Audience.PORTAL, email=str(body.email), tenant_slug=body.tenant, ip=client_ip(request)
-        )
-    except TooManyAttempts as exc:
-        return throttled(exc)
+def request_password_reset(body: PasswordResetIn, request: Request, ctx: Ctx = public()) -> AcceptedOut:
+    recovery.request_password_reset(
+        ctx, auth.Audience.PORTAL, email=str(body.email), tenant_slug=body.tenant, ip=client_ip(request)
+    )
     return AcceptedOut(message=recovery.RESET_ACCEPTED)
 
 
@@ -82,10 +71,7 @@ def request_password_reset(
     responses=THROTTLED,
 )
 def confirm_password_reset(body: PasswordResetConfirmIn, request: Request, ctx: Ctx = public()) -> Response:
-    try:
-        recovery.confirm_password_reset(
-            ctx, auth.Audience.PORTAL, token=body.token, password=body.password, ip=client_ip(request)
-        )
-    except TooManyAttempts as exc:
-        return throttled(exc)
+    recovery.confirm_password_reset(
+        ctx, auth.Audience.PORTAL, token=body.token, password=body.password, ip=client_ip(request)
+    )
     return Response(status_code=204)

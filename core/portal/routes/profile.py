@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import JSONResponse
 
-from core.access.routes import THROTTLED, client_ip, throttled
+from core.access.routes import THROTTLED, client_ip
 from core.access.schemas import AcceptedOut, PasswordChange, RegistrationConfirmIn
 from core.api.deps import portal, public
 from core.context import Ctx
 from core.crm.schemas import PortalProfileOut, PortalProfileUpdate, RegisteredOut, RegistrationIn
-from core.errors import TooManyAttempts
 from core.portal import registration
 
 router = APIRouter(tags=["portal"])
@@ -27,11 +25,8 @@ router = APIRouter(tags=["portal"])
     "The account opens at `POST /portal/register/confirm`.",
     responses=THROTTLED,
 )
-def register(body: RegistrationIn, request: Request, ctx: Ctx = public()) -> AcceptedOut | JSONResponse:
-    try:
-        registration.request_registration(ctx, body, ip=client_ip(request))
-    except TooManyAttempts as exc:
-        return throttled(exc)
+def register(body: RegistrationIn, request: Request, ctx: Ctx = public()) -> AcceptedOut:
+    registration.request_registration(ctx, body, ip=client_ip(request))
     return AcceptedOut(message=registration.REGISTRATION_ACCEPTED)
 
 
@@ -44,13 +39,8 @@ def register(body: RegistrationIn, request: Request, ctx: Ctx = public()) -> Acc
     "once; an unknown, used or expired code answers 422 on `token`.",
     responses=THROTTLED,
 )
-def confirm_registration(
-    body: RegistrationConfirmIn, request: Request, ctx: Ctx = public()
-) -> RegisteredOut | JSONResponse:
-    try:
-        client, issued = registration.confirm_registration(ctx, body.token, ip=client_ip(request))
-    except TooManyAttempts as exc:
-        return throttled(exc)
+def confirm_registration(body: RegistrationConfirmIn, request: Request, ctx: Ctx = public()) -> RegisteredOut:
+    client, issued = registration.confirm_registration(ctx, body.token, ip=client_ip(request))
     return RegisteredOut(
         client=PortalProfileOut.model_validate(client),
         access_token=issued.token,
