@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from core.context import Ctx
 from core.crm.clients import get_client
 from core.crm.models import Client, PropChallenge, PropOrder, PropOrderStatus
-from core.crm.money import check_precision
+from core.crm.money import check_company_currency, check_precision
 from core.crm.pricing import Quote, price_order
 from core.crm.schemas import OrderIn, PropChallengeIn, PropChallengeUpdate
 from core.crm.scope import get_client_owned, scope_client_owned
@@ -55,6 +55,7 @@ def get_challenge(ctx: Ctx, challenge_id: int, *, field: str | None = None) -> P
 
 def create_challenge(ctx: Ctx, data: PropChallengeIn) -> PropChallenge:
     ctx.require("prop.manage")
+    check_company_currency(ctx, data.currency)
     check_precision(data.fee, data.currency, field="fee")
     ensure_unique(ctx.session, PropChallenge.name, data.name, label="prop challenge")
     challenge = PropChallenge(
@@ -78,6 +79,8 @@ def update_challenge(ctx: Ctx, challenge_id: int, data: PropChallengeUpdate) -> 
         ensure_unique(
             ctx.session, PropChallenge.name, data.name, label="prop challenge", exclude_id=challenge.id
         )
+    if data.currency is not None and data.currency != challenge.currency:
+        check_company_currency(ctx, data.currency)
     for name in ("name", "description", "fee", "currency", "active"):
         value = getattr(data, name)
         if value is not None:

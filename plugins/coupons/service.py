@@ -16,7 +16,7 @@ from core.audit.recorder import record_action
 from core.context import Ctx
 from core.crm.audience import audience_query
 from core.crm.models import Client, PromotionLink, PropChallenge
-from core.crm.money import check_precision
+from core.crm.money import check_company_currency, check_precision
 from core.crm.scope import scope_clients
 from core.db.base import utcnow
 from core.db.lookup import ensure_unique, fetch
@@ -63,6 +63,7 @@ def check_terms(ctx: Ctx, terms: Any) -> None:
     elif terms.discount_currency is None:
         raise InvalidInput("discount_currency", "a fixed amount needs its currency")
     else:
+        check_company_currency(ctx, terms.discount_currency, field="discount_currency")
         check_precision(terms.discount_value, terms.discount_currency, field="discount_value")
     if (terms.valid_from is None) != (terms.valid_until is None):
         raise InvalidInput("valid_until", "give both ends of the validity period, or neither for unlimited")
@@ -73,6 +74,7 @@ def check_terms(ctx: Ctx, terms: Any) -> None:
             "minimum_fee_currency", "a minimum fee needs its currency, and the other way round"
         )
     if terms.minimum_fee is not None:
+        check_company_currency(ctx, terms.minimum_fee_currency, field="minimum_fee_currency")
         check_precision(terms.minimum_fee, terms.minimum_fee_currency, field="minimum_fee")
     if terms.challenge_ids:
         known = set(

@@ -148,13 +148,30 @@ def test_challenges_with_orders_are_deactivated_not_deleted(crm):
 
 
 def test_fee_precision_follows_the_currency(crm):
-    acme = crm.tenant("acme")
+    acme = crm.tenant("acme", currencies=("USD", "JPY"))
     before = crm.snapshot()
     response = acme.admin.post(
         "/api/v1/prop/challenges", json={"name": "Yen", "fee": "100.5", "currency": "JPY"}
     )
     assert response.status_code == 422 and response.json()["error"]["fields"][0]["field"] == "fee"
     assert crm.snapshot() == before
+
+
+def test_a_challenge_is_priced_in_one_of_the_companys_currencies(crm):
+    acme = crm.tenant("acme", currencies=("USD",))
+    before = crm.snapshot()
+    response = acme.admin.post(
+        "/api/v1/prop/challenges", json={"name": "Euro", "fee": "100", "currency": "EUR"}
+    )
+    assert response.status_code == 422 and response.json()["error"]["fields"][0]["field"] == "currency"
+    assert crm.snapshot() == before
+    challenge = expect(
+        acme.admin.post("/api/v1/prop/challenges", json={"name": "Dollar", "fee": "100", "currency": "USD"}),
+        201,
+    )
+    moved = acme.admin.patch(f"/api/v1/prop/challenges/{challenge['id']}", json={"currency": "EUR"})
+    assert moved.status_code == 422 and moved.json()["error"]["fields"][0]["field"] == "currency"
+    assert expect(acme.admin.get(f"/api/v1/prop/challenges/{challenge['id']}"), 200)["currency"] == "USD"
 
 
 def _place(url: str, tenant_id: int, client_id: int, challenge_id: int, barrier) -> int:

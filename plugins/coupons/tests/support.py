@@ -23,7 +23,8 @@ class Shop:
 
     def __init__(self, crm: Any, slug: str = "acme") -> None:
         self.crm = crm
-        self.tenant: TenantHandle = crm.tenant(slug)
+        # JPY too: amounts without minor units, in a currency the broker works in.
+        self.tenant: TenantHandle = crm.tenant(slug, currencies=("USD", "EUR", "JPY"))
         self.tenant.install("coupons")
         self.admin: ApiSession = self.tenant.admin
 

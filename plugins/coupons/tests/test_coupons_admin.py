@@ -109,6 +109,11 @@ def test_a_coupon_is_created_with_everything_the_seed_describes(shop):
             {"discount_method": "fixed_amount", "discount_value": "5", "discount_currency": "XYZ"},
             "discount_currency",
         ),
+        (  # a real currency, but not one the broker works in
+            {"discount_method": "fixed_amount", "discount_value": "5", "discount_currency": "GBP"},
+            "discount_currency",
+        ),
+        ({"minimum_fee": "5", "minimum_fee_currency": "GBP"}, "minimum_fee_currency"),
         ({"discount_method": "free"}, "discount_method"),
         ({"use_case": "deposits"}, "use_case"),
         ({"uses_per_client": 0}, "uses_per_client"),
