@@ -12,9 +12,10 @@ from __future__ import annotations
 import enum
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, Any, ClassVar, Generic, TypeVar
+from types import UnionType
+from typing import Annotated, Any, ClassVar, Generic, TypeVar, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -48,11 +49,60 @@ def _text_problem(value: Any) -> str | None:
     return None  # numbers, dates, nested models (which check their own fields)
 
 
+_TRUE_FALSE = frozenset({"true", "false"})
+_ISO_DATE = re.compile(r"^\s*[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_FIELD_KINDS: dict[tuple[type, str], tuple[type | None, bool]] = {}
+
+
+def _scalar(annotation: Any) -> tuple[type | None, bool]:
+    """The scalar type a field holds (``int``, ``bool``, ``datetime``…), and whether in a list."""
+    origin = get_origin(annotation)
+    if origin in (Union, UnionType):
+        kinds = [_scalar(arg) for arg in get_args(annotation) if arg is not type(None)]
+        return kinds[0] if len(kinds) == 1 else (None, False)
+    if origin is list:
+        (item,) = get_args(annotation) or (Any,)
+        return _scalar(item)[0], True
+    if origin is Annotated:
+        return _scalar(get_args(annotation)[0])
+    return (annotation, False) if isinstance(annotation, type) else (None, False)
+
+
+def _coercion_problem(kind: type | None, value: Any) -> str | None:
+    """Why ``value`` is not what the schema says a ``kind`` is, where pydantic's lax mode would
+    quietly convert it (true for 1, 0 for false, a number of seconds for a date)."""
+    if kind is bool:
+        ok = isinstance(value, bool) or (isinstance(value, str) and value.lower() in _TRUE_FALSE)
+        return None if ok else "must be true or false"
+    if kind is int and isinstance(value, bool):
+        return "must be an integer, not true or false"
+    if kind in (datetime, date) and not (
+        isinstance(value, datetime | date) or (isinstance(value, str) and _ISO_DATE.match(value))
+    ):
+        return "must be a date in ISO 8601 (YYYY-MM-DD…), not a number"
+    return None
+
+
 class Input(BaseModel):
-    """A request body or a list's query: unknown fields are an error, strings are stripped, and no
-    string holds what a database cannot store."""
+    """A request body or a list's query: unknown fields are an error, strings are stripped, no
+    string holds what a database cannot store, and no value is converted from another JSON type
+    (the OpenAPI schema says what each field takes, and the server takes exactly that)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _as_declared(cls, value: Any, info: ValidationInfo) -> Any:
+        assert info.field_name is not None
+        key = (cls, info.field_name)
+        if key not in _FIELD_KINDS:
+            _FIELD_KINDS[key] = _scalar(cls.model_fields[info.field_name].annotation)
+        kind, many = _FIELD_KINDS[key]
+        values = value if many and isinstance(value, list) else [value]
+        for item in values:
+            if item is not None and (problem := _coercion_problem(kind, item)) is not None:
+                raise ValueError(problem)
+        return value
 
     @field_validator("*", mode="after")
     @classmethod
@@ -115,7 +165,10 @@ TimeZoneName = _reference_code(
 def _aware(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("must include a time-zone offset")
-    return value.astimezone(UTC)  # as it is stored, so a reply echoes what was saved
+    try:
+        return value.astimezone(UTC)  # as it is stored, so a reply echoes what was saved
+    except OverflowError:  # e.g. 0001-01-01T00:00+00:01 is before the first representable instant
+        raise ValueError("is out of range") from None
 
 
 AwareDatetime = Annotated[datetime, AfterValidator(_aware)]

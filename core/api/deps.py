@@ -24,7 +24,7 @@ from core.bounds import MAX_ID, MAX_PAGE
 from core.context import Ctx, bind
 from core.db.paging import PageRequest
 from core.db.session import CrmSession
-from core.errors import NotFound, PermissionDenied
+from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.schemas import MODULE_NAME_PATTERN, PerPage
 
 if TYPE_CHECKING:
@@ -58,9 +58,19 @@ class _Declaration:
     it guards (set by the guard when the app is built) and names the operation in the log."""
 
     route_path: str | None = None
+    # The query parameters the route declares (set by the guard): any other is refused, so a
+    # misspelt filter is a 422 naming it, never a list silently unfiltered.
+    query_names: frozenset[str] | None = None
 
     def operation(self, request: Request) -> str:
         return f"{request.method} {self.route_path or request.url.path}"
+
+    def refuse_unknown_query(self, request: Request) -> None:
+        if self.query_names is None:
+            return
+        unknown = sorted(set(request.query_params) - self.query_names)
+        if unknown:
+            raise InvalidInput(unknown[0][:100], "unknown query parameter")
 
 
 class Access(_Declaration):
@@ -83,6 +93,7 @@ class Access(_Declaration):
         session: CrmSession = Depends(request_session, scope="function"),
         credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
     ) -> Ctx:
+        self.refuse_unknown_query(request)
         runtime = runtime_of(request)
         principal = authenticate(session, self.audience, credentials.credentials if credentials else None)
         # The plugin gate comes first: for a tenant without the plugin its routes do not exist.
@@ -106,6 +117,7 @@ class PublicAccess(_Declaration):
     def __call__(
         self, request: Request, session: CrmSession = Depends(request_session, scope="function")
     ) -> Ctx:
+        self.refuse_unknown_query(request)
         return bind(session, None, runtime_of(request), self.operation(request))
 
 

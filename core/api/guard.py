@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter, FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
+from pydantic import BaseModel
 from starlette.routing import BaseRoute
 
 from core.access.permissions import PermissionRegistry
@@ -87,10 +88,30 @@ def effective_routes(app: FastAPI) -> Iterator[tuple[str, set[str], Dependant]]:
             yield context.path or "", set(context.methods or ()), context.dependant
 
 
+def _query_names(dependant: Dependant) -> frozenset[str]:
+    """Every query parameter a route reads, its own and its dependencies', a query model's
+    fields included."""
+    names: set[str] = set()
+    for field in [*dependant.query_params, *(q for d in _dependants(dependant) for q in d.query_params)]:
+        annotation = field.field_info.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            names |= {info.alias or name for name, info in annotation.model_fields.items()}
+        else:
+            names.add(field.alias)
+    return frozenset(names)
+
+
+def _dependants(dependant: Dependant) -> Iterator[Dependant]:
+    for dependency in dependant.dependencies:
+        yield dependency
+        yield from _dependants(dependency)
+
+
 def guard_routes(app: FastAPI, registry: PermissionRegistry) -> None:
     """Refuse the app if any route it serves declares no access (or an unknown permission)."""
     seen: dict[int, str] = {}
     for path, methods, dependant in effective_routes(app):
         access = check_access(_label(methods, path), dependant, registry)
+        access.query_names = _query_names(dependant)
         # One declaration serving two paths (a router included twice) names neither.
         access.route_path = path if seen.setdefault(id(access), path) == path else None

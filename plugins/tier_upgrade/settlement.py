@@ -55,8 +55,18 @@ from plugins.tier_upgrade.models import (
 from plugins.tier_upgrade.service import apply_upgrade
 
 # Records (with their tier moves and expiries) written per transaction: on SQLite another tenant's
-# write waits for at most one such batch.
+# write waits for at most one such batch. The size adapts so that a batch takes about
+# BATCH_SECONDS on whatever machine and load it meets, within [MIN, MAX].
 BATCH_RECORDS = 500
+BATCH_SECONDS = 0.1
+MIN_BATCH_RECORDS, MAX_BATCH_RECORDS = 25, 2_000
+
+
+def next_batch_size(size: int, seconds: float) -> int:
+    """The size that would have taken about ``BATCH_SECONDS`` (never more than doubling)."""
+    wanted = size * BATCH_SECONDS / max(seconds, 1e-3)
+    return int(min(max(wanted, MIN_BATCH_RECORDS), size * 2, MAX_BATCH_RECORDS))
+
 
 SUNDAY = 6
 TARGET_TYPES = {
@@ -192,13 +202,14 @@ class _Plan:
     candidates: list[Any]  # (client id, client type, tier id), by client id
     settlement_at: datetime
     cursor: int | None
+    batch_records: int = field(default_factory=lambda: BATCH_RECORDS)  # adjusted between batches
 
     def batches(self) -> Iterator[_Batch]:
         """The candidates' records, batch after batch: computed while no transaction is open, so
         that on SQLite other writers get the lock between two batches."""
         batch = _Batch(self.cursor)
         for client_id, client_type, tier_id in self.candidates:
-            if len(batch.records) >= BATCH_RECORDS:
+            if len(batch.records) >= self.batch_records:
                 yield batch
                 batch = _Batch(batch.last_client_id)
             batch.checked += 1
@@ -255,8 +266,10 @@ def settle(job: JobContext, rule_id: int, at: datetime | None = None) -> Settlem
     job.progress.start(len(plan.candidates), f"Writing {plan.rule.name}")
     cursor, written = settlement.last_client_id, settlement
     for batch in plan.batches():  # each computed outside any transaction, then written in one
+        started = clock.perf_counter()
         with job.batch() as ctx:
             written = _write(ctx, job.run_id, settlement.id, plan, batch, cursor, watch)
+        plan.batch_records = next_batch_size(plan.batch_records, clock.perf_counter() - started)
         cursor = batch.last_client_id
         job.progress.advance(batch.checked)
     return written

@@ -3,7 +3,10 @@
 Every operation gets generated requests — valid ones and ones that break the schema — sent as the
 people who would call it: back-office routes as the demo broker's administrator, portal routes as
 one of its clients, platform routes as an account manager, against the demo broker's data. No
-request may end in a server error, and every response must match the schema it documents.
+request may end in a server error; every response must match the schema and a status the operation
+documents; and a request the schema calls invalid must be refused, never quietly accepted (the
+schema says exactly what the server takes). The credentials themselves are not fuzzed here: the
+deny-by-default walks in ``tests/core/test_access_control.py`` cover them.
 
 Examples per operation: ``CRM_FUZZ_EXAMPLES`` (default 25; CI runs this on both engines).
 Generation is derandomized, so a run is repeatable; a failure found here becomes a regression test
@@ -20,7 +23,11 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import response_schema_conformance
+from schemathesis.specs.openapi.checks import (
+    negative_data_rejection,
+    response_schema_conformance,
+    status_code_conformance,
+)
 from sqlalchemy import select
 
 from core.access.auth import issue_token
@@ -44,7 +51,7 @@ def _document() -> dict:
 
 CONFIG = schemathesis.Config.from_dict(
     {
-        "generation": {"max-examples": EXAMPLES, "deterministic": True},
+        "generation": {"max-examples": EXAMPLES, "deterministic": True, "with-security-parameters": False},
         "suppress-health-check": ["all"],
         # The stateful phase chains operations through links, which this schema does not declare.
         "phases": {"stateful": {"enabled": False}},
@@ -126,4 +133,12 @@ def fuzz_world(crm_runtime: Runtime, crm_app) -> Iterator[FuzzWorld]:
 def test_no_request_gives_a_server_error_or_breaks_its_schema(case, fuzz_world: FuzzWorld) -> None:
     response = case.call(app=fuzz_world.app, headers=fuzz_world.headers(case.path))
     fuzz_world.saw(case.path, response.status_code)
-    case.validate_response(response, checks=[not_a_server_error, response_schema_conformance])
+    case.validate_response(
+        response,
+        checks=[
+            not_a_server_error,
+            response_schema_conformance,
+            status_code_conformance,
+            negative_data_rejection,
+        ],
+    )

@@ -1,7 +1,7 @@
 """Requests the fuzzer (``test_fuzz.py``) found answering 500 before the bounds of issue 8, kept as
 regression tests: each must now be a 4xx naming what is wrong, and write nothing.
 
-They were found by running the fuzz test against the code as it was (commit 4a30770) on SQLite and
+Most were found by running the fuzz test against the code as it was (commit 4a30770) on SQLite and
 PostgreSQL: every one is an id one past the largest 64-bit integer, which the database could not
 compare (``bigint out of range`` on PostgreSQL, ``Python int too large to convert to SQLite INTEGER``
 on SQLite).
@@ -57,4 +57,18 @@ def test_a_request_the_fuzzer_once_broke_is_refused_cleanly(crm, method, path, b
     assert response.status_code == status, response.text
     if field is not None:
         assert field in [f["field"] for f in response.json()["error"]["fields"]], response.text
+    assert crm.snapshot() == before
+
+
+def test_a_time_before_the_first_representable_instant_is_refused(crm):
+    # Found by the fuzzer with its negative-data check on: UTC of 0001-01-01T00:00+00:01 is in year 0.
+    acme = crm.tenant("acme")
+    operator = crm.operator()
+    before = crm.snapshot()
+    response = operator.post(
+        f"/api/v1/platform/tenants/{acme.id}/marketplace/coupons/licence",
+        json={"expires_at": "0001-01-01T00:00:00+00:01"},
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["fields"][0]["field"] == "expires_at"
     assert crm.snapshot() == before

@@ -71,6 +71,21 @@ CASES = [
         "permissions",
     ),
     ("POST", "/api/v1/roles", {"name": "R", "permissions": ["x" * 101]}, 422, "permissions.0"),
+    # Values of another JSON type are not quietly converted, and no query parameter is ignored.
+    (
+        "POST",
+        "/api/v1/ranks",
+        {"name": "R", "sort_order": False, "tiers": [{"name": "A"}]},
+        422,
+        "sort_order",
+    ),
+    ("POST", "/api/v1/promotion-links", {"name": "L", "enabled": 0}, 422, "enabled"),
+    ("GET", "/api/v1/clients?suspended=1", None, 422, "suspended"),
+    ("GET", "/api/v1/clients?created_to=0.5", None, 422, "created_to"),
+    ("GET", "/api/v1/clients?created_from=1700000000", None, 422, "created_from"),
+    ("GET", "/api/v1/clients?grup_id=1", None, 422, "grup_id"),
+    ("GET", "/api/v1/jobs/schedules?plugn=coupons", None, 422, "plugn"),
+    ("GET", "/api/v1/clients/1/downlines?depth=1", None, 422, "depth"),
     # Money: ASCII digits, at most 10^12, no more decimals than the currency has; real currencies.
     (
         "POST",

@@ -189,7 +189,8 @@ def _settle_and_freeze(url: str, slug: str, rule_id: int, at: str, marker: Path)
     from core.scheduler.worker import Worker
     from plugins.tier_upgrade import settlement
 
-    settlement.BATCH_RECORDS = 40  # many batches of a small tree
+    # Many batches of a small tree, all the same size.
+    settlement.BATCH_RECORDS = settlement.MIN_BATCH_RECORDS = settlement.MAX_BATCH_RECORDS = 40
     runtime = Runtime.from_settings(replace(Settings.from_env(), database_url=url))
     Worker(runtime, lease=LEASE).run_now(
         slug, JOB, key=str(rule_id), args={"at": at}, progress=_FreezeAfter(marker, 2)
