@@ -113,6 +113,44 @@ class Input(BaseModel):
         return value
 
 
+def _drop_null_from_kept_fields(schema: dict[str, Any], model: type[BaseModel]) -> None:
+    clearable = getattr(model, "clearable", frozenset())
+    for name, field in schema.get("properties", {}).items():
+        if name in clearable or "anyOf" not in field:
+            continue
+        field["anyOf"] = [option for option in field["anyOf"] if option != {"type": "null"}]
+        if len(field["anyOf"]) == 1:
+            field.update(field.pop("anyOf")[0])
+        field.pop("default", None)
+
+
+class Patch(Input):
+    """A partial update (PATCH): only the fields the request names change. A field listed in
+    ``clearable`` may be sent as null to clear it; null for any other field is refused (422, naming
+    it), and the schema says so. Services read :meth:`changes` and apply them."""
+
+    model_config = ConfigDict(json_schema_extra=_drop_null_from_kept_fields)
+    clearable: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _kept_unless_clearable(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is None and info.field_name not in cls.clearable:
+            raise ValueError("cannot be empty: leave the field out to keep its value")
+        return value
+
+    def changes(self) -> dict[str, Any]:
+        """The fields the request named, in declaration order, with their new values."""
+        named = self.model_fields_set
+        return {name: getattr(self, name) for name in type(self).model_fields if name in named}
+
+
+def apply_changes(record: object, changes: dict[str, Any]) -> None:
+    """Set each changed attribute on ``record`` (lists copied, so the request's list is not shared)."""
+    for name, value in changes.items():
+        setattr(record, name, list(value) if isinstance(value, list) else value)
+
+
 class Output(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
