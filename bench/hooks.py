@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import pluggy
 
-from core import hookspecs
+from core import contract as hookspecs
 from core.access.permissions import core_registry
 from core.marketplace.state import PluginStateCache, TenantPlugins
 from core.plugins.host import LoadedPlugin, PluginHost

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 import core.audit.recorder  # registers the operation-log listener
 import core.db.models  # noqa: F401  (every core table, so foreign keys resolve in any process)
 from core.access.permissions import PermissionRegistry, core_registry
+from core.api.guard import check_plugin_router
 from core.config import Settings
 from core.db.session import Database
 from core.marketplace.state import PluginStateCache
@@ -22,7 +23,7 @@ class Runtime:
     plugin_state: PluginStateCache = field(init=False)
 
     def __post_init__(self) -> None:
-        self.plugins = PluginHost(self.permissions)
+        self.plugins = PluginHost(self.permissions, check_router=check_plugin_router)
         self.plugin_state = PluginStateCache(self.plugins)
 
     @classmethod

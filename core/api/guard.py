@@ -23,6 +23,7 @@ from starlette.routing import BaseRoute
 from core.access.permissions import PermissionRegistry
 from core.api.deps import Access, PublicAccess
 from core.api.errors import MALFORMED_BODY
+from core.plugins.host import PluginRejected
 
 
 class UnguardedRoute(RuntimeError):
@@ -58,6 +59,18 @@ def _original_api_routes(routes: list[BaseRoute]) -> Iterator[APIRoute]:
         nested = getattr(route, "original_router", None)  # an included router
         if nested is not None:
             yield from _original_api_routes(nested.routes)
+
+
+def check_plugin_router(router: object, registry: PermissionRegistry, *, plugin: str) -> APIRouter:
+    """The plugin host's router check: a plugin's router is an ``APIRouter`` whose every route
+    declares its access (else the plugin is refused, with the reason)."""
+    if not isinstance(router, APIRouter):
+        raise PluginRejected("a router hook must return a fastapi.APIRouter")
+    try:
+        declare_router(router, registry, plugin=plugin)
+    except UnguardedRoute as error:
+        raise PluginRejected(str(error)) from None
+    return router
 
 
 def declare_router(router: APIRouter, registry: PermissionRegistry, *, plugin: str | None = None) -> None:

@@ -348,7 +348,7 @@ def failures(
     from rich.table import Table
     from sqlalchemy import select
 
-    from core.events.models import PluginFailure
+    from core.failures.models import PluginFailure
     from core.tenancy.models import Tenant as TenantRow
 
     table = Table("id", "when (UTC)", "tenant", "module", "event", "error")
@@ -387,8 +387,8 @@ def replay(
     from sqlalchemy import select
 
     from core.context import bind
-    from core.events.service import open_failures
-    from core.events.service import replay as replay_one
+    from core.failures.service import open_failures
+    from core.plugins.dispatch import replay_failure as replay_one
     from core.tenancy.models import Tenant as TenantRow
 
     with reported():
@@ -396,7 +396,7 @@ def replay(
             tenant_id = (
                 session.scalar(select(TenantRow.id).where(TenantRow.slug == tenant)) if tenant else None
             )
-        targets = open_failures(rt, plugin=plugin, tenant_id=tenant_id)
+        targets = open_failures(rt.db, plugin=plugin, tenant_id=tenant_id)
     if failure_id is not None:
         targets = [(t, f) for t, f in targets if f == failure_id]
     if not targets:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from core.api.deps import PathId, PathModule, operator, portal, staff
 from core.context import Ctx
-from core.events import service as events
+from core.failures import service as failure_store
 from core.marketplace import service
 from core.marketplace.schemas import (
     CatalogEntryOut,
@@ -25,7 +25,7 @@ from core.marketplace.schemas import (
     SettingsOut,
     UninstallIn,
 )
-from core.plugins.dispatch import enabled_plugins
+from core.plugins.dispatch import enabled_plugins, replay_failure
 from core.schemas import ListQuery, ModuleName, Page
 from core.tenancy.service import as_tenant
 
@@ -61,7 +61,7 @@ def catalog(ctx: Ctx = staff("marketplace.read")) -> list[CatalogEntryOut]:
 def failures(
     query: Annotated[FailureQuery, Query()], ctx: Ctx = staff("marketplace.read")
 ) -> Page[FailureOut]:
-    return Page.of(events.list_failures(ctx, query.paging, **query.filters()), FailureOut)
+    return Page.of(failure_store.list_failures(ctx, query.paging, **query.filters()), FailureOut)
 
 
 @router.post(
@@ -70,7 +70,7 @@ def failures(
     summary="Deliver a failed event to its module again",
 )
 def replay(failure_id: PathId, ctx: Ctx = staff("marketplace.manage")) -> FailureOut:
-    return FailureOut.model_validate(events.replay(ctx, failure_id))
+    return FailureOut.model_validate(replay_failure(ctx, failure_id))
 
 
 @router.get("/marketplace/{plugin}", response_model=CatalogEntryOut)
@@ -277,7 +277,7 @@ def tenant_failures(
     tenant_id: PathId, query: Annotated[FailureQuery, Query()], ctx: Ctx = operator()
 ) -> Page[FailureOut]:
     return Page.of(
-        events.list_failures(as_tenant(ctx, tenant_id), query.paging, **query.filters()), FailureOut
+        failure_store.list_failures(as_tenant(ctx, tenant_id), query.paging, **query.filters()), FailureOut
     )
 
 

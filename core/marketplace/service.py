@@ -25,8 +25,8 @@ from core.audit.recorder import record_action
 from core.context import Ctx
 from core.db.base import Base, utcnow
 from core.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
-from core.events.models import PluginFailure
-from core.events.service import unhealthy_counts
+from core.failures.models import PluginFailure
+from core.failures.service import unhealthy_counts
 from core.marketplace.models import PluginStatus, TenantPlugin
 from core.marketplace.state import mark_changed
 from core.plugins.dispatch import call_lifecycle

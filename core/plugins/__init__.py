@@ -1,10 +1,9 @@
-"""What a plugin imports from core to talk to the host.
+"""The plugin host: discovery, loading, checking and calling plugins (internal to core).
 
-    from core.plugins import hookimpl
-
-The contract itself — every hook and its arguments — is ``core/hookspecs.py``.
+Plugins import what they need from ``core.sdk``; ``from core.plugins import hookimpl`` still works
+for one minor version of the contract, with a deprecation warning.
 """
 
-from core.hookspecs import HOOKS_VERSION, hookimpl
+from core.deprecation import moved_names
 
-__all__ = ["HOOKS_VERSION", "hookimpl"]
+__getattr__ = moved_names(__name__, {"hookimpl": "core.contract", "HOOKS_VERSION": "core.contract"})

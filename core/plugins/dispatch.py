@@ -1,4 +1,6 @@
-"""Calling plugins for one tenant: events (isolated), chained hooks (all or nothing), lifecycle.
+"""Calling plugins for one tenant, each hook as its declared kind: events (``fire``: isolated),
+chained hooks (``chain``: all or nothing), queries (``collect``), lifecycle (``call_lifecycle``),
+and the replay of a recorded failure.
 
 Only the plugins installed and enabled for the tenant are called, in a stable order (by name).
 Plugins act as the system: ``ctx.principal`` is None in their hooks and the operation log names
@@ -15,7 +17,11 @@ from typing import Any
 from pluggy import HookRelay
 
 from core.context import Ctx
-from core.errors import DomainError
+from core.contract import HookKind, kind_of
+from core.db.base import utcnow
+from core.errors import Conflict, DomainError
+from core.failures.models import PluginFailure
+from core.failures.service import decode_arguments, get_failure, record_failure
 
 log = logging.getLogger("crm.plugins")
 
@@ -39,7 +45,9 @@ def tenant_hooks(ctx: Ctx) -> HookRelay | None:
     return ctx.runtime.plugins.hooks_for(names) if names else None
 
 
-def _implementations(ctx: Ctx, hook: str) -> list[Any]:
+def _implementations(ctx: Ctx, hook: str, kind: HookKind) -> list[Any]:
+    if kind_of(hook) is not kind:
+        raise TypeError(f"{hook} is a {kind_of(hook).value} hook, not a {kind.value} hook")
     relay = tenant_hooks(ctx)
     if relay is None:
         return []
@@ -68,9 +76,7 @@ def _call(implementation: Any, kwargs: dict[str, Any]) -> Any:
 def fire(ctx: Ctx, hook: str, **kwargs: Any) -> None:
     """Deliver a domain event. Each plugin's handler runs in its own savepoint: a failure undoes
     only that handler's changes, is recorded for replay, and stops neither core nor the others."""
-    from core.events.service import record_failure
-
-    for implementation in _implementations(ctx, hook):
+    for implementation in _implementations(ctx, hook, HookKind.EVENT):
         plugin = implementation.plugin_name
         try:
             with ctx.session.begin_nested(), acting_as(ctx, plugin) as plugin_ctx:
@@ -82,7 +88,7 @@ def fire(ctx: Ctx, hook: str, **kwargs: Any) -> None:
 
 def chain(ctx: Ctx, hook: str, **kwargs: Any) -> None:
     """Call a chained hook: each plugin in turn; any failure fails the whole action."""
-    for implementation in _implementations(ctx, hook):
+    for implementation in _implementations(ctx, hook, HookKind.CHAINED):
         plugin = implementation.plugin_name
         try:
             with acting_as(ctx, plugin) as plugin_ctx:
@@ -100,10 +106,8 @@ def collect(ctx: Ctx, hook: str, *, strict: bool = False, **kwargs: Any) -> dict
     """Each plugin's answer to a query hook; a failing plugin is recorded and left out. With
     ``strict`` (a guard, where a missing answer would wrongly allow an action) a failure fails the
     action instead, as in a chained hook."""
-    from core.events.service import record_failure
-
     answers: dict[str, Any] = {}
-    for implementation in _implementations(ctx, hook):
+    for implementation in _implementations(ctx, hook, HookKind.QUERY):
         plugin = implementation.plugin_name
         try:
             with ctx.session.begin_nested(), acting_as(ctx, plugin) as plugin_ctx:
@@ -123,6 +127,8 @@ def collect(ctx: Ctx, hook: str, *, strict: bool = False, **kwargs: Any) -> dict
 
 def call_lifecycle(ctx: Ctx, plugin: str, hook: str, **kwargs: Any) -> None:
     """Tell one plugin about a change of its own state for the tenant. A failure fails the change."""
+    if kind_of(hook) is not HookKind.LIFECYCLE:
+        raise TypeError(f"{hook} is a {kind_of(hook).value} hook, not a lifecycle hook")
     implementation = ctx.runtime.plugins.implementation(plugin, hook)
     if implementation is None:
         return
@@ -136,3 +142,28 @@ def call_lifecycle(ctx: Ctx, plugin: str, hook: str, **kwargs: Any) -> None:
         raise ModuleFailed(
             f"the {plugin} module failed in {hook} ({type(error).__name__}); nothing was changed"
         ) from error
+
+
+def replay_failure(ctx: Ctx, failure_id: int) -> PluginFailure:
+    """Call the plugin's handler again with the event's records as they are now, in the caller's
+    unit of work. Success marks the failure resolved; another failure is kept on it. Only the
+    plugin itself is called."""
+    failure = get_failure(ctx, failure_id)
+    if failure.resolved:
+        raise Conflict("this failure was already replayed successfully")
+    if failure.plugin not in enabled_plugins(ctx):
+        raise Conflict(f"the {failure.plugin} module is not enabled for this tenant")
+    implementation = ctx.runtime.plugins.implementation(failure.plugin, failure.hook)
+    if implementation is None:
+        raise Conflict(f"the {failure.plugin} module no longer handles {failure.hook}")
+    failure.replayed_at = utcnow()
+    try:
+        with ctx.session.begin_nested(), acting_as(ctx, failure.plugin) as plugin_ctx:
+            _call(implementation, {**decode_arguments(ctx, failure.payload), "ctx": plugin_ctx})
+    except Exception as error:
+        failure.replay_error = repr(error)
+    else:
+        failure.resolved = True
+        failure.replay_error = ""
+    ctx.session.flush()
+    return failure

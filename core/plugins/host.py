@@ -6,7 +6,7 @@ as *broken* (or *incompatible*) with the reason:
 * its hooks module fails to import;
 * its manifest is missing or invalid, or names a different plugin than its entry point;
 * its declared core or hook-contract range excludes this host;
-* a hook implementation does not match ``core/hookspecs.py`` (a misspelt hook or argument);
+* a hook implementation does not match ``core.contract`` (a misspelt hook or argument);
 * it declares a permission another plugin (or core) already declared;
 * a route of its routers declares no permission, or its tables are not its own;
 * it declares a job type without a handler, or a handler for an undeclared job type;
@@ -23,18 +23,16 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
-from fastapi import APIRouter
 from packaging.version import Version
 from pluggy import HookImpl
 from sqlalchemy import Table
 from stevedore import ExtensionManager
 
-from core import __version__, hookspecs
+from core import __version__, contract
 from core.access.permissions import Permission, PermissionRegistry
-from core.api.guard import UnguardedRoute, declare_router
 from core.db.base import Base, TenantOwned
 from core.plugins.manifest import Manifest, ManifestError, load_manifest
 
@@ -67,6 +65,17 @@ class BrokenPlugin:
     distribution: str | None = None
 
 
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+
+class RouterCheck(Protocol):
+    """Checks a router a plugin returned (the HTTP layer provides it: every route declares its
+    access); raises ``PluginRejected`` with the reason to refuse the plugin."""
+
+    def __call__(self, router: object, registry: PermissionRegistry, *, plugin: str) -> APIRouter: ...
+
+
 class PluginRejected(Exception):
     def __init__(self, reason: str, state: str = "broken") -> None:
         super().__init__(reason)
@@ -90,9 +99,12 @@ class PluginHost:
         permissions: PermissionRegistry,
         *,
         core_version: str = __version__,
-        hooks_version: str = hookspecs.HOOKS_VERSION,
+        hooks_version: str = contract.HOOKS_VERSION,
+        check_router: RouterCheck | None = None,
     ) -> None:
         self.permissions = permissions
+        # Without a check, a plugin that brings routes is refused: no route is served unchecked.
+        self.check_router = check_router
         self.core_version = Version(core_version)
         self.hooks_version = Version(hooks_version)
         self.pm = self._manager()
@@ -102,8 +114,8 @@ class PluginHost:
 
     @staticmethod
     def _manager() -> pluggy.PluginManager:
-        pm = pluggy.PluginManager(hookspecs.PROJECT)
-        pm.add_hookspecs(hookspecs.CrmHooks)
+        pm = pluggy.PluginManager(contract.PROJECT)
+        pm.add_hookspecs(contract.CrmHooks)
         return pm
 
     # --- discovery ------------------------------------------------------------------------------
@@ -163,7 +175,7 @@ class PluginHost:
             )
             self._collect_registrations(plugin)
             self._register_permissions(plugin)
-        except (PluginRejected, ManifestError, UnguardedRoute) as error:
+        except (PluginRejected, ManifestError) as error:
             state = error.state if isinstance(error, PluginRejected) else "broken"
             reason = f"invalid manifest: {error}" if isinstance(error, ManifestError) else str(error)
             self._undo(entry_name, module if registered else None)
@@ -188,6 +200,14 @@ class PluginHost:
         return str(package)
 
     def _register_hooks(self, name: str, module: Any) -> None:
+        for attribute, function in sorted(vars(module).items()):
+            options = getattr(function, f"{contract.PROJECT}_impl", None)
+            if isinstance(options, dict) and (options.get("wrapper") or options.get("hookwrapper")):
+                raise PluginRejected(
+                    f"{attribute} is a hook wrapper, which the host does not support: it calls each "
+                    "plugin's implementation itself (in its own savepoint, acting as that plugin), so "
+                    "a wrapper around the others would never run; implement the hook plainly"
+                )
         try:
             self.pm.register(module, name=name)
         except pluggy.PluginValidationError as error:
@@ -199,16 +219,16 @@ class PluginHost:
 
     def _call(self, module: Any, hook: str) -> Any:
         function = getattr(module, hook, None)
-        return function() if function is not None and hasattr(function, f"{hookspecs.PROJECT}_impl") else None
+        return function() if function is not None and hasattr(function, f"{contract.PROJECT}_impl") else None
 
     def _collect_registrations(self, plugin: LoadedPlugin) -> None:
         for kind in ("backoffice", "portal"):
             router = self._call(plugin.module, f"crm_{kind}_router")
             if router is not None:
-                if not isinstance(router, APIRouter):
-                    raise PluginRejected(f"crm_{kind}_router must return a fastapi.APIRouter")
-                declare_router(router, self._registry_with(plugin), plugin=plugin.name)
-                setattr(plugin, f"{kind}_router", router)
+                if self.check_router is None:
+                    raise PluginRejected("this host serves no routes (no router check configured)")
+                checked = self.check_router(router, self._registry_with(plugin), plugin=plugin.name)
+                setattr(plugin, f"{kind}_router", checked)
         handlers = self._call(plugin.module, "crm_job_handlers") or {}
         declared = plugin.manifest.job_names()
         if set(handlers) != declared:

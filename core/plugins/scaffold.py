@@ -14,8 +14,8 @@ from string import Template
 from alembic.script import ScriptDirectory
 
 from core import __version__
+from core.contract import HOOKS_VERSION
 from core.db.migrate import alembic_config
-from core.hookspecs import HOOKS_VERSION
 
 NAME = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 

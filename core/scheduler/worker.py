@@ -35,12 +35,12 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.context import Ctx, bind
+from core.contract import JobContext, LostLease, NoProgress, Progress
 from core.db.base import utcnow
 from core.db.session import CrmSession
 from core.errors import Conflict, DomainError, NotFound
 from core.runtime import Runtime
 from core.scheduler import cron as cronspec
-from core.scheduler.jobs import JobContext, LostLease, NoProgress, Progress
 from core.scheduler.models import JobRun, JobSchedule, RunStatus, RunTrigger
 from core.tenancy.models import Tenant
 

@@ -8,8 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from core.db import Base, IdType, Money, TenantOwned, UTCDateTime, utcnow
-from core.db.types import enum_type
+from core.sdk import Base, IdType, Money, TenantOwned, UTCDateTime, enum_type, utcnow
 
 
 class UpgradeMethod(enum.StrEnum):

@@ -9,10 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 
-from core.api.csv import CSV_RESPONSE, csv_export
-from core.api.deps import PathId, staff
-from core.context import Ctx
-from core.schemas import Page
+from core.sdk import CSV_RESPONSE, Ctx, Page, PathId, csv_export, staff
 from plugins.tier_upgrade import service
 from plugins.tier_upgrade.schemas import RecordOut, RecordQuery, RuleIn, RuleOut, RuleUpdate, SelectionIn
 

@@ -8,8 +8,7 @@ from typing import Any
 
 from pydantic import Field
 
-from core import reference
-from core.schemas import (
+from core.sdk import (
     CurrencyCode,
     Id,
     Input,
@@ -18,6 +17,7 @@ from core.schemas import (
     NonNegativeAmount,
     Output,
     TimeZoneName,
+    display_amount,
     id_list,
 )
 from plugins.tier_upgrade.models import (
@@ -160,4 +160,4 @@ class SelectionIn(Input):
 
 
 def display(amount: Decimal, currency: str) -> Decimal:
-    return reference.display_amount(amount, currency)
+    return display_amount(amount, currency)

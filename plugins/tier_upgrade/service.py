@@ -11,20 +11,33 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.exc import IntegrityError
 
-from core import reference
-from core.audit.recorder import record_action
-from core.context import Ctx
-from core.crm.clients import change_tier_if
-from core.crm.models import Client, Rank, Tier
-from core.crm.money import check_precision
-from core.crm.ranks import get_rank
-from core.crm.scope import scope_clients
-from core.db.base import utcnow
-from core.db.lookup import ensure_unique, fetch
-from core.db.paging import PageRequest, PageResult, count
-from core.errors import Conflict, FieldError, InvalidInput, NotFound
-from core.scheduler import service as scheduler
-from core.tenancy.models import Tenant
+from core.sdk import (
+    Client,
+    Conflict,
+    Ctx,
+    FieldError,
+    InvalidInput,
+    NotFound,
+    PageRequest,
+    PageResult,
+    Rank,
+    Tenant,
+    Tier,
+    change_tier_if,
+    check_precision,
+    count,
+    display_amount,
+    ensure_schedule,
+    ensure_unique,
+    fetch,
+    get_rank,
+    is_running,
+    list_schedules,
+    record_action,
+    remove_schedule,
+    scope_clients,
+    utcnow,
+)
 from plugins.tier_upgrade.models import (
     RecordStatus,
     TierAmount,
@@ -104,7 +117,7 @@ def _criteria(ctx: Ctx, rank_id: int, tiers: list[TierCriteriaIn]) -> list[TierC
 
 def _schedule(ctx: Ctx, rule: TierRule) -> None:
     hour, minute = rule.settlement_time.split(":")
-    scheduler.ensure_schedule(
+    ensure_schedule(
         ctx,
         PLUGIN,
         JOB,
@@ -164,7 +177,7 @@ def create_rule(ctx: Ctx, data: RuleIn) -> TierRule:
 
 
 def _not_settling(ctx: Ctx, rule: TierRule) -> None:
-    if scheduler.is_running(ctx, PLUGIN, JOB, key=str(rule.id)):
+    if is_running(ctx, PLUGIN, JOB, key=str(rule.id)):
         raise Conflict("this rule's settlement is in progress: make your changes once it has finished")
 
 
@@ -212,13 +225,13 @@ def set_enabled(ctx: Ctx, rule_id: int, enabled: bool) -> TierRule:
 def delete_rule(ctx: Ctx, rule_id: int) -> None:
     """The rule's records stay in the reports, as they were."""
     rule = _locked(ctx, rule_id)
-    scheduler.remove_schedule(ctx, PLUGIN, JOB, key=str(rule.id))
+    remove_schedule(ctx, PLUGIN, JOB, key=str(rule.id))
     ctx.session.delete(rule)
     ctx.session.flush()
 
 
 def next_settlement(ctx: Ctx, rule: TierRule) -> datetime | None:
-    schedule = next((s for s in scheduler.list_schedules(ctx, plugin=PLUGIN) if s.key == str(rule.id)), None)
+    schedule = next((s for s in list_schedules(ctx, plugin=PLUGIN) if s.key == str(rule.id)), None)
     return schedule.next_run_at if schedule is not None and schedule.enabled else None
 
 
@@ -254,7 +267,7 @@ def describe(ctx: Ctx, rule: TierRule) -> dict[str, Any]:
 
 
 def _shown(amount: Decimal, currency: str) -> Decimal:
-    return reference.display_amount(amount, currency)
+    return display_amount(amount, currency)
 
 
 def currency_uses(ctx: Ctx, currency: str) -> list[str]:

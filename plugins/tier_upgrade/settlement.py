@@ -27,19 +27,32 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from core import reference
-from core.audit.recorder import record_action
-from core.bounds import id_in_range
-from core.context import Ctx
-from core.crm.clients import TierMove, change_tiers_if
-from core.crm.models import Client, ClientType, Deposit, DepositKind, DepositStatus, Rank, Tier
-from core.db.base import utcnow
-from core.db.types import money_sum, money_units
-from core.errors import Conflict, InvalidInput, NotFound
-from core.scheduler.jobs import JobContext, Progress
-from core.scheduler.models import RunTrigger
-from core.scheduler.service import holds_lease
-from core.tenancy.models import Tenant
+from core.sdk import (
+    Client,
+    ClientType,
+    Conflict,
+    Ctx,
+    Deposit,
+    DepositKind,
+    DepositStatus,
+    InvalidInput,
+    JobContext,
+    NotFound,
+    Progress,
+    Rank,
+    Tenant,
+    Tier,
+    TierMove,
+    change_tiers_if,
+    display_amount,
+    holds_lease,
+    id_in_range,
+    money_sum,
+    money_units,
+    record_action,
+    utcnow,
+)
+from core.sdk.testing import RunTrigger
 from plugins.tier_upgrade import metrics as tree
 from plugins.tier_upgrade.models import (
     CurrencyRelation,
@@ -167,7 +180,7 @@ def _snapshot(
     minimums = {a.currency: tree.to_units(a.branch_minimum) for a in criterion.amounts}
     return {
         "downline_totals": {
-            c: str(reference.display_amount(tree.from_units(metrics.downline_total(client_id, c)), c))
+            c: str(display_amount(tree.from_units(metrics.downline_total(client_id, c)), c))
             for c in currencies
         },
         "qualifying_branches": {

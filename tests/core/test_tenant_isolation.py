@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from core.events.models import PluginFailure
+from core.failures.models import PluginFailure
 from core.scheduler.worker import Worker
 from core.testing import expect
 

@@ -146,7 +146,9 @@ def test_plugin_routes_are_mounted_under_their_prefix_and_documented(pk):
 def test_a_second_distribution_of_the_same_plugin_is_refused(plugin_runtime):
     from core.plugins.host import PluginHost
 
-    host = PluginHost(plugin_runtime.permissions.__class__())
+    host = PluginHost(
+        plugin_runtime.permissions.__class__(), check_router=plugin_runtime.plugins.check_router
+    )
     module = plugin_runtime.plugins.plugins["fixture_ticker"].module
     assert host.load("fixture_ticker", module) is not None
     assert host.load("fixture_ticker", module) is None

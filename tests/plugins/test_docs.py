@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.hookspecs import CrmHooks
+from core.contract import CrmHooks
 from core.plugins.manifest import manifest_schema
 
 GUIDE = (Path(__file__).resolve().parents[2] / "docs" / "plugins.md").read_text(encoding="utf-8")

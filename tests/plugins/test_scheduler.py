@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import DBAPIError
 
+from core.contract import JobContext
 from core.errors import InvalidInput, NotFound
 from core.scheduler import cron
-from core.scheduler.jobs import JobContext
 from core.scheduler.models import JobRun, JobSchedule, RunStatus
 from core.scheduler.service import ensure_schedule
 from core.scheduler.worker import Worker

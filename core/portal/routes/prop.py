@@ -8,9 +8,9 @@ from fastapi import APIRouter, Header, Query, Response
 
 from core.api.deps import PathId, portal
 from core.context import Ctx
+from core.contract import Quote
 from core.crm import prop
 from core.crm.models import PropOrderStatus
-from core.crm.pricing import Quote
 from core.crm.schemas import ChallengeOfferOut, OrderIn, PriceAdjustmentOut, PropOrderOut, QuoteOut
 from core.schemas import ListQuery, Page
 

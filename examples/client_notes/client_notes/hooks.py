@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.plugins import hookimpl
+from core.sdk import hookimpl
 
 
 @hookimpl
@@ -28,7 +28,7 @@ def crm_migrations():
 
 @hookimpl
 def crm_installed(ctx):
-    from core.scheduler.service import ensure_schedule
+    from core.sdk import ensure_schedule
 
     ensure_schedule(ctx, "client_notes", "client_notes.weekly_digest", cron="0 8 * * 1")
 

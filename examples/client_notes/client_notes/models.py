@@ -5,7 +5,7 @@ from datetime import date, datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, IdType, TenantOwned, UTCDateTime, utcnow
+from core.sdk import Base, IdType, TenantOwned, UTCDateTime, utcnow
 
 
 class Note(TenantOwned, Base):

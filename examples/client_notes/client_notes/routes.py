@@ -8,8 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from client_notes import service
-from core.api.deps import PathId, staff
-from core.context import Ctx
+from core.sdk import Ctx, PathId, staff
 
 router = APIRouter()
 

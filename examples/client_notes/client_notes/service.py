@@ -7,12 +7,7 @@ from datetime import timedelta
 from sqlalchemy import func, select
 
 from client_notes.models import Digest, Note
-from core.context import Ctx
-from core.crm.clients import get_client
-from core.crm.models import Client, PromotionLink
-from core.errors import InvalidInput
-from core.marketplace.service import settings_of
-from core.scheduler.jobs import JobContext
+from core.sdk import Client, Ctx, InvalidInput, JobContext, PromotionLink, get_client, settings_of
 
 
 def add_note(ctx: Ctx, client_id: int, text: str) -> Note:

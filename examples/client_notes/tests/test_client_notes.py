@@ -1,7 +1,6 @@
 """Client Notes' own tests: run them with `pytest examples/client_notes` once it is installed."""
 
-from core.scheduler.worker import Worker
-from core.testing import expect
+from core.sdk.testing import Worker, expect
 
 API = "/api/v1/plugins/client_notes"
 

@@ -8,12 +8,8 @@ from typing import Any
 
 from sqlalchemy import String, case, cast, func, insert, literal, null, select, text
 
-from core.crm.models import Client, Deposit, DepositKind, DepositStatus
-from core.db.session import Database
-from core.db.types import Money, UTCDateTime
-from core.scheduler.models import JobRun
-from core.scheduler.worker import Worker
-from core.testing import ApiSession, TenantHandle, expect
+from core.sdk import Client, Deposit, DepositKind, DepositStatus, Money, UTCDateTime
+from core.sdk.testing import ApiSession, Database, JobRun, TenantHandle, Worker, expect
 
 API = "/api/v1/plugins/tier_upgrade"
 

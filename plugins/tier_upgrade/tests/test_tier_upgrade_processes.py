@@ -15,21 +15,15 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from core.audit.models import OperationLog
-from core.config import Settings
-from core.crm.models import Client, Tier
-from core.db.base import utcnow
-from core.scheduler.models import JobRun, RunStatus
-from core.scheduler.worker import Worker
-from core.testing import expect
+from core.sdk import Client, Tier, utcnow
+from core.sdk.testing import JobRun, OperationLog, RunStatus, Settings, Worker, expect
 from plugins.tier_upgrade.models import Settlement, SettlementState, UpgradeRecord
 from plugins.tier_upgrade.tests.support import API, Broker, bulk_tree
 
 
 def _work(url: str, now: str, barrier: Any) -> list[str]:
     """A worker's passes over the schedules at ``now`` (after two Sundays were due)."""
-    from core.runtime import Runtime
-    from core.scheduler.worker import Worker
+    from core.sdk.testing import Runtime, Worker
 
     runtime = Runtime.from_settings(replace(Settings.from_env(), database_url=url))
     worker = Worker(runtime)
@@ -75,8 +69,7 @@ LONG_SETTLEMENT = 200_000
 
 def _settle(url: str, slug: str, rule_id: int, at: str) -> tuple[str, str]:
     """A settlement by hand in a process of its own; how its run ended."""
-    from core.runtime import Runtime
-    from core.scheduler.worker import Worker
+    from core.sdk.testing import Runtime, Worker
 
     runtime = Runtime.from_settings(replace(Settings.from_env(), database_url=url))
     try:
@@ -185,8 +178,7 @@ class _FreezeAfter:
 
 
 def _settle_and_freeze(url: str, slug: str, rule_id: int, at: str, marker: Path) -> None:
-    from core.runtime import Runtime
-    from core.scheduler.worker import Worker
+    from core.sdk.testing import Runtime, Worker
     from plugins.tier_upgrade import settlement
 
     # Many batches of a small tree, all the same size.

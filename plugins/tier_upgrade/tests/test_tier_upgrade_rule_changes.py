@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from core.testing import expect
+from core.sdk.testing import expect
 from plugins.tier_upgrade.tests.support import API
 
 

@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from typer.testing import CliRunner
 
-from core.cli.main import app
-from core.scheduler.worker import Worker
-from core.testing import expect
+from core.sdk.testing import Worker, expect
+from core.sdk.testing import cli_app as app
 from plugins.tier_upgrade.tests.support import API
 
 

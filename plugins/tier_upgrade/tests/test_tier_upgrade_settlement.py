@@ -7,9 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from core.crm.models import DepositKind, DepositStatus
-from core.scheduler.worker import Worker
-from core.testing import expect
+from core.sdk import DepositKind, DepositStatus
+from core.sdk.testing import Worker, expect
 from plugins.tier_upgrade.models import Settlement, SettlementState
 from plugins.tier_upgrade.tests.support import API, Broker
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import core.db.types
+import core.sdk
 
 
 revision: str = 'tier_upgrade_0001'
@@ -31,8 +31,8 @@ def upgrade() -> None:
     sa.Column('timezone', sa.String(length=64), nullable=False),
     sa.Column('settlement_time', sa.String(length=5), nullable=False),
     sa.Column('enabled', sa.Boolean(), nullable=False),
-    sa.Column('created_at', core.db.types.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', core.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', core.sdk.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', core.sdk.UTCDateTime(timezone=True), nullable=False),
     sa.Column('tenant_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.ForeignKeyConstraint(['rank_id'], ['ranks.id'], name=op.f('fk_tier_upgrade_rules_rank_id_ranks'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_tier_upgrade_rules_tenant_id_tenants'), ondelete='CASCADE'),
@@ -61,12 +61,12 @@ def upgrade() -> None:
     op.create_table('tier_upgrade_settlements',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('rule_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
-    sa.Column('settlement_at', core.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('settlement_at', core.sdk.UTCDateTime(timezone=True), nullable=False),
     sa.Column('clients_checked', sa.Integer(), nullable=False),
     sa.Column('records', sa.Integer(), nullable=False),
     sa.Column('upgraded', sa.Integer(), nullable=False),
     sa.Column('duration_ms', sa.Integer(), nullable=False),
-    sa.Column('finished_at', core.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', core.sdk.UTCDateTime(timezone=True), nullable=False),
     sa.Column('tenant_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.ForeignKeyConstraint(['rule_id'], ['tier_upgrade_rules.id'], name=op.f('fk_tier_upgrade_settlements_rule_id_tier_upgrade_rules'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_tier_upgrade_settlements_tenant_id_tenants'), ondelete='CASCADE'),
@@ -80,8 +80,8 @@ def upgrade() -> None:
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('criterion_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('currency', sa.String(length=3), nullable=False),
-    sa.Column('downline_total', core.db.types.Money(precision=24, scale=4), nullable=False),
-    sa.Column('branch_minimum', core.db.types.Money(precision=24, scale=4), nullable=False),
+    sa.Column('downline_total', core.sdk.Money(precision=24, scale=4), nullable=False),
+    sa.Column('branch_minimum', core.sdk.Money(precision=24, scale=4), nullable=False),
     sa.Column('tenant_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.ForeignKeyConstraint(['criterion_id'], ['tier_upgrade_criteria.id'], name=op.f('fk_tier_upgrade_amounts_criterion_id_tier_upgrade_criteria'), ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], name=op.f('fk_tier_upgrade_amounts_tenant_id_tenants'), ondelete='CASCADE'),
@@ -108,14 +108,14 @@ def upgrade() -> None:
     sa.Column('to_tier_name', sa.String(length=100), nullable=False),
     sa.Column('to_level', sa.Integer(), nullable=False),
     sa.Column('metrics', sa.JSON(), nullable=False),
-    sa.Column('settlement_at', core.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('settlement_at', core.sdk.UTCDateTime(timezone=True), nullable=False),
     sa.Column('settlement_date', sa.Date(), nullable=False),
     sa.Column('status', sa.Enum('pending', 'success', 'fail', 'rejected', 'expired', name='recordstatus', native_enum=False, length=32), nullable=False),
     sa.Column('fail_reason', sa.String(length=200), nullable=False),
     sa.Column('acted_by_user_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=True),
     sa.Column('acted_by_name', sa.String(length=200), nullable=True),
-    sa.Column('acted_at', core.db.types.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('created_at', core.db.types.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('acted_at', core.sdk.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', core.sdk.UTCDateTime(timezone=True), nullable=False),
     sa.Column('tenant_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.ForeignKeyConstraint(['acted_by_user_id'], ['users.id'], name=op.f('fk_tier_upgrade_records_acted_by_user_id_users'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['client_id'], ['clients.id'], name=op.f('fk_tier_upgrade_records_client_id_clients'), ondelete='CASCADE'),

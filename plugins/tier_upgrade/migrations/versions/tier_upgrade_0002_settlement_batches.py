@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import core.db.types
+import core.sdk
 
 
 revision: str = 'tier_upgrade_0002'
@@ -33,9 +33,9 @@ def upgrade() -> None:
         )
         batch_op.add_column(sa.Column('run_id', ID, nullable=True))
         batch_op.add_column(sa.Column('last_client_id', ID, nullable=True))
-        batch_op.add_column(sa.Column('started_at', core.db.types.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('started_at', core.sdk.UTCDateTime(timezone=True), nullable=True))
         batch_op.alter_column(
-            'finished_at', existing_type=core.db.types.UTCDateTime(timezone=True), nullable=True
+            'finished_at', existing_type=core.sdk.UTCDateTime(timezone=True), nullable=True
         )
         batch_op.create_foreign_key(
             batch_op.f('fk_tier_upgrade_settlements_run_id_job_runs'),
@@ -47,7 +47,7 @@ def upgrade() -> None:
     op.execute('UPDATE tier_upgrade_settlements SET started_at = finished_at')
     with op.batch_alter_table('tier_upgrade_settlements', schema=None) as batch_op:
         batch_op.alter_column(
-            'started_at', existing_type=core.db.types.UTCDateTime(timezone=True), nullable=False
+            'started_at', existing_type=core.sdk.UTCDateTime(timezone=True), nullable=False
         )
         batch_op.alter_column('state', existing_type=sa.String(length=32), server_default=None)
 
@@ -58,7 +58,7 @@ def downgrade() -> None:
     with op.batch_alter_table('tier_upgrade_settlements', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_tier_upgrade_settlements_run_id_job_runs'), type_='foreignkey')
         batch_op.alter_column(
-            'finished_at', existing_type=core.db.types.UTCDateTime(timezone=True), nullable=False
+            'finished_at', existing_type=core.sdk.UTCDateTime(timezone=True), nullable=False
         )
         batch_op.drop_column('started_at')
         batch_op.drop_column('last_client_id')

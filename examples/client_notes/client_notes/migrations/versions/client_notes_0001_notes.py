@@ -8,7 +8,7 @@ Create Date: 2026-11-22
 import sqlalchemy as sa
 from alembic import op
 
-import core.db.types
+import core.sdk
 
 revision = "client_notes_0001"
 down_revision = None
@@ -30,7 +30,7 @@ def upgrade() -> None:
         ),
         sa.Column("author", sa.String(254), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
-        sa.Column("created_at", core.db.types.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", core.sdk.UTCDateTime(timezone=True), nullable=False),
     )
     op.create_table(
         "client_notes_digests",

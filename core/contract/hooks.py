@@ -1,0 +1,218 @@
+"""The hooks: every one a plugin may implement, grouped by kind. Argument names are the contract.
+
+Each hook's kind is declared by its decorator (``@event`` …) and says who calls it and what a
+failure does; the host's dispatch functions refuse to call a hook as another kind.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pluggy
+
+from core.contract.values import JobHandler, PortalPage, Quote
+
+if TYPE_CHECKING:
+    from fastapi import APIRouter
+
+    from core.context import Ctx
+    from core.crm.models import Client, Deposit, KycDocument, PromotionLink, PropChallenge, PropOrder
+
+PROJECT = "crm"
+HOOKS_VERSION = "1.3"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+class HookKind(enum.Enum):
+    REGISTRATION = "registration"
+    """Called once, when the host loads your plugin, with no tenant. A failure stops your plugin
+    from loading (the marketplace shows it as broken, with the reason)."""
+    LIFECYCLE = "lifecycle"
+    """Called for one tenant about your own plugin's state there. Raising refuses the change."""
+    EVENT = "event"
+    """Something happened in one tenant: every installed, enabled plugin is told, each in its own
+    savepoint. A failure undoes only that handler's changes and is recorded for replay."""
+    CHAINED = "chained"
+    """Part of an action: plugins are called one after another, each seeing the previous ones'
+    work. Raising fails the whole action (a ``DomainError`` with your reason)."""
+    QUERY = "query"
+    """A question to every enabled plugin of a tenant; answers are collected. Only read. A failure
+    leaves your answer out and is recorded, except where a missing answer would wrongly allow an
+    action (then it refuses the action, as the hook's text says)."""
+
+
+Hook = TypeVar("Hook", bound=Callable[..., Any])
+
+
+def _declare(kind: HookKind) -> Callable[[Hook], Hook]:
+    def mark(function: Hook) -> Hook:
+        function.crm_kind = kind  # type: ignore[attr-defined]
+        return hookspec(function)
+
+    return mark
+
+
+registration = _declare(HookKind.REGISTRATION)
+lifecycle = _declare(HookKind.LIFECYCLE)
+event = _declare(HookKind.EVENT)
+chained = _declare(HookKind.CHAINED)
+query = _declare(HookKind.QUERY)
+
+
+class CrmHooks:
+    """Every hook a plugin may implement. Argument names are the contract."""
+
+    # --- registration: called once at load, without a tenant ----------------------------------
+
+    @registration
+    def crm_backoffice_router(self) -> APIRouter | None:
+        """Your back-office API, mounted at ``/api/v1/plugins/<name>/``.
+
+        Every route must declare its access with ``core.sdk.staff("<name>.<action>")`` (a
+        permission from your manifest, or a core one): a route that declares none stops your
+        plugin from loading. The host answers 404 for tenants without your plugin installed and
+        enabled, before your code runs."""
+
+    @registration
+    def crm_portal_router(self) -> APIRouter | None:
+        """Your client-portal API, mounted at ``/api/v1/portal/plugins/<name>/``. Routes declare
+        ``core.sdk.portal()``; the signed-in client is ``ctx.principal``."""
+
+    @registration
+    def crm_job_handlers(self) -> dict[str, JobHandler] | None:
+        """A handler for each job type your manifest declares under ``jobs``. Schedule runs with
+        ``core.sdk.ensure_schedule``; each (schedule, period) runs exactly once
+        across workers, and never for a tenant where your plugin is not enabled."""
+
+    @registration
+    def crm_migrations(self) -> str | Path | None:
+        """The folder of your Alembic revisions (your own branch, whose first revision
+        ``depends_on`` a core revision). ``crm db upgrade`` applies them. Name your tables
+        ``<name>_…`` and give every row a tenant (``core.sdk.TenantOwned``)."""
+
+    @registration
+    def crm_portal_pages(self) -> list[PortalPage] | None:
+        """Entries your plugin adds to the client portal's navigation: ``{"id", "label", "path"}``
+        where ``path`` is relative to your portal router."""
+
+    # --- lifecycle: one plugin, one tenant ------------------------------------------------------
+
+    @lifecycle
+    def crm_installed(self, ctx: Ctx) -> None:
+        """Your plugin was installed for ``ctx``'s tenant (also after a reinstall, when the data
+        you kept is still there). Raising refuses the installation."""
+
+    @lifecycle
+    def crm_uninstalled(self, ctx: Ctx, purge: bool) -> None:
+        """Your plugin was uninstalled for the tenant. With ``purge`` False your data stays, for a
+        reinstall; with True the host is about to delete the tenant's rows of your tables."""
+
+    @lifecycle
+    def crm_enabled(self, ctx: Ctx) -> None:
+        """Your plugin was enabled again for the tenant."""
+
+    @lifecycle
+    def crm_disabled(self, ctx: Ctx) -> None:
+        """Your plugin was disabled for the tenant: its routes answer 404, it receives no events
+        and its jobs do not run until it is enabled again. Its data and settings stay."""
+
+    @lifecycle
+    def crm_settings_changed(self, ctx: Ctx, old: dict[str, Any], new: dict[str, Any]) -> None:
+        """The tenant changed your settings (validated against your manifest's settings schema).
+        Secret values are included: do not log them."""
+
+    @lifecycle
+    def crm_demo_data(self, ctx: Ctx) -> None:
+        """Optional. The demo broker (``scripts/run``) was just seeded and your plugin installed
+        for it: add a few records so a visitor sees your module at work. Use your own services;
+        ``ctx`` acts as the system, on the demo tenant."""
+
+    # --- domain events: every installed, enabled plugin of the tenant, each isolated ---------
+
+    @event
+    def crm_client_registered(self, ctx: Ctx, client: Client, promotion_link: PromotionLink | None) -> None:
+        """A client signed up in the portal; ``promotion_link`` is the link they came through."""
+
+    @event
+    def crm_client_logged_in(self, ctx: Ctx, client: Client) -> None:
+        """A client signed in to the portal."""
+
+    @event
+    def crm_client_updated(self, ctx: Ctx, client: Client, changes: dict[str, tuple[Any, Any]]) -> None:
+        """A client's rank, tier or group changed: ``changes`` maps each changed field
+        (``rank_id``, ``tier_id``, ``group_id``) to ``(before, after)``."""
+
+    @event
+    def crm_deposit_approved(self, ctx: Ctx, deposit: Deposit) -> None:
+        """A deposit was approved."""
+
+    @event
+    def crm_kyc_document_verified(self, ctx: Ctx, document: KycDocument) -> None:
+        """A KYC document was verified; the client's ``kyc_status`` is already updated."""
+
+    @event
+    def crm_order_paid(self, ctx: Ctx, order: PropOrder) -> None:
+        """A prop-challenge order was paid."""
+
+    @event
+    def crm_order_failed(self, ctx: Ctx, order: PropOrder) -> None:
+        """A prop-challenge order's payment failed (``order.failure_reason`` says why)."""
+
+    @event
+    def crm_order_cancelled(self, ctx: Ctx, order: PropOrder) -> None:
+        """A placed prop-challenge order was cancelled."""
+
+    # --- chained: part of an action; an exception fails the action ---------------------------
+
+    @chained
+    def crm_price_order(self, ctx: Ctx, client: Client, challenge: PropChallenge, quote: Quote) -> None:
+        """Adjust the price of a prop challenge for a client. Read the checkout options you
+        understand with ``quote.option("coupon_id")`` (an option no plugin reads is refused), and
+        add adjustments with ``quote.adjust(source=..., code=..., label=..., amount=-discount)``;
+        ``quote.current_price`` is the price so far. Plugins are called one after another in a
+        stable order, each seeing the previous adjustments. ``quote.purpose`` is ``"offer"`` for the
+        challenge list (you may apply your best automatic discount, e.g. the client's best coupon),
+        ``"quote"`` for the options the client chose, and ``"order"`` when the order is placed."""
+
+    @chained
+    def crm_order_placing(self, ctx: Ctx, order: PropOrder, quote: Quote) -> None:
+        """An order is being placed at ``quote``'s price, in the same transaction. Reserve what the
+        price relied on (a coupon use); raise ``core.sdk.DomainError`` to refuse the order."""
+
+    # --- queries: every enabled plugin of the tenant answers; only read --------------------------
+
+    @query
+    def crm_currency_in_use(self, ctx: Ctx, currency: str) -> list[str] | None:
+        """Since 1.2. The tenant is about to stop using ``currency`` (an ISO 4217 code) as a base
+        currency: describe each of your records that still relies on it, one short phrase each,
+        naming the record as staff know it (``"tier upgrade rule 'Gold IB' (tier Silver)"``), or
+        return an empty list. Any description refuses the change (409, listing them all); a
+        failure refuses it too. Only read: do not change anything here."""
+
+    @query
+    def crm_portal_notification_counts(self, ctx: Ctx, client: Client) -> dict[str, int] | None:
+        """Items of yours the portal's notification badge should count for this client, e.g.
+        ``{"coupons": 2}``. Only read. A failure is recorded in the plugin-health view and your
+        count is left out: the client still sees the portal and the other plugins' counts."""
+
+
+def kind_of(hook: str) -> HookKind:
+    """The declared kind of a hook of the contract (``KeyError`` for a name that is not a hook)."""
+    function = vars(CrmHooks).get(hook)
+    if function is None or not hasattr(function, "crm_kind"):
+        raise KeyError(hook)
+    return function.crm_kind
+
+
+def hook_names(kind: HookKind | None = None) -> list[str]:
+    """The contract's hooks in the order they are declared, optionally only those of one kind."""
+    return [
+        name
+        for name, function in vars(CrmHooks).items()
+        if hasattr(function, "crm_kind") and (kind is None or function.crm_kind is kind)
+    ]

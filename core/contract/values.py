@@ -1,0 +1,182 @@
+"""The values hooks receive and return, besides core's records.
+
+Plain Python (standard library only), so that reading the contract needs nothing else: a price
+being built (``Quote``), a job's run (``JobContext``), a portal navigation entry (``PortalPage``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
+
+if TYPE_CHECKING:
+    from core.context import Ctx
+
+# --- pricing -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PriceAdjustment:
+    source: str  # "core" or the plugin's name
+    code: str  # e.g. the coupon's id or the promo code
+    label: str  # shown to the client
+    amount: Decimal  # signed: a discount is negative
+
+    def as_json(self) -> dict[str, str]:
+        return {"source": self.source, "code": self.code, "label": self.label, "amount": str(self.amount)}
+
+
+@dataclass
+class Quote:
+    """The price of a prop challenge for a client while plugins adjust it (``crm_price_order``).
+
+    ``purpose`` is ``"offer"`` for the challenge list (plugins may show their best automatic
+    discount), ``"quote"`` for the client's chosen options, ``"order"`` when the order is placed
+    (only then may a plugin reserve something, such as a coupon use)."""
+
+    challenge_id: int
+    client_id: int
+    currency: str
+    list_price: Decimal
+    minor_units: int = 2  # the currency's decimal digits: prices are rounded to them
+    options: dict[str, Any] = field(default_factory=dict)
+    adjustments: list[PriceAdjustment] = field(default_factory=list)
+    consumed: set[str] = field(default_factory=set)
+    purpose: str = "quote"
+
+    def _rounded(self, amount: Decimal) -> Decimal:
+        return amount.quantize(Decimal(1).scaleb(-self.minor_units), rounding=ROUND_HALF_UP)
+
+    @property
+    def current_price(self) -> Decimal:
+        """The price after the adjustments so far (never below zero)."""
+        total = self.list_price + sum((a.amount for a in self.adjustments), Decimal(0))
+        return max(self._rounded(total), Decimal(0))
+
+    @property
+    def final_price(self) -> Decimal:
+        return self.current_price
+
+    def option(self, name: str) -> Any:
+        """Read a checkout option and mark it as understood (an option nobody reads is refused)."""
+        self.consumed.add(name)
+        return self.options.get(name)
+
+    def adjust(self, *, source: str, code: str, label: str, amount: Decimal) -> None:
+        """Add an adjustment, rounded half up to the currency's minor unit. A discount larger
+        than the remaining price is capped so the price stops at zero."""
+        amount = self._rounded(Decimal(amount))
+        if amount < 0 and -amount > self.current_price:
+            amount = -self.current_price
+        self.adjustments.append(PriceAdjustment(source=source, code=code, label=label, amount=amount))
+
+
+# --- jobs ---------------------------------------------------------------------------------------
+
+
+class LostLease(Exception):
+    """Another worker took the run over; this one's work must not commit."""
+
+
+class Progress(Protocol):
+    """Long jobs report progress; ``crm jobs run`` shows it as a bar."""
+
+    def start(self, total: int | None, description: str = "") -> None: ...
+
+    def advance(self, steps: int = 1) -> None: ...
+
+
+class NoProgress:
+    def start(self, total: int | None, description: str = "") -> None:
+        return None
+
+    def advance(self, steps: int = 1) -> None:
+        return None
+
+
+class RunAccess(Protocol):
+    """How a run reaches the database (the worker provides it)."""
+
+    def unit(self) -> Ctx: ...
+
+    def read(self) -> AbstractContextManager[Ctx]: ...
+
+    def batch(self) -> AbstractContextManager[Ctx]: ...
+
+    def heartbeat(self) -> None: ...
+
+
+@dataclass
+class JobContext:
+    """A job's run: ``period`` is the scheduled time it is for (UTC; the time of the request for
+    a manual run), ``key`` the schedule's key, ``run_id`` the run in the history. Make the effects
+    of a run idempotent per period: a run whose worker died is run again.
+
+    A run works in one of two ways:
+
+    * **Short jobs** use ``job.ctx``: one unit of work, committed in the same transaction that
+      marks the run succeeded (so a run's effects commit exactly once). It is opened when first
+      used; on SQLite it holds the database's write lock until the run ends, so keep such jobs
+      short.
+    * **Long jobs** read with ``job.read()`` (a read-only snapshot that blocks no writer) and write
+      with ``job.batch()`` (one short write transaction per batch, committed at the end of the
+      ``with`` block, only while this worker still holds the run's lease). Other tenants' writes
+      then wait at most for one batch, never for the whole job. A run whose worker died is run
+      again by another worker, with the batches already committed still there: keep track of your
+      progress in your own tables, advanced in the same batch as the work.
+
+    Fail a run with a message the tenant's staff can read by raising a ``DomainError``
+    (``NotFound("no rule 12")``, ``Conflict(...)``, ``InvalidInput(field, ...)``) or a
+    ``ValueError``; any other exception is recorded as "internal error (reference …)", its
+    traceback in the server log under that reference."""
+
+    access: RunAccess
+    run_id: int
+    plugin: str
+    job_type: str
+    key: str
+    period: datetime
+    trigger: str
+    args: dict[str, Any] = field(default_factory=dict)
+    progress: Progress = field(default_factory=NoProgress)
+
+    @property
+    def ctx(self) -> Ctx:
+        """The run's unit of work for the tenant, committed with the run's success (opened on
+        first use: a write transaction, on SQLite the write lock, until the run ends)."""
+        return self.access.unit()
+
+    def read(self) -> AbstractContextManager[Ctx]:
+        """A read-only snapshot of the tenant's data for the ``with`` block (REPEATABLE READ on
+        PostgreSQL; a read transaction on SQLite, which in WAL mode blocks no writer). Writing in
+        it fails."""
+        return self.access.read()
+
+    def batch(self) -> AbstractContextManager[Ctx]:
+        """One short write transaction, committed when the ``with`` block ends. It first checks,
+        in the same transaction, that this worker still holds the run (renewing its lease), and
+        raises ``LostLease`` otherwise: a worker that lost its run never commits a batch. Not to be
+        mixed with ``ctx`` in one run."""
+        return self.access.batch()
+
+    def heartbeat(self) -> None:
+        """Say the run is alive (a side thread also does, while the worker lives)."""
+        self.access.heartbeat()
+
+
+JobHandler = Callable[[JobContext], None]
+
+
+# --- the client portal ---------------------------------------------------------------------------
+
+
+class PortalPage(TypedDict):
+    """An entry of the client portal's navigation (``crm_portal_pages``)."""
+
+    id: str  # unique within your plugin
+    label: str  # shown to the client
+    path: str  # relative to your portal router

@@ -1,0 +1,206 @@
+"""``core.sdk``: everything a plugin may import from core, in one place.
+
+This is the public, documented surface (``docs/plugins.md`` covers it whole). Within a major
+version of the hook contract, a name here only changes in a backwards-compatible way; a name that
+is going away is first deprecated. Everything else in ``core`` is internal and may change in any
+release: a bundled plugin importing from anywhere else fails the project's checks.
+
+Tests of a plugin may also use ``core.sdk.testing``.
+"""
+
+from core.api.csv import CSV_RESPONSE, csv_export, format_time, timestamped
+from core.api.deps import PathId, operator, portal, signed_in_staff, staff
+from core.audit.recorder import LogEntry, record_action, record_actions
+from core.bounds import MAX_AMOUNT, MAX_ID, MAX_PER_PAGE, MAX_SUM, amount_in_range, id_in_range
+from core.context import Ctx
+from core.contract import (
+    HOOKS_VERSION,
+    HookKind,
+    JobContext,
+    LostLease,
+    PortalPage,
+    PriceAdjustment,
+    Progress,
+    Quote,
+    hookimpl,
+)
+from core.crm.audience import audience_query
+from core.crm.clients import TierMove, change_tier_if, change_tiers_if, get_client
+from core.crm.models import (
+    Client,
+    ClientType,
+    Deposit,
+    DepositKind,
+    DepositStatus,
+    KycDocument,
+    PromotionLink,
+    PropChallenge,
+    PropOrder,
+    PropOrderStatus,
+    Rank,
+    Tier,
+)
+from core.crm.money import check_company_currency, check_precision, company_currencies
+from core.crm.ranks import get_rank
+from core.crm.scope import client_condition, scope_client_owned, scope_clients, visible_client_ids
+from core.db.base import Base, IdType, TenantOwned, Timestamped, utcnow
+from core.db.lookup import ensure_unique, fetch
+from core.db.paging import PageRequest, PageResult, count, paginate
+from core.db.session import serialize_on, tenant_insert
+from core.db.types import Money, UTCDateTime, enum_type, money_sum, money_units
+from core.errors import Conflict, DomainError, FieldError, InvalidInput, NotFound, PermissionDenied
+from core.marketplace.service import settings_of
+from core.notify.service import create_popup, popup_each
+from core.reference import display_amount, minor_units, round_to_currency
+from core.scheduler.service import ensure_schedule, holds_lease, is_running, list_schedules, remove_schedule
+from core.schemas import (
+    Amount,
+    AwareDatetime,
+    CountryCode,
+    CurrencyCode,
+    Email,
+    Id,
+    Input,
+    LanguageCode,
+    ListQuery,
+    MoneyOut,
+    Name,
+    NonNegativeAmount,
+    Output,
+    Page,
+    Patch,
+    PositiveAmount,
+    SearchText,
+    ShortName,
+    ShortText,
+    TimeZoneName,
+    apply_changes,
+    distinct_list,
+    id_list,
+    text_type,
+)
+from core.tenancy.models import Tenant
+
+__all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
+    # the contract
+    "HOOKS_VERSION",
+    "HookKind",
+    "JobContext",
+    "LostLease",
+    "PortalPage",
+    "PriceAdjustment",
+    "Progress",
+    "Quote",
+    "hookimpl",
+    # the unit of work, access declarations, errors
+    "Ctx",
+    "PathId",
+    "operator",
+    "portal",
+    "signed_in_staff",
+    "staff",
+    "Conflict",
+    "DomainError",
+    "FieldError",
+    "InvalidInput",
+    "NotFound",
+    "PermissionDenied",
+    # models and column types
+    "Base",
+    "IdType",
+    "Money",
+    "TenantOwned",
+    "Timestamped",
+    "UTCDateTime",
+    "enum_type",
+    "money_sum",
+    "money_units",
+    "utcnow",
+    "serialize_on",
+    "tenant_insert",
+    # request and response schemas, bounds
+    "Amount",
+    "AwareDatetime",
+    "CountryCode",
+    "CurrencyCode",
+    "Email",
+    "Id",
+    "Input",
+    "LanguageCode",
+    "ListQuery",
+    "MoneyOut",
+    "Name",
+    "NonNegativeAmount",
+    "Output",
+    "Page",
+    "Patch",
+    "PositiveAmount",
+    "SearchText",
+    "ShortName",
+    "ShortText",
+    "TimeZoneName",
+    "apply_changes",
+    "distinct_list",
+    "id_list",
+    "text_type",
+    "MAX_AMOUNT",
+    "MAX_ID",
+    "MAX_PER_PAGE",
+    "MAX_SUM",
+    "amount_in_range",
+    "id_in_range",
+    # paging, lookups, CSV export
+    "PageRequest",
+    "PageResult",
+    "count",
+    "paginate",
+    "ensure_unique",
+    "fetch",
+    "CSV_RESPONSE",
+    "csv_export",
+    "format_time",
+    "timestamped",
+    # money
+    "check_company_currency",
+    "check_precision",
+    "company_currencies",
+    "display_amount",
+    "minor_units",
+    "round_to_currency",
+    # CRM records, clients and data permissions
+    "Client",
+    "ClientType",
+    "Deposit",
+    "DepositKind",
+    "DepositStatus",
+    "KycDocument",
+    "PromotionLink",
+    "PropChallenge",
+    "PropOrder",
+    "PropOrderStatus",
+    "Rank",
+    "Tenant",
+    "Tier",
+    "TierMove",
+    "audience_query",
+    "change_tier_if",
+    "change_tiers_if",
+    "client_condition",
+    "get_client",
+    "get_rank",
+    "scope_client_owned",
+    "scope_clients",
+    "visible_client_ids",
+    # pop-ups, schedules, settings, audit
+    "create_popup",
+    "popup_each",
+    "ensure_schedule",
+    "holds_lease",
+    "is_running",
+    "list_schedules",
+    "remove_schedule",
+    "settings_of",
+    "LogEntry",
+    "record_action",
+    "record_actions",
+]
