@@ -1,7 +1,21 @@
-"""Storage: engine, sessions with tenant scoping, column types, migrations."""
+"""Storage: engine, sessions with the tenant filter, column types, migrations.
 
-from core.db.base import Base, IdType, TenantOwned, utcnow
-from core.db.session import Database, tenant_sql
-from core.db.types import Money, UTCDateTime
+Import from the modules (``core.db.base``, ``core.db.session`` …); plugins import from ``core.sdk``.
+The names this package used to re-export still work for one minor version, with a warning.
+"""
 
-__all__ = ["Base", "Database", "IdType", "Money", "TenantOwned", "UTCDateTime", "tenant_sql", "utcnow"]
+from core.deprecation import moved_names
+
+__getattr__ = moved_names(
+    __name__,
+    {
+        "Base": "core.db.base",
+        "IdType": "core.db.base",
+        "TenantOwned": "core.db.base",
+        "utcnow": "core.db.base",
+        "Database": "core.db.session",
+        "tenant_sql": "core.db.session",
+        "Money": "core.db.types",
+        "UTCDateTime": "core.db.types",
+    },
+)

@@ -17,13 +17,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage as MimeMessage
 from email.utils import format_datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
 from core.config import SmtpSettings
 from core.db.base import utcnow
 from core.notify.models import EmailMessage, EmailStatus
-from core.runtime import Runtime
+
+if TYPE_CHECKING:
+    from core.runtime import Runtime  # the composition root, passed in; annotations only
 
 log = logging.getLogger("crm.notify")
 

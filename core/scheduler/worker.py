@@ -29,7 +29,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
@@ -39,10 +39,12 @@ from core.contract import JobContext, LostLease, NoProgress, Progress
 from core.db.base import utcnow
 from core.db.session import CrmSession
 from core.errors import Conflict, DomainError, NotFound
-from core.runtime import Runtime
 from core.scheduler import cron as cronspec
 from core.scheduler.models import JobRun, JobSchedule, RunStatus, RunTrigger
 from core.tenancy.models import Tenant
+
+if TYPE_CHECKING:
+    from core.runtime import Runtime  # the composition root, passed in; annotations only
 
 log = logging.getLogger("crm.scheduler")
 

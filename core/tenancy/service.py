@@ -3,6 +3,8 @@ all company data) and a first administrator."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from sqlalchemy import func, select
 
 from core.access.auth import normalize_email, set_password
@@ -15,9 +17,11 @@ from core.crm.models import Deposit, DepositStatus, PropChallenge
 from core.db.session import CrmSession
 from core.errors import Conflict, FieldError, NotFound, PermissionDenied
 from core.plugins.dispatch import collect
-from core.runtime import Runtime
 from core.tenancy.models import Tenant
 from core.tenancy.schemas import OperatorIn, TenantIn, TenantUpdate
+
+if TYPE_CHECKING:
+    from core.runtime import Runtime  # the composition root, passed in; annotations only
 
 
 def _require_operator(ctx: Ctx) -> None:

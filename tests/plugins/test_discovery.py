@@ -93,6 +93,7 @@ EXPECTED_BROKEN = {
     "broken_core": ("incompatible", "requires core >=99"),
     "broken_route": ("broken", "route GET /open declares no permission"),
     "broken_perm": ("broken", "$.permissions[0].name: must start with 'broken_perm.'"),
+    "broken_wrapper": ("broken", "crm_deposit_approved is a hook wrapper, which the host does not support"),
     "fixture_greedy": ("incompatible", "requires fixture_ticker >=2.0, but 1.2.0 is available"),
 }
 
