@@ -8,6 +8,9 @@
 from __future__ import annotations
 
 import ast
+import functools
+import importlib.util
+from pathlib import Path
 from typing import Any
 
 import grimp
@@ -84,12 +87,19 @@ def _package(module: str) -> str:
     return module.rsplit(".", 1)[0]
 
 
-def _imported_names(line: str) -> list[str]:
-    try:
-        tree = ast.parse(line.strip().rstrip("\\").rstrip("(") + ("" if ")" in line or "(" not in line else ")"))
-    except SyntaxError:
-        return []
-    return [alias.name for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) for alias in node.names]
+@functools.cache
+def _names_by_line(module: str) -> dict[int, list[str]]:
+    """The names each ``from … import`` statement of a module takes, by its first line (a
+    statement may span several lines, and grimp reports only the first)."""
+    spec = importlib.util.find_spec(module)
+    if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+        return {}
+    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+    return {
+        node.lineno: [alias.name for alias in node.names]
+        for node in ast.walk(tree)
+        if isinstance(node, ast.ImportFrom)
+    }
 
 
 class PrivateNamesContract(Contract):
@@ -106,7 +116,7 @@ class PrivateNamesContract(Contract):
                     for detail in graph.get_import_details(importer=importer, imported=imported):
                         private = [
                             name
-                            for name in _imported_names(detail["line_contents"])
+                            for name in _names_by_line(importer).get(detail["line_number"], [])
                             if name.startswith("_") and not name.startswith("__")
                         ]
                         last = imported.rsplit(".", 1)[-1]
