@@ -5,6 +5,7 @@ is itself a valid schema)."""
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -65,7 +66,6 @@ class Manifest:
     permissions: tuple[dict[str, str], ...]
     settings_schema: dict[str, Any]
     jobs: tuple[dict[str, str], ...]
-    events: tuple[dict[str, str], ...]
     raw: dict[str, Any] = field(repr=False, compare=False)
 
     @property
@@ -105,6 +105,10 @@ def parse_manifest(data: Any) -> Manifest:
         raise ManifestError(problems)
     name = data["name"]
     prefix = f"{name}."
+    if data.get("events"):
+        logging.getLogger("crm.plugins").warning(
+            "plugin %s: the manifest's 'events' field is deprecated since contract 1.3 and ignored", name
+        )
 
     def spec(path: str, text: str) -> SpecifierSet:
         try:
@@ -166,7 +170,6 @@ def parse_manifest(data: Any) -> Manifest:
         permissions=tuple(data.get("permissions", [])),
         settings_schema=settings_schema,
         jobs=tuple(data.get("jobs", [])),
-        events=tuple(data.get("events", [])),
         raw=data,
     )
 
