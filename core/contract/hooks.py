@@ -30,20 +30,33 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 class HookKind(enum.Enum):
     REGISTRATION = "registration"
-    """Called once, when the host loads your plugin, with no tenant. A failure stops your plugin
-    from loading (the marketplace shows it as broken, with the reason)."""
     LIFECYCLE = "lifecycle"
-    """Called for one tenant about your own plugin's state there. Raising refuses the change."""
     EVENT = "event"
-    """Something happened in one tenant: every installed, enabled plugin is told, each in its own
-    savepoint. A failure undoes only that handler's changes and is recorded for replay."""
     CHAINED = "chained"
-    """Part of an action: plugins are called one after another, each seeing the previous ones'
-    work. Raising fails the whole action (a ``DomainError`` with your reason)."""
     QUERY = "query"
-    """A question to every enabled plugin of a tenant; answers are collected. Only read. A failure
-    leaves your answer out and is recorded, except where a missing answer would wrongly allow an
-    action (then it refuses the action, as the hook's text says)."""
+
+    @property
+    def rules(self) -> str:
+        """Who calls a hook of this kind, and what a failure does."""
+        return _RULES[self]
+
+
+_RULES = {
+    HookKind.REGISTRATION: "Called once, when the host loads your plugin, with no tenant. A failure stops "
+    "your plugin from loading (the marketplace shows it as broken, with the reason).",
+    HookKind.LIFECYCLE: "Called for one tenant about your own plugin's state there. Raising refuses the "
+    "change: nothing is changed.",
+    HookKind.EVENT: "Something happened in one tenant: every installed, enabled plugin is told, each in "
+    "its own savepoint. A failure undoes only that handler's changes, is recorded in the plugin-health "
+    "view (`GET /api/v1/marketplace/failures`, `crm events failures`) and can be replayed after a fix "
+    "(`crm events replay`).",
+    HookKind.CHAINED: "Part of an action: plugins are called one after another in a stable order (by "
+    "name), each seeing the previous ones' work. Raising fails the whole action: a `DomainError` with "
+    "your reason, any other exception as `503 module_failed` — never a silently wrong result.",
+    HookKind.QUERY: "A question to every enabled plugin of the tenant; the answers are collected. Only "
+    "read. A failure is recorded and your answer left out, except where a missing answer would wrongly "
+    "allow an action: then it refuses the action (`503 module_failed`), as the hook says.",
+}
 
 
 Hook = TypeVar("Hook", bound=Callable[..., Any])

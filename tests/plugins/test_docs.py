@@ -20,3 +20,11 @@ def test_every_hook_of_the_contract_is_in_the_guide():
 def test_every_manifest_field_is_in_the_guide():
     missing = [field for field in manifest_schema()["properties"] if f"| `{field}` |" not in GUIDE]
     assert not missing, f"document these manifest fields in docs/plugins.md: {missing}"
+
+
+def test_the_hook_reference_is_the_one_written_from_the_contract():
+    from core.contract import reference
+
+    assert reference.current(GUIDE) == reference.render(), (
+        "the contract changed: run `python -m core.contract.reference --write`"
+    )
