@@ -42,15 +42,21 @@ from core.crm.models import (
 )
 from core.crm.money import check_company_currency, check_precision, company_currencies
 from core.crm.ranks import get_rank
-from core.crm.scope import client_condition, scope_client_owned, scope_clients, visible_client_ids
+from core.crm.scope import (
+    client_condition,
+    get_client_owned,
+    scope_client_owned,
+    scope_clients,
+    visible_client_ids,
+)
 from core.db.base import Base, IdType, TenantOwned, Timestamped, utcnow
 from core.db.lookup import ensure_unique, fetch
 from core.db.paging import PageRequest, PageResult, count, paginate
-from core.db.session import serialize_on, tenant_insert
+from core.db.session import serialize_on, tenant_insert, tenant_sql
 from core.db.types import Money, UTCDateTime, enum_type, money_sum, money_units
 from core.errors import Conflict, DomainError, FieldError, InvalidInput, NotFound, PermissionDenied
 from core.marketplace.service import settings_of
-from core.notify.service import create_popup, popup_each
+from core.notify.service import create_popup, popup_each, queue_email
 from core.reference import display_amount, minor_units, round_to_currency
 from core.scheduler.service import ensure_schedule, holds_lease, is_running, list_schedules, remove_schedule
 from core.schemas import (
@@ -118,6 +124,7 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "utcnow",
     "serialize_on",
     "tenant_insert",
+    "tenant_sql",
     # request and response schemas, bounds
     "Amount",
     "AwareDatetime",
@@ -187,6 +194,7 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "change_tiers_if",
     "client_condition",
     "get_client",
+    "get_client_owned",
     "get_rank",
     "scope_client_owned",
     "scope_clients",
@@ -194,6 +202,7 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     # pop-ups, schedules, settings, audit
     "create_popup",
     "popup_each",
+    "queue_email",
     "ensure_schedule",
     "holds_lease",
     "is_running",

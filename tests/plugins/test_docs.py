@@ -28,3 +28,12 @@ def test_the_hook_reference_is_the_one_written_from_the_contract():
     assert reference.current(GUIDE) == reference.render(), (
         "the contract changed: run `python -m core.contract.reference --write`"
     )
+
+
+def test_the_guide_covers_the_sdk_whole():
+    import core.sdk
+    import core.sdk.testing
+
+    names = [*core.sdk.__all__, *core.sdk.testing.__all__]
+    missing = [name for name in names if f"`{name}" not in GUIDE]
+    assert not missing, f"document these core.sdk names in docs/plugins.md: {missing}"
