@@ -1,7 +1,7 @@
 """Reading the operation log and the login log, within the reader's data permissions.
 
 The rule, for both logs: a user sees an entry about a client only if they may see that client
-(all / team / own, ``core.crm.scope``), and an entry about no client only if they see all company
+(all / team / own, ``core.crm.data_permissions``), and an entry about no client only if they see all company
 data. An operation-log entry is about the client in its ``client_id``; a login event is about a
 client when it is a client's sign-in (``kind`` client, ``subject_id`` the client), and staff
 sign-ins and attempts for unknown e-mails are about no client. A deleted client is in no one's
@@ -21,7 +21,7 @@ from core.access.models import PrincipalKind
 from core.access.principal import Principal
 from core.audit.models import LoginEvent, OperationLog
 from core.context import Ctx
-from core.crm.scope import client_condition, scope_client_owned
+from core.crm.data_permissions import client_condition, scope_client_owned
 from core.db.paging import PageRequest, PageResult, paginate
 
 

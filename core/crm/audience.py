@@ -13,8 +13,8 @@ from typing import Any
 from sqlalchemy import Select, or_, select
 
 from core.context import Ctx
+from core.crm.data_permissions import scope_clients
 from core.crm.models import Client, ClientGroup
-from core.crm.scope import scope_clients
 from core.errors import InvalidInput
 
 

@@ -10,10 +10,10 @@ from sqlalchemy.exc import IntegrityError
 
 from core.context import Ctx
 from core.crm.clients import get_client
+from core.crm.data_permissions import get_client_owned, scope_client_owned
 from core.crm.models import TradingAccount
 from core.crm.money import check_company_currency
 from core.crm.schemas import TradingAccountIn, TradingAccountUpdate
-from core.crm.scope import get_client_owned, scope_client_owned
 from core.db.filters import where_equal
 from core.db.paging import PageRequest, PageResult, paginate
 from core.errors import Conflict, FieldError

@@ -10,8 +10,8 @@ from sqlalchemy import Select, func, insert, literal, select, update
 from core.audit.recorder import record_action
 from core.context import Ctx
 from core.crm.audience import audience_query
+from core.crm.data_permissions import client_condition, get_client_owned, scope_client_owned
 from core.crm.models import Client
-from core.crm.scope import client_condition, get_client_owned, scope_client_owned
 from core.db.base import utcnow
 from core.db.filters import where_equal
 from core.db.paging import PageRequest, PageResult, paginate

@@ -26,6 +26,13 @@ from core.contract import (
 )
 from core.crm.audience import audience_query
 from core.crm.clients import TierMove, change_tier_if, change_tiers_if, get_client
+from core.crm.data_permissions import (
+    client_condition,
+    get_client_owned,
+    scope_client_owned,
+    scope_clients,
+    visible_client_ids,
+)
 from core.crm.models import (
     Client,
     ClientType,
@@ -42,13 +49,6 @@ from core.crm.models import (
 )
 from core.crm.money import check_company_currency, check_precision, company_currencies
 from core.crm.ranks import get_rank
-from core.crm.scope import (
-    client_condition,
-    get_client_owned,
-    scope_client_owned,
-    scope_clients,
-    visible_client_ids,
-)
 from core.db.base import Base, IdType, TenantOwned, Timestamped, utcnow
 from core.db.lookup import ensure_unique, fetch
 from core.db.paging import PageRequest, PageResult, count, paginate
