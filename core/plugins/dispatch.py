@@ -69,7 +69,8 @@ def acting_as(ctx: Ctx, plugin: str) -> Iterator[Ctx]:
         info.update(saved)
 
 
-def _call(implementation: Any, kwargs: dict[str, Any]) -> Any:
+def _invoke(implementation: Any, kwargs: dict[str, Any]) -> Any:
+    """Call one plugin's implementation with the arguments it names (pluggy passes by name)."""
     return implementation.function(*(kwargs[name] for name in implementation.argnames))
 
 
@@ -80,7 +81,7 @@ def fire(ctx: Ctx, hook: str, **kwargs: Any) -> None:
         plugin = implementation.plugin_name
         try:
             with ctx.session.begin_nested(), acting_as(ctx, plugin) as plugin_ctx:
-                _call(implementation, {**kwargs, "ctx": plugin_ctx})
+                _invoke(implementation, {**kwargs, "ctx": plugin_ctx})
         except Exception as error:
             log.warning("plugin %s failed on %s for tenant %s: %r", plugin, hook, ctx.tenant_id, error)
             record_failure(ctx, plugin, hook, kwargs, error)
@@ -92,7 +93,7 @@ def chain(ctx: Ctx, hook: str, **kwargs: Any) -> None:
         plugin = implementation.plugin_name
         try:
             with acting_as(ctx, plugin) as plugin_ctx:
-                _call(implementation, {**kwargs, "ctx": plugin_ctx})
+                _invoke(implementation, {**kwargs, "ctx": plugin_ctx})
         except DomainError:
             raise  # the plugin refused, saying why (e.g. a coupon is used up)
         except Exception as error:
@@ -111,7 +112,7 @@ def collect(ctx: Ctx, hook: str, *, strict: bool = False, **kwargs: Any) -> dict
         plugin = implementation.plugin_name
         try:
             with ctx.session.begin_nested(), acting_as(ctx, plugin) as plugin_ctx:
-                result = _call(implementation, {**kwargs, "ctx": plugin_ctx})
+                result = _invoke(implementation, {**kwargs, "ctx": plugin_ctx})
         except Exception as error:
             if strict:
                 log.exception("plugin %s failed in %s", plugin, hook)
@@ -134,7 +135,7 @@ def call_lifecycle(ctx: Ctx, plugin: str, hook: str, **kwargs: Any) -> None:
         return
     try:
         with acting_as(ctx, plugin) as plugin_ctx:
-            _call(implementation, {**kwargs, "ctx": plugin_ctx})
+            _invoke(implementation, {**kwargs, "ctx": plugin_ctx})
     except DomainError:
         raise
     except Exception as error:
@@ -159,7 +160,7 @@ def replay_failure(ctx: Ctx, failure_id: int) -> PluginFailure:
     failure.replayed_at = utcnow()
     try:
         with ctx.session.begin_nested(), acting_as(ctx, failure.plugin) as plugin_ctx:
-            _call(implementation, {**decode_arguments(ctx, failure.payload), "ctx": plugin_ctx})
+            _invoke(implementation, {**decode_arguments(ctx, failure.payload), "ctx": plugin_ctx})
     except Exception as error:
         failure.replay_error = repr(error)
     else:

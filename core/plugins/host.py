@@ -217,19 +217,20 @@ class PluginHost:
         if unknown:
             raise PluginRejected(f"implements unknown hook(s) {', '.join(sorted(unknown))} (misspelt?)")
 
-    def _call(self, module: Any, hook: str) -> Any:
+    def _registration(self, module: Any, hook: str) -> Any:
+        """What a plugin's registration hook returns (None when it does not implement it)."""
         function = getattr(module, hook, None)
         return function() if function is not None and hasattr(function, f"{contract.PROJECT}_impl") else None
 
     def _collect_registrations(self, plugin: LoadedPlugin) -> None:
         for kind in ("backoffice", "portal"):
-            router = self._call(plugin.module, f"crm_{kind}_router")
+            router = self._registration(plugin.module, f"crm_{kind}_router")
             if router is not None:
                 if self.check_router is None:
                     raise PluginRejected("this host serves no routes (no router check configured)")
                 checked = self.check_router(router, self._registry_with(plugin), plugin=plugin.name)
                 setattr(plugin, f"{kind}_router", checked)
-        handlers = self._call(plugin.module, "crm_job_handlers") or {}
+        handlers = self._registration(plugin.module, "crm_job_handlers") or {}
         declared = plugin.manifest.job_names()
         if set(handlers) != declared:
             missing, extra = sorted(declared - set(handlers)), sorted(set(handlers) - declared)
@@ -238,12 +239,12 @@ class PluginHost:
                 f"undeclared {extra})"
             )
         plugin.job_handlers = dict(handlers)
-        migrations = self._call(plugin.module, "crm_migrations")
+        migrations = self._registration(plugin.module, "crm_migrations")
         if migrations is not None:
             plugin.migrations = Path(migrations)
             if not plugin.migrations.is_dir():
                 raise PluginRejected(f"migrations folder {plugin.migrations} does not exist")
-        plugin.portal_pages = list(self._call(plugin.module, "crm_portal_pages") or [])
+        plugin.portal_pages = list(self._registration(plugin.module, "crm_portal_pages") or [])
         plugin.tables = self._tables_of(plugin)
 
     def _registry_with(self, plugin: LoadedPlugin) -> PermissionRegistry:
