@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.plugins import hookimpl
+from core.sdk import hookimpl
 
 
 @hookimpl

@@ -7,8 +7,7 @@ from decimal import Decimal
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from core.db import Base, IdType, Money, TenantOwned, UTCDateTime, utcnow
-from core.db.types import enum_type
+from core.sdk import Base, IdType, Money, TenantOwned, UTCDateTime, enum_type, utcnow
 
 
 class DiscountMethod(enum.StrEnum):

@@ -17,12 +17,17 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from core import reference
-from core.context import Ctx
-from core.crm.models import Client, PropChallenge, PropOrder
-from core.crm.pricing import Quote
-from core.db.base import utcnow
-from core.errors import InvalidInput
+from core.sdk import (
+    Client,
+    Ctx,
+    InvalidInput,
+    PropChallenge,
+    PropOrder,
+    Quote,
+    display_amount,
+    round_to_currency,
+    utcnow,
+)
 from plugins.coupons.models import (
     Coupon,
     CouponGrant,
@@ -56,7 +61,7 @@ def ineligible(terms: Terms, challenge: PropChallenge) -> str | None:
     if terms.minimum_fee is not None and (
         challenge.currency != terms.minimum_fee_currency or challenge.fee < terms.minimum_fee
     ):
-        shown = reference.display_amount(terms.minimum_fee, terms.minimum_fee_currency or challenge.currency)
+        shown = display_amount(terms.minimum_fee, terms.minimum_fee_currency or challenge.currency)
         return f"needs a challenge fee of at least {shown} {terms.minimum_fee_currency}"
     return None
 
@@ -71,7 +76,7 @@ def discount(terms: Terms, price: Decimal) -> Decimal:
 def _taken_off(terms: Terms, quote: Quote) -> Decimal:
     """What the discount takes off the quote's price so far, as the quote will apply it: rounded
     half up to the currency's minor unit, at most the price."""
-    amount = reference.round_to_currency(discount(terms, quote.current_price), quote.currency)
+    amount = round_to_currency(discount(terms, quote.current_price), quote.currency)
     return min(amount, quote.current_price)
 
 

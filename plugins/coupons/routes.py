@@ -10,10 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 
-from core.api.csv import CSV_RESPONSE, csv_export
-from core.api.deps import PathId, portal, staff
-from core.context import Ctx
-from core.schemas import Page
+from core.sdk import CSV_RESPONSE, Ctx, Page, PathId, csv_export, portal, staff
 from plugins.coupons import service
 from plugins.coupons.schemas import (
     CouponIn,

@@ -9,8 +9,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, model_validator
 
-from core import reference
-from core.schemas import (
+from core.sdk import (
     AwareDatetime,
     CurrencyCode,
     Id,
@@ -20,6 +19,7 @@ from core.schemas import (
     NonNegativeAmount,
     Output,
     PositiveAmount,
+    display_amount,
     id_list,
 )
 from plugins.coupons.models import CouponStatus, DiscountMethod, DistributionMethod, UseCase
@@ -99,14 +99,14 @@ class TermsOut(Output):
         )
         if self.minimum_fee is not None and self.minimum_fee_currency:
             object.__setattr__(
-                self, "minimum_fee", reference.display_amount(self.minimum_fee, self.minimum_fee_currency)
+                self, "minimum_fee", display_amount(self.minimum_fee, self.minimum_fee_currency)
             )
         return self
 
 
 def display_discount(value: Decimal, currency: str | None) -> Decimal:
     if currency:
-        return reference.display_amount(value, currency)
+        return display_amount(value, currency)
     normalized = value.normalize()
     return normalized.quantize(Decimal(1)) if normalized == normalized.to_integral() else normalized
 

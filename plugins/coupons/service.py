@@ -12,19 +12,31 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, String, case, func, insert, literal, select
 from sqlalchemy.exc import IntegrityError
 
-from core.audit.recorder import record_action
-from core.context import Ctx
-from core.crm.audience import audience_query
-from core.crm.models import Client, PromotionLink, PropChallenge
-from core.crm.money import check_company_currency, check_precision
-from core.crm.scope import scope_clients
-from core.db.base import utcnow
-from core.db.lookup import ensure_unique, fetch
-from core.db.paging import PageRequest, PageResult, count, paginate
-from core.db.session import tenant_insert
-from core.db.types import UTCDateTime, enum_type
-from core.errors import Conflict, InvalidInput
-from core.notify.service import create_popup, popup_each
+from core.sdk import (
+    Client,
+    Conflict,
+    Ctx,
+    InvalidInput,
+    PageRequest,
+    PageResult,
+    PromotionLink,
+    PropChallenge,
+    UTCDateTime,
+    audience_query,
+    check_company_currency,
+    check_precision,
+    count,
+    create_popup,
+    ensure_unique,
+    enum_type,
+    fetch,
+    paginate,
+    popup_each,
+    record_action,
+    scope_clients,
+    tenant_insert,
+    utcnow,
+)
 from plugins.coupons.designs import DESIGN_IDS, DESIGNS
 from plugins.coupons.models import (
     Coupon,

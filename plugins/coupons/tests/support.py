@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import count
 from typing import Any
 
-from core.testing import ApiSession, TenantHandle, expect
+from core.sdk.testing import ApiSession, TenantHandle, expect
 
 API = "/api/v1/plugins/coupons"
 PORTAL = "/api/v1/portal"

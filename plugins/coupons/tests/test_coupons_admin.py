@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from core.testing import expect
+from core.sdk.testing import expect
 from plugins.coupons.tests.support import API, Shop, field_errors, iso
 
 

@@ -7,8 +7,7 @@ import multiprocessing
 from dataclasses import replace
 from typing import Any
 
-from core.config import Settings
-from core.testing import expect
+from core.sdk.testing import Settings, expect
 from plugins.coupons.tests.support import API
 
 
@@ -16,8 +15,7 @@ def _warm_up(
     runtime: Any, tenant_id: int, client_id: int, challenge_id: int, options: dict[str, Any]
 ) -> None:
     """Connect and load the module state before the start line, so the checkouts really overlap."""
-    from core.context import bind
-    from core.crm import prop
+    from core.sdk.testing import bind, prop
 
     with runtime.db.transaction(tenant_id=tenant_id) as session:
         prop.quote(bind(session, None, runtime, "race"), client_id, challenge_id, options)
@@ -28,12 +26,8 @@ def _checkout(
 ) -> list[str]:
     """Place each (client, challenge, options) order in its own transaction and pay it at once;
     returns 'paid' or the refusal's field per attempt."""
-    from core.context import bind
-    from core.crm import prop
-    from core.crm.models import PropOrderStatus
-    from core.crm.schemas import OrderIn
-    from core.errors import DomainError
-    from core.runtime import Runtime
+    from core.sdk import DomainError, PropOrderStatus
+    from core.sdk.testing import OrderIn, Runtime, bind, prop
 
     runtime = Runtime.from_settings(replace(Settings.from_env(), database_url=url))
     outcomes = []
@@ -97,11 +91,8 @@ def _reserve(
     url: str, tenant_id: int, client_id: int, challenge_id: int, coupon_id: int, barrier: Any
 ) -> int | None:
     """One checkout that stops at a placed order (the payment is still out); its id, or None."""
-    from core.context import bind
-    from core.crm import prop
-    from core.crm.schemas import OrderIn
-    from core.errors import DomainError
-    from core.runtime import Runtime
+    from core.sdk import DomainError
+    from core.sdk.testing import OrderIn, Runtime, bind, prop
 
     runtime = Runtime.from_settings(replace(Settings.from_env(), database_url=url))
     _warm_up(runtime, tenant_id, client_id, challenge_id, {"coupon_id": coupon_id})

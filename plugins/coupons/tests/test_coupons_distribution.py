@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.testing import ApiSession, expect
+from core.sdk.testing import ApiSession, expect
 from plugins.coupons.tests.support import API, PORTAL, field_errors
 
 

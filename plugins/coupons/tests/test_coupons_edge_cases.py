@@ -3,7 +3,7 @@ cap, revoking while an order waits for payment, unique names, amounts in message
 
 from __future__ import annotations
 
-from core.testing import expect
+from core.sdk.testing import expect
 from plugins.coupons.models import CouponGrant, Redemption
 from plugins.coupons.tests.support import API, PORTAL, Shop
 

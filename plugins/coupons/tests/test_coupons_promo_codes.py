@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from core.testing import expect
+from core.sdk.testing import expect
 from plugins.coupons.tests.support import API, PORTAL, field_errors, iso
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from core.testing import expect
+from core.sdk.testing import expect
 from plugins.coupons.tests.support import API
 
 
