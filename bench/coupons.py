@@ -33,7 +33,9 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select 
 
 from core.config import Settings  # noqa: E402
 from core.context import bind  # noqa: E402
-from core.db import IdType, UTCDateTime, migrate  # noqa: E402
+from core.db import migrate  # noqa: E402
+from core.db.base import IdType  # noqa: E402
+from core.db.types import UTCDateTime  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
 
 BATCH = 10_000

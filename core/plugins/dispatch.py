@@ -45,9 +45,14 @@ def tenant_hooks(ctx: Ctx) -> HookRelay | None:
     return ctx.runtime.plugins.hooks_for(names) if names else None
 
 
+def _require_kind(hook: str, kind: HookKind) -> None:
+    declared = kind_of(hook)
+    if declared is not kind:
+        raise TypeError(f"{hook} is a {declared.value} hook, not a {kind.value} hook")
+
+
 def _implementations(ctx: Ctx, hook: str, kind: HookKind) -> list[Any]:
-    if kind_of(hook) is not kind:
-        raise TypeError(f"{hook} is a {kind_of(hook).value} hook, not a {kind.value} hook")
+    _require_kind(hook, kind)
     relay = tenant_hooks(ctx)
     if relay is None:
         return []
@@ -128,8 +133,7 @@ def collect(ctx: Ctx, hook: str, *, strict: bool = False, **kwargs: Any) -> dict
 
 def call_lifecycle(ctx: Ctx, plugin: str, hook: str, **kwargs: Any) -> None:
     """Tell one plugin about a change of its own state for the tenant. A failure fails the change."""
-    if kind_of(hook) is not HookKind.LIFECYCLE:
-        raise TypeError(f"{hook} is a {kind_of(hook).value} hook, not a lifecycle hook")
+    _require_kind(hook, HookKind.LIFECYCLE)
     implementation = ctx.runtime.plugins.implementation(plugin, hook)
     if implementation is None:
         return
