@@ -55,6 +55,10 @@ class ThrottleSettings:
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
+    # Connections each process keeps, and how many more it may open under a burst. Sized to the
+    # threads that use them: uvicorn runs sync routes on 40 worker threads.
+    db_pool_size: int = 40
+    db_pool_overflow: int = 10
     token_ttl: timedelta = timedelta(hours=12)
     throttle: ThrottleSettings = field(default_factory=ThrottleSettings)
     registration_link_ttl: timedelta = timedelta(hours=24)
@@ -70,6 +74,8 @@ class Settings:
     def from_env(cls) -> Settings:
         return cls(
             database_url=os.environ.get("CRM_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            db_pool_size=_int("CRM_DB_POOL_SIZE", 40),
+            db_pool_overflow=_int("CRM_DB_POOL_OVERFLOW", 10),
             token_ttl=timedelta(minutes=_int("CRM_TOKEN_TTL_MINUTES", 12 * 60)),
             throttle=ThrottleSettings(
                 pair_failures=_int("CRM_SIGN_IN_MAX_FAILURES", 5),

@@ -39,6 +39,7 @@ from core.access.models import (
     UserRole,
 )
 from core.access.principal import Principal
+from core.access.principal_cache import PrincipalCache
 from core.audit.models import LoginEvent
 from core.config import Settings
 from core.crm.models import Client
@@ -183,28 +184,65 @@ def revoke_tokens(
             token.revoked_at = utcnow()
 
 
-def authenticate(session: CrmSession, audience: Audience, token: str | None) -> Principal:
-    """Resolve a bearer token to its principal, or raise ``Unauthenticated``."""
+def authenticate(
+    session: CrmSession, audience: Audience, token: str | None, principals: PrincipalCache | None = None
+) -> Principal:
+    """Resolve a bearer token to its principal, or raise ``Unauthenticated``.
+
+    With ``principals`` (the runtime's cache), a principal built for this token earlier is reused
+    while its tenant's access generation has not moved (see ``core.access.principal_cache``)."""
     if not token:
         raise Unauthenticated("missing bearer token")
-    now = utcnow()
-    if looks_like_api_key(token):
-        if audience is not Audience.BACK_OFFICE:
+    is_api_key = looks_like_api_key(token)
+    if is_api_key and audience is not Audience.BACK_OFFICE:
+        raise Unauthenticated("invalid or expired token")
+    key = digest(token)
+    if principals is not None and (cached := principals.fresh(session, key)) is not None:
+        if cached.kind not in _KINDS[audience]:
             raise Unauthenticated("invalid or expired token")
-        return _api_key_principal(session, token, now)
-    row = session.scalar(select(AuthToken).where(AuthToken.token_hash == digest(token)))
-    if row is None or row.revoked_at is not None or row.expires_at <= now or row.kind not in _KINDS[audience]:
+        session.info["tenant_id"] = cached.tenant_id  # as the lookups below leave it
+        return cached
+    now = utcnow()
+    if is_api_key:
+        found = _api_key_principal(session, key, now)
+    else:
+        found = _token_principal(session, audience, key, now)
+    if principals is not None and found.generation is not None:
+        principals.keep(key, found.principal, found.generation, found.expires_at)
+    return found.principal
+
+
+@dataclass(frozen=True)
+class _Found:
+    principal: Principal
+    generation: int | None  # the tenant's access generation, read with the credential itself
+    expires_at: datetime | None
+
+
+def _token_principal(session: CrmSession, audience: Audience, key: str, now: datetime) -> _Found:
+    # The generation comes in the same statement as the token: a change committed after it is
+    # read moves the generation past the one the principal is cached under.
+    found = session.execute(
+        select(AuthToken, Tenant.access_generation)
+        .outerjoin(Tenant, Tenant.id == AuthToken.tenant_id)
+        .where(AuthToken.token_hash == key)
+    ).first()
+    if found is None:
+        raise Unauthenticated("invalid or expired token")
+    row, generation = found
+    if row.revoked_at is not None or row.expires_at <= now or row.kind not in _KINDS[audience]:
         raise Unauthenticated("invalid or expired token")
     if row.kind is PrincipalKind.STAFF:
         assert row.tenant_id is not None
         principal = _staff_principal(session, row.tenant_id, row.subject_id, row.id)
         if principal is None:
             raise Unauthenticated("invalid or expired token")
-        return principal
+        return _Found(principal, generation, row.expires_at)
     account = load_account(session, row.kind, row.tenant_id, row.subject_id)
     if account is None or not may_log_in(account):
         raise Unauthenticated("invalid or expired token")
-    return _principal_for(session, row.kind, account, row.tenant_id, row.id)
+    principal = _principal_for(session, row.kind, account, row.tenant_id, row.id)
+    return _Found(principal, generation if row.tenant_id is not None else None, row.expires_at)
 
 
 def account_kind(audience: Audience) -> PrincipalKind:
@@ -295,16 +333,19 @@ def _principal_for(
     return principal
 
 
-def _api_key_principal(session: CrmSession, key: str, now: datetime) -> Principal:
+def _api_key_principal(session: CrmSession, key: str, now: datetime) -> _Found:
     # The key names no tenant until it is found, so this one lookup spans tenants.
     session.info["all_tenants"] = True
     try:
-        api_key = session.scalar(select(ApiKey).where(ApiKey.key_hash == digest(key)))
-        if (
-            api_key is None
-            or api_key.revoked_at is not None
-            or (api_key.expires_at is not None and api_key.expires_at <= now)
-        ):
+        found = session.execute(
+            select(ApiKey, Tenant.access_generation)
+            .join(Tenant, Tenant.id == ApiKey.tenant_id)
+            .where(ApiKey.key_hash == key)
+        ).first()
+        if found is None:
+            raise Unauthenticated("invalid or expired token")
+        api_key, generation = found
+        if api_key.revoked_at is not None or (api_key.expires_at is not None and api_key.expires_at <= now):
             raise Unauthenticated("invalid or expired token")
         tenant_id = api_key.tenant_id
     finally:
@@ -314,7 +355,7 @@ def _api_key_principal(session: CrmSession, key: str, now: datetime) -> Principa
     role = session.get(Role, api_key.role_id)
     if creator is None or not creator.active or role is None:
         raise Unauthenticated("invalid or expired token")
-    return Principal(
+    principal = Principal(
         kind=PrincipalKind.API_KEY,
         id=api_key.id,
         tenant_id=tenant_id,
@@ -325,6 +366,7 @@ def _api_key_principal(session: CrmSession, key: str, now: datetime) -> Principa
         team_id=creator.team_id,
         is_admin=role.is_admin,
     )
+    return _Found(principal, generation, api_key.expires_at)
 
 
 def set_password(session: CrmSession, account: Credentials, password: str) -> None:

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError, OperationalError
 from starlette.exceptions import HTTPException
 
+from core.api.deps import refuse_caller
 from core.errors import DomainError
 
 log = logging.getLogger("crm.api")
@@ -53,7 +54,7 @@ def field_name(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(p) for p in parts) or "body"
 
 
-def _validation(request: Request, exc: Exception) -> JSONResponse:
+async def _validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
     if any(error.get("type") == "json_invalid" for error in errors):
@@ -63,6 +64,10 @@ def _validation(request: Request, exc: Exception) -> JSONResponse:
             "the body is not valid JSON",
             [{"field": "body", "message": "invalid JSON"}],
         )
+    try:
+        await refuse_caller(request)
+    except DomainError as refusal:
+        return _domain(request, refusal)
     if any(error.get("loc", ("",))[0] == "path" for error in errors):
         # A URL naming no possible record (an id out of range, a malformed name) names no record.
         return error_response(404, "not_found", "not found")

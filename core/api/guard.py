@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from starlette.routing import BaseRoute
 
 from core.access.permissions import PermissionRegistry
-from core.api.deps import Access, PublicAccess
+from core.api.deps import Access, PublicAccess, declaration_of, in_one_hop
 from core.api.errors import MALFORMED_BODY
 from core.plugins.host import PluginRejected
 
@@ -38,6 +38,9 @@ def _walk(dependant: Dependant) -> Iterator[Any]:
 
 def check_access(label: str, dependant: Dependant, registry: PermissionRegistry) -> Access | PublicAccess:
     found = [call for call in _walk(dependant) if isinstance(call, Access | PublicAccess)]
+    served = declaration_of(dependant.call) if dependant.call is not None else None
+    if isinstance(served, Access | PublicAccess):
+        found.append(served)
     if not found:
         raise UnguardedRoute(f"route {label} declares no permission")
     if len({id(call) for call in found}) > 1:
@@ -86,6 +89,8 @@ def declare_router(router: APIRouter, registry: PermissionRegistry, *, plugin: s
             if not isinstance(access, Access):
                 raise UnguardedRoute(f"route {label} of plugin {plugin!r} cannot be public")
             access.plugin = plugin
+        # Included copies of the route are built from its endpoint: they get the one-hop endpoint.
+        route.endpoint = in_one_hop(route.endpoint)
         if route.body_field is not None:
             route.responses = {**MALFORMED_BODY, **route.responses}
         route.openapi_extra = {**(route.openapi_extra or {}), "x-required-permission": access.requirement}

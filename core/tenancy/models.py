@@ -23,4 +23,7 @@ class Tenant(Base):
     # Bumped on every marketplace change of this tenant: other processes watch it to refresh
     # their cache of the tenant's enabled plugins.
     marketplace_generation: Mapped[int] = mapped_column(default=0, server_default="0")
+    # Bumped by every transaction that changes what a signed-in principal of this tenant holds:
+    # each request compares it with the generation its cached principal was built at.
+    access_generation: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
