@@ -10,6 +10,7 @@ nested lists and dicts included.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -25,11 +26,13 @@ from pydantic import (
     EmailStr,
     Field,
     PlainSerializer,
+    TypeAdapter,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
+from sqlalchemy import Row
 
 from core import bounds, reference
 from core.db.paging import PageRequest, PageResult
@@ -352,6 +355,11 @@ class MoneyOutput(Output):
 T = TypeVar("T")
 
 
+@functools.lru_cache(maxsize=512)
+def _list_of(item: type[BaseModel]) -> TypeAdapter[list[Any]]:
+    return TypeAdapter(list[item])  # type: ignore[valid-type]
+
+
 class Page(BaseModel, Generic[T]):
     items: list[T]
     total: int
@@ -360,8 +368,16 @@ class Page(BaseModel, Generic[T]):
 
     @classmethod
     def of(cls, result: PageResult[Any], item: type[BaseModel]) -> Page[Any]:
-        return cls(
-            items=[item.model_validate(row) for row in result.items],
+        """The page of ``item`` (``Page[item]``, the route's response model) over ORM rows or
+        plain rows (``Row``), each validated once."""
+        page_class = cls[item] if cls is Page else cls  # type: ignore[index]
+        rows = result.items
+        if rows and isinstance(rows[0], Row):
+            items = _list_of(item).validate_python([row._asdict() for row in rows])  # dicts: fastest
+        else:
+            items = _list_of(item).validate_python(rows, from_attributes=True)
+        return page_class(
+            items=items,
             total=result.total,
             page=result.page,
             per_page=result.per_page,

@@ -25,8 +25,9 @@ import inspect
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, Path, Query, Request, params
+from fastapi import Depends, Path, Query, Request, Response, params
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from core.access.auth import Audience, authenticate
@@ -210,14 +211,20 @@ def declaration_of(endpoint: Callable[..., Any] | None) -> _Declaration | None:
     return getattr(endpoint, "crm_declaration", None)
 
 
-def in_one_hop(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+def in_one_hop(
+    endpoint: Callable[..., Any], *, json_model: type[BaseModel] | None = None, status_code: int = 200
+) -> Callable[..., Any]:
     """``endpoint`` as an async endpoint that runs its whole unit of work in one thread-pool hop.
 
     The new endpoint takes the route's own parameters (FastAPI parses them on the event loop) and,
     in place of the declared ``Ctx``, the request and the bearer credentials; the declaration then
     authenticates and calls ``endpoint`` in one worker thread (``_Declaration.serve``). An async
     endpoint, or one declaring its access other than as one ``Ctx`` parameter, is returned as is
-    (its declaration then runs as an ordinary dependency)."""
+    (its declaration then runs as an ordinary dependency).
+
+    ``json_model``: the route's response model, when the route answers it as plain JSON. A result
+    of exactly that model was validated when it was built, so it is written out directly instead
+    of being dumped, validated again and encoded again."""
     if declaration_of(endpoint) is not None or inspect.iscoroutinefunction(endpoint):
         return endpoint
     signature = inspect.signature(endpoint, eval_str=True)
@@ -235,6 +242,8 @@ def in_one_hop(endpoint: Callable[..., Any]) -> Callable[..., Any]:
         for name, parameter in signature.parameters.items()
         if name != ctx_name
     ]
+    if any(p.annotation is Response for p in kept):
+        json_model = None  # the route sets headers or a status on FastAPI's response: let it merge them
     # FastAPI hands the request to one parameter only: the route's own, if it takes it.
     own_request = next((p.name for p in kept if p.annotation is Request), None)
     added = (
@@ -256,7 +265,12 @@ def in_one_hop(endpoint: Callable[..., Any]) -> Callable[..., Any]:
     async def run(**values: Any) -> Any:
         request = values[own_request] if own_request else values.pop(_REQUEST)
         credentials = values.pop(_CREDENTIALS, None)
-        return await run_in_threadpool(declaration.serve, endpoint, ctx_name, request, credentials, values)
+        result = await run_in_threadpool(declaration.serve, endpoint, ctx_name, request, credentials, values)
+        if json_model is not None and type(result) is json_model:
+            return Response(
+                result.model_dump_json(by_alias=True), status_code=status_code, media_type="application/json"
+            )
+        return result
 
     run.__signature__ = signature.replace(parameters=[*kept, *added])  # type: ignore[attr-defined]
     run.crm_declaration = declaration  # type: ignore[attr-defined]

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
+from fastapi.datastructures import DefaultPlaceholder
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
@@ -76,6 +77,20 @@ def check_plugin_router(router: object, registry: PermissionRegistry, *, plugin:
     return router
 
 
+def _plain_json_model(route: APIRoute) -> type[BaseModel] | None:
+    """The route's response model if FastAPI would answer it as plain JSON, all fields, by alias."""
+    model = route.response_model
+    if not (isinstance(model, type) and issubclass(model, BaseModel)):
+        return None
+    if route.response_model_include or route.response_model_exclude or not route.response_model_by_alias:
+        return None
+    if route.response_model_exclude_unset or route.response_model_exclude_defaults:
+        return None
+    if route.response_model_exclude_none or not isinstance(route.response_class, DefaultPlaceholder):
+        return None
+    return model
+
+
 def declare_router(router: APIRouter, registry: PermissionRegistry, *, plugin: str | None = None) -> None:
     """Check a router's routes and document their requirement; call before including it.
 
@@ -90,7 +105,9 @@ def declare_router(router: APIRouter, registry: PermissionRegistry, *, plugin: s
                 raise UnguardedRoute(f"route {label} of plugin {plugin!r} cannot be public")
             access.plugin = plugin
         # Included copies of the route are built from its endpoint: they get the one-hop endpoint.
-        route.endpoint = in_one_hop(route.endpoint)
+        route.endpoint = in_one_hop(
+            route.endpoint, json_model=_plain_json_model(route), status_code=route.status_code or 200
+        )
         if route.body_field is not None:
             route.responses = {**MALFORMED_BODY, **route.responses}
         route.openapi_extra = {**(route.openapi_extra or {}), "x-required-permission": access.requirement}

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, literal, select, update
+from sqlalchemy import Row, Select, func, literal, select, update
 from sqlalchemy.orm import aliased
 
 from core.access.auth import normalize_email, revoke_tokens, set_password
@@ -22,7 +22,7 @@ from core.crm.models import Client, ClientType, KycStatus, PromotionLink
 from core.crm.ranks import resolve_rank_and_tier
 from core.crm.schemas import ClientIn, ClientUpdate
 from core.db.base import utcnow
-from core.db.paging import PageRequest, PageResult, count
+from core.db.paging import PageRequest, PageResult, count, paginate_rows
 from core.db.session import serialize_on
 from core.errors import Conflict, FieldError, InvalidInput, NotFound
 from core.plugins.dispatch import fire
@@ -80,11 +80,15 @@ def _filtered(ctx: Ctx, filters: ClientFilter) -> Select[Any]:
     return stmt
 
 
-def list_clients(ctx: Ctx, filters: ClientFilter, page: PageRequest) -> PageResult[Client]:
-    stmt = _filtered(ctx, filters)
-    total = count(ctx.session, stmt)
-    items = list(ctx.session.scalars(stmt.order_by(Client.id).limit(page.per_page).offset(page.offset)))
-    return PageResult(items=items, total=total, page=page.page, per_page=page.per_page)
+# Every column of a client, selected as plain rows: a list page reads 50 of them and needs no
+# ORM object (identity map, change tracking), which cost a quarter of the request.
+CLIENT_COLUMNS = tuple(getattr(Client, column.key) for column in Client.__mapper__.column_attrs)
+
+
+def list_clients(ctx: Ctx, filters: ClientFilter, page: PageRequest) -> PageResult[Row[Any]]:
+    """One page of the clients the caller may see, as rows with every column of a client."""
+    stmt = _filtered(ctx, filters).with_only_columns(*CLIENT_COLUMNS).order_by(Client.id)
+    return paginate_rows(ctx.session, stmt, page)
 
 
 def iter_clients(ctx: Ctx, filters: ClientFilter) -> Iterator[Client]:

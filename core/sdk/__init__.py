@@ -51,7 +51,7 @@ from core.crm.money import check_company_currency, check_precision, company_curr
 from core.crm.ranks import get_rank
 from core.db.base import Base, IdType, TenantOwned, Timestamped, utcnow
 from core.db.lookup import ensure_unique, fetch
-from core.db.paging import PageRequest, PageResult, count, paginate
+from core.db.paging import PageRequest, PageResult, count, paginate, paginate_rows
 from core.db.session import serialize_on, tenant_insert, tenant_sql
 from core.db.types import Money, UTCDateTime, enum_type, money_sum, money_units
 from core.errors import Conflict, DomainError, FieldError, InvalidInput, NotFound, PermissionDenied
@@ -161,6 +161,7 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "PageResult",
     "count",
     "paginate",
+    "paginate_rows",
     "ensure_unique",
     "fetch",
     "CSV_RESPONSE",
