@@ -27,6 +27,7 @@ from core.db.lookup import ensure_unique, fetch
 from core.db.paging import PageRequest, PageResult, paginate
 from core.errors import Conflict, InvalidInput
 from core.plugins.dispatch import chain, fire
+from core.schemas import apply_changes
 
 # --- challenges --------------------------------------------------------------------------------
 
@@ -76,16 +77,14 @@ def update_challenge(ctx: Ctx, challenge_id: int, data: PropChallengeUpdate) -> 
     """Changes apply to orders placed from now on; placed orders keep their price."""
     ctx.require("prop.manage")
     challenge = get_challenge(ctx, challenge_id)
-    if data.name is not None:
+    changes = data.changes()
+    if "name" in changes:
         ensure_unique(
-            ctx.session, PropChallenge.name, data.name, label="prop challenge", exclude_id=challenge.id
+            ctx.session, PropChallenge.name, changes["name"], label="prop challenge", exclude_id=challenge.id
         )
-    if data.currency is not None and data.currency != challenge.currency:
-        check_company_currency(ctx, data.currency)
-    for name in ("name", "description", "fee", "currency", "active"):
-        value = getattr(data, name)
-        if value is not None:
-            setattr(challenge, name, value)
+    if changes.get("currency", challenge.currency) != challenge.currency:
+        check_company_currency(ctx, changes["currency"])
+    apply_changes(challenge, changes)
     check_precision(challenge.fee, challenge.currency, field="fee")
     ctx.session.flush()
     return challenge

@@ -29,6 +29,7 @@ from core.schemas import (
     Name,
     NonNegativeAmount,
     Output,
+    Patch,
     Phone,
     PositiveAmount,
     ShortText,
@@ -42,7 +43,7 @@ class ClientGroupIn(Input):
     description: ShortText = ""
 
 
-class ClientGroupUpdate(Input):
+class ClientGroupUpdate(Patch):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     description: ShortText | None = None
 
@@ -75,7 +76,7 @@ class RankIn(Input):
         return tiers
 
 
-class RankUpdate(Input):
+class RankUpdate(Patch):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     sort_order: int | None = Field(default=None, ge=0, le=10_000)
 
@@ -112,7 +113,11 @@ class ClientIn(Input):
     portal_password: str | None = Field(default=None, min_length=1, max_length=128)
 
 
-class ClientUpdate(Input):
+class ClientUpdate(Patch):
+    clearable = frozenset(
+        {"phone", "country", "group_id", "rank_id", "tier_id", "referrer_id", "assigned_user_id", "team_id"}
+    )
+
     client_type: ClientType | None = None
     name: Name | None = None
     email: Email | None = None
@@ -181,7 +186,7 @@ class DepositRequestIn(Input):
     note: ShortText = ""
 
 
-class DepositUpdate(Input):
+class DepositUpdate(Patch):
     """Corrections to a deposit that is still pending."""
 
     amount: PositiveAmount | None = None
@@ -220,7 +225,7 @@ class TradingAccountIn(Input):
     leverage: int = Field(default=100, ge=1, le=5000)
 
 
-class TradingAccountUpdate(Input):
+class TradingAccountUpdate(Patch):
     account_type: str | None = Field(default=None, min_length=1, max_length=64)
     leverage: int | None = Field(default=None, ge=1, le=5000)
     archived: bool | None = None
@@ -285,7 +290,9 @@ class PromotionLinkIn(Input):
     enabled: bool = True
 
 
-class PromotionLinkUpdate(Input):
+class PromotionLinkUpdate(Patch):
+    clearable = frozenset({"referrer_id"})
+
     name: Name | None = None
     client_type: ClientType | None = None
     referrer_id: Id | None = None
@@ -314,7 +321,7 @@ class PropChallengeIn(Input):
     active: bool = True
 
 
-class PropChallengeUpdate(Input):
+class PropChallengeUpdate(Patch):
     name: Name | None = None
     description: str | None = Field(default=None, max_length=5000)
     fee: NonNegativeAmount | None = None
@@ -434,7 +441,9 @@ class PortalProfileOut(Output):
     created_at: datetime
 
 
-class PortalProfileUpdate(Input):
+class PortalProfileUpdate(Patch):
+    clearable = frozenset({"phone"})
+
     name: Name | None = None
     phone: Phone | None = None
     language: LanguageCode | None = None
