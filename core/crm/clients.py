@@ -20,7 +20,7 @@ from core.crm.data_permissions import scope_clients
 from core.crm.groups import get_group
 from core.crm.models import Client, ClientType, KycStatus, PromotionLink
 from core.crm.ranks import resolve_rank_and_tier
-from core.crm.schemas import ClientIn, ClientUpdate
+from core.crm.schemas.clients import ClientIn, ClientUpdate
 from core.db.base import utcnow
 from core.db.paging import PageRequest, PageResult, count
 from core.db.session import serialize_on

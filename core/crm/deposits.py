@@ -14,7 +14,7 @@ from core.crm.clients import get_client
 from core.crm.data_permissions import get_client_owned, scope_client_owned
 from core.crm.models import Client, Deposit, DepositKind, DepositStatus
 from core.crm.money import check_company_currency, check_precision
-from core.crm.schemas import DepositRequestIn, DepositUpdate, ManualDepositIn
+from core.crm.schemas.deposits import DepositRequestIn, DepositUpdate, ManualDepositIn
 from core.db.base import utcnow
 from core.db.filters import created_between, where_equal
 from core.db.paging import PageRequest, PageResult, paginate

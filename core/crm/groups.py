@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from core.context import Ctx
 from core.crm.models import ClientGroup
-from core.crm.schemas import ClientGroupIn, ClientGroupUpdate
+from core.crm.schemas.groups import ClientGroupIn, ClientGroupUpdate
 from core.db.lookup import ensure_unique, fetch
 from core.schemas import apply_changes
 

@@ -11,7 +11,7 @@ from sqlalchemy import Select, func, select
 from core.context import Ctx
 from core.crm.clients import get_client
 from core.crm.models import Client, ClientType, PromotionLink
-from core.crm.schemas import PromotionLinkIn, PromotionLinkUpdate
+from core.crm.schemas.promotion import PromotionLinkIn, PromotionLinkUpdate
 from core.db.lookup import fetch
 from core.db.paging import PageRequest, PageResult, paginate
 from core.errors import Conflict, FieldError

@@ -20,7 +20,7 @@ from core.crm.data_permissions import get_client_owned, scope_client_owned
 from core.crm.models import Client, PropChallenge, PropOrder, PropOrderStatus
 from core.crm.money import check_company_currency, check_precision
 from core.crm.pricing import price_order
-from core.crm.schemas import OrderIn, PropChallengeIn, PropChallengeUpdate
+from core.crm.schemas.prop import OrderIn, PropChallengeIn, PropChallengeUpdate
 from core.db.base import utcnow
 from core.db.filters import created_between, where_equal
 from core.db.lookup import ensure_unique, fetch

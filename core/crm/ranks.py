@@ -6,7 +6,7 @@ from sqlalchemy import func, select
 
 from core.context import Ctx
 from core.crm.models import Client, Rank, Tier
-from core.crm.schemas import RankIn, RankUpdate, TierIn
+from core.crm.schemas.ranks import RankIn, RankUpdate, TierIn
 from core.db.lookup import ensure_unique, fetch
 from core.errors import Conflict, FieldError, InvalidInput, NotFound
 from core.schemas import apply_changes

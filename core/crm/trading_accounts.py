@@ -13,7 +13,7 @@ from core.crm.clients import get_client
 from core.crm.data_permissions import get_client_owned, scope_client_owned
 from core.crm.models import TradingAccount
 from core.crm.money import check_company_currency
-from core.crm.schemas import TradingAccountIn, TradingAccountUpdate
+from core.crm.schemas.trading_accounts import TradingAccountIn, TradingAccountUpdate
 from core.db.filters import where_equal
 from core.db.paging import PageRequest, PageResult, paginate
 from core.errors import Conflict, FieldError

@@ -36,7 +36,8 @@ from core.context import Ctx
 from core.crm import promotion
 from core.crm.clients import get_client, new_client
 from core.crm.models import Client, ClientType, PromotionLink
-from core.crm.schemas import ClientIn, PortalProfileUpdate, RegistrationIn
+from core.crm.schemas.clients import ClientIn
+from core.crm.schemas.portal import PortalProfileUpdate, RegistrationIn
 from core.db.base import utcnow
 from core.db.session import begin_immediate, serialize_on
 from core.errors import InvalidInput
