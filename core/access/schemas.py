@@ -13,6 +13,7 @@ from core.schemas import (
     Input,
     Name,
     Output,
+    Patch,
     PermissionName,
     ShortText,
     distinct_list,
@@ -84,7 +85,7 @@ class TeamIn(Input):
     description: ShortText = ""
 
 
-class TeamUpdate(Input):
+class TeamUpdate(Patch):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     description: ShortText | None = None
 
@@ -102,7 +103,7 @@ class RoleIn(Input):
     permissions: PermissionNames = Field(default_factory=list)
 
 
-class RoleUpdate(Input):
+class RoleUpdate(Patch):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     description: ShortText | None = None
     data_scope: DataScope | None = None
@@ -126,7 +127,9 @@ class UserIn(Input):
     role_ids: Ids50 = Field(default_factory=list)
 
 
-class UserUpdate(Input):
+class UserUpdate(Patch):
+    clearable = frozenset({"team_id"})
+
     name: Name | None = None
     team_id: Id | None = None
     active: bool | None = None

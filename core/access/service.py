@@ -30,6 +30,7 @@ from core.db.lookup import ensure_unique, fetch
 from core.db.paging import PageRequest, PageResult, paginate
 from core.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
 from core.marketplace.state import installed_plugins
+from core.schemas import apply_changes
 
 ADMIN_ROLE_NAME = "Administrator"
 
@@ -101,11 +102,10 @@ def create_team(ctx: Ctx, data: TeamIn) -> Team:
 def update_team(ctx: Ctx, team_id: int, data: TeamUpdate) -> Team:
     ctx.require("teams.manage")
     team = get_team(ctx, team_id)
-    if data.name is not None:
-        ensure_unique(ctx.session, Team.name, data.name, label="team", exclude_id=team.id)
-        team.name = data.name
-    if data.description is not None:
-        team.description = data.description
+    changes = data.changes()
+    if "name" in changes:
+        ensure_unique(ctx.session, Team.name, changes["name"], label="team", exclude_id=team.id)
+    apply_changes(team, changes)
     ctx.session.flush()
     return team
 
@@ -176,21 +176,21 @@ def update_role(ctx: Ctx, role_id: int, data: RoleUpdate) -> Role:
     ctx.require("roles.manage")
     role = get_role(ctx, role_id)
     ensure_may_act_on(ctx, Power.of_roles([role]), what="this role")  # it is the power of its holders
-    if role.is_admin and (data.permissions is not None or data.data_scope not in (None, DataScope.ALL)):
+    changes = data.changes()
+    permissions = changes.pop("permissions", None)  # grants are rows of their own, not an attribute
+    scope = changes.get("data_scope", DataScope.ALL)
+    if role.is_admin and (permissions is not None or scope is not DataScope.ALL):
         raise Conflict("the administrator role always holds every permission over all company data")
-    if data.permissions is not None:
-        wanted = set(data.permissions)
+    if permissions is not None:
+        wanted = set(permissions)
         _check_can_grant(ctx, wanted ^ role.permissions, None)  # added and removed alike
         _set_grants(role, wanted)
-    if data.data_scope is not None and data.data_scope != role.data_scope:
-        _check_can_grant(ctx, (), data.data_scope)
+    if changes.get("data_scope", role.data_scope) != role.data_scope:
+        _check_can_grant(ctx, (), changes["data_scope"])
         _check_can_grant(ctx, (), role.data_scope)
-        role.data_scope = data.data_scope
-    if data.name is not None:
-        ensure_unique(ctx.session, Role.name, data.name, label="role", exclude_id=role.id)
-        role.name = data.name
-    if data.description is not None:
-        role.description = data.description
+    if "name" in changes:
+        ensure_unique(ctx.session, Role.name, changes["name"], label="role", exclude_id=role.id)
+    apply_changes(role, changes)
     ctx.session.flush()
     return role
 
@@ -316,17 +316,16 @@ def update_user(ctx: Ctx, user_id: int, data: UserUpdate) -> User:
     ctx.require("users.manage")
     user = _user_to_act_on(ctx, user_id)
     was_admin_count = _active_admins(ctx)
-    if data.name is not None:
-        user.name = data.name
-    if "team_id" in data.model_fields_set:
-        check_team(ctx, data.team_id)
-        user.team_id = data.team_id
-    if data.role_ids is not None:
-        _assign_roles(ctx, user, data.role_ids)
-    if data.active is not None and data.active != user.active:
-        user.active = data.active
-        if not data.active:
-            revoke_tokens(ctx.session, PrincipalKind.STAFF, user.id)
+    changes = data.changes()
+    role_ids = changes.pop("role_ids", None)  # assignments are rows of their own, not an attribute
+    deactivated = changes.get("active") is False and user.active
+    if "team_id" in changes:
+        check_team(ctx, changes["team_id"])
+    apply_changes(user, changes)
+    if role_ids is not None:
+        _assign_roles(ctx, user, role_ids)
+    if deactivated:
+        revoke_tokens(ctx.session, PrincipalKind.STAFF, user.id)
     ctx.session.flush()
     if was_admin_count and _active_admins(ctx) == 0:
         raise Conflict("at least one active administrator must remain")

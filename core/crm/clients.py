@@ -20,12 +20,13 @@ from core.crm.data_permissions import scope_clients
 from core.crm.groups import get_group
 from core.crm.models import Client, ClientType, KycStatus, PromotionLink
 from core.crm.ranks import resolve_rank_and_tier
-from core.crm.schemas import ClientIn, ClientUpdate
+from core.crm.schemas.clients import ClientIn, ClientUpdate
 from core.db.base import utcnow
 from core.db.paging import PageRequest, PageResult, count, paginate_rows
 from core.db.session import serialize_on
 from core.errors import Conflict, FieldError, InvalidInput, NotFound
 from core.plugins.dispatch import fire
+from core.schemas import apply_changes
 
 # A referral chain longer than this is treated as corrupt rather than walked forever.
 MAX_TREE_DEPTH = 10_000
@@ -201,44 +202,31 @@ def update_client(ctx: Ctx, client_id: int, data: ClientUpdate) -> Client:
         serialize_on(ctx.session, f"referral-tree:{ctx.tenant_id}")
     client = get_client(ctx, client_id, for_update=True)
     watched = {name: getattr(client, name) for name in WATCHED_FIELDS}
-    fields = data.model_fields_set
-    for name in ("client_type", "name", "phone", "country", "language"):
-        if name in fields:
-            value = getattr(data, name)
-            if value is None and name in ("client_type", "name", "language"):
-                raise InvalidInput(name, "cannot be empty")
-            setattr(client, name, value)
-    if "email" in fields:
-        if data.email is None:
-            raise InvalidInput("email", "cannot be empty")
-        email = normalize_email(str(data.email))
-        _check_email_free(ctx, email, exclude_id=client.id)
-        client.email = email
-    if "group_id" in fields:
-        if data.group_id is not None:
-            get_group(ctx, data.group_id, field="group_id")
-        client.group_id = data.group_id
-    if "rank_id" in fields or "tier_id" in fields:
-        rank_id = data.rank_id if "rank_id" in fields else client.rank_id
-        tier_id = data.tier_id if "tier_id" in fields else None
-        if "rank_id" in fields and "tier_id" not in fields and rank_id == client.rank_id:
+    changes = data.changes()
+    if "email" in changes:
+        changes["email"] = normalize_email(str(changes["email"]))
+        _check_email_free(ctx, changes["email"], exclude_id=client.id)
+    if changes.get("group_id") is not None:
+        get_group(ctx, changes["group_id"], field="group_id")
+    if "rank_id" in changes or "tier_id" in changes:
+        rank_id = changes.get("rank_id", client.rank_id)
+        tier_id = changes.get("tier_id")
+        if "tier_id" not in changes and rank_id == client.rank_id:
             tier_id = client.tier_id
-        client.rank_id, client.tier_id = resolve_rank_and_tier(ctx, rank_id, tier_id)
-    if "referrer_id" in fields and data.referrer_id != client.referrer_id:
-        _check_referrer(ctx, client.id, data.referrer_id)
-        client.referrer_id = data.referrer_id
-    if "assigned_user_id" in fields:
-        assignee = assigned_user(ctx, data.assigned_user_id, "assigned_user_id")
-        client.assigned_user_id = assignee.id if assignee else None
-        if "team_id" not in fields and assignee is not None:
-            client.team_id = assignee.team_id
-    if "team_id" in fields:
-        check_team(ctx, data.team_id)
-        client.team_id = data.team_id
-    if "suspended" in fields and data.suspended is not None and data.suspended != client.suspended:
-        client.suspended = data.suspended
-        if data.suspended:
-            revoke_tokens(ctx.session, PrincipalKind.CLIENT, client.id)
+        changes["rank_id"], changes["tier_id"] = resolve_rank_and_tier(ctx, rank_id, tier_id)
+    if changes.get("referrer_id", client.referrer_id) != client.referrer_id:
+        _check_referrer(ctx, client.id, changes["referrer_id"])
+    if "team_id" in changes:
+        check_team(ctx, changes["team_id"])
+    if "assigned_user_id" in changes:
+        assignee = assigned_user(ctx, changes["assigned_user_id"], "assigned_user_id")
+        changes["assigned_user_id"] = assignee.id if assignee else None
+        if "team_id" not in changes and assignee is not None:
+            changes["team_id"] = assignee.team_id  # the client follows its new assignee's team
+    suspending = changes.get("suspended") is True and not client.suspended
+    apply_changes(client, changes)
+    if suspending:
+        revoke_tokens(ctx.session, PrincipalKind.CLIENT, client.id)
     ctx.session.flush()
     changes = {
         name: (old, getattr(client, name)) for name, old in watched.items() if getattr(client, name) != old

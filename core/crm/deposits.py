@@ -14,12 +14,13 @@ from core.crm.clients import get_client
 from core.crm.data_permissions import get_client_owned, scope_client_owned
 from core.crm.models import Client, Deposit, DepositKind, DepositStatus
 from core.crm.money import check_company_currency, check_precision
-from core.crm.schemas import DepositRequestIn, DepositUpdate, ManualDepositIn
+from core.crm.schemas.deposits import DepositRequestIn, DepositUpdate, ManualDepositIn
 from core.db.base import utcnow
 from core.db.filters import created_between, where_equal
 from core.db.paging import PageRequest, PageResult, paginate
 from core.errors import Conflict
 from core.plugins.dispatch import fire
+from core.schemas import apply_changes
 
 
 def _query(
@@ -82,13 +83,11 @@ def correct_deposit(ctx: Ctx, deposit_id: int, data: DepositUpdate) -> Deposit:
     deposit = get_deposit(ctx, deposit_id, for_update=True)
     if deposit.status is not DepositStatus.PENDING:
         raise Conflict(f"the deposit was {deposit.status.value}; decided deposits cannot be edited")
-    currency = data.currency or deposit.currency
-    amount = data.amount if data.amount is not None else deposit.amount
+    changes = data.changes()
+    currency = changes.get("currency", deposit.currency)
     check_company_currency(ctx, currency)
-    check_precision(amount, currency)
-    deposit.currency, deposit.amount = currency, amount
-    if data.note is not None:
-        deposit.note = data.note
+    check_precision(changes.get("amount", deposit.amount), currency)
+    apply_changes(deposit, changes)
     ctx.session.flush()
     return deposit
 

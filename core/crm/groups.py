@@ -6,8 +6,9 @@ from sqlalchemy import select
 
 from core.context import Ctx
 from core.crm.models import ClientGroup
-from core.crm.schemas import ClientGroupIn, ClientGroupUpdate
+from core.crm.schemas.groups import ClientGroupIn, ClientGroupUpdate
 from core.db.lookup import ensure_unique, fetch
+from core.schemas import apply_changes
 
 
 def list_groups(ctx: Ctx) -> list[ClientGroup]:
@@ -30,11 +31,12 @@ def create_group(ctx: Ctx, data: ClientGroupIn) -> ClientGroup:
 def update_group(ctx: Ctx, group_id: int, data: ClientGroupUpdate) -> ClientGroup:
     ctx.require("client_groups.manage")
     group = get_group(ctx, group_id)
-    if data.name is not None:
-        ensure_unique(ctx.session, ClientGroup.name, data.name, label="client group", exclude_id=group.id)
-        group.name = data.name
-    if data.description is not None:
-        group.description = data.description
+    changes = data.changes()
+    if "name" in changes:
+        ensure_unique(
+            ctx.session, ClientGroup.name, changes["name"], label="client group", exclude_id=group.id
+        )
+    apply_changes(group, changes)
     ctx.session.flush()
     return group
 

@@ -12,7 +12,7 @@ from core.context import Ctx
 from core.crm.clients import get_client
 from core.crm.data_permissions import get_client_owned, scope_client_owned
 from core.crm.models import Client, KycDocument, KycDocumentStatus, KycDocumentType, KycStatus
-from core.crm.schemas import KycDocumentIn, KycDocumentSubmit
+from core.crm.schemas.kyc import KycDocumentIn, KycDocumentSubmit
 from core.db.base import utcnow
 from core.db.filters import where_equal
 from core.db.paging import PageRequest, PageResult, paginate

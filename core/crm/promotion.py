@@ -11,10 +11,11 @@ from sqlalchemy import Select, func, select
 from core.context import Ctx
 from core.crm.clients import get_client
 from core.crm.models import Client, ClientType, PromotionLink
-from core.crm.schemas import PromotionLinkIn, PromotionLinkUpdate
+from core.crm.schemas.promotion import PromotionLinkIn, PromotionLinkUpdate
 from core.db.lookup import fetch
 from core.db.paging import PageRequest, PageResult, paginate
 from core.errors import Conflict, FieldError
+from core.schemas import apply_changes
 
 _CODE_ALPHABET = string.ascii_uppercase + string.digits
 
@@ -101,15 +102,10 @@ def create_link(ctx: Ctx, data: PromotionLinkIn) -> PromotionLink:
 def update_link(ctx: Ctx, link_id: int, data: PromotionLinkUpdate) -> PromotionLink:
     ctx.require("promotion_links.manage")
     link = get_link(ctx, link_id)
-    fields = data.model_fields_set
-    if "referrer_id" in fields:
-        if data.referrer_id is not None:
-            get_client(ctx, data.referrer_id, field="referrer_id")
-        link.referrer_id = data.referrer_id
-    for name in ("name", "client_type", "enabled"):
-        value = getattr(data, name)
-        if value is not None:
-            setattr(link, name, value)
+    changes = data.changes()
+    if changes.get("referrer_id") is not None:
+        get_client(ctx, changes["referrer_id"], field="referrer_id")
+    apply_changes(link, changes)
     ctx.session.flush()
     return link
 

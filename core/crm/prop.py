@@ -20,13 +20,14 @@ from core.crm.data_permissions import get_client_owned, scope_client_owned
 from core.crm.models import Client, PropChallenge, PropOrder, PropOrderStatus
 from core.crm.money import check_company_currency, check_precision
 from core.crm.pricing import price_order
-from core.crm.schemas import OrderIn, PropChallengeIn, PropChallengeUpdate
+from core.crm.schemas.prop import OrderIn, PropChallengeIn, PropChallengeUpdate
 from core.db.base import utcnow
 from core.db.filters import created_between, where_equal
 from core.db.lookup import ensure_unique, fetch
 from core.db.paging import PageRequest, PageResult, paginate
 from core.errors import Conflict, InvalidInput
 from core.plugins.dispatch import chain, fire
+from core.schemas import apply_changes
 
 # --- challenges --------------------------------------------------------------------------------
 
@@ -76,16 +77,14 @@ def update_challenge(ctx: Ctx, challenge_id: int, data: PropChallengeUpdate) -> 
     """Changes apply to orders placed from now on; placed orders keep their price."""
     ctx.require("prop.manage")
     challenge = get_challenge(ctx, challenge_id)
-    if data.name is not None:
+    changes = data.changes()
+    if "name" in changes:
         ensure_unique(
-            ctx.session, PropChallenge.name, data.name, label="prop challenge", exclude_id=challenge.id
+            ctx.session, PropChallenge.name, changes["name"], label="prop challenge", exclude_id=challenge.id
         )
-    if data.currency is not None and data.currency != challenge.currency:
-        check_company_currency(ctx, data.currency)
-    for name in ("name", "description", "fee", "currency", "active"):
-        value = getattr(data, name)
-        if value is not None:
-            setattr(challenge, name, value)
+    if changes.get("currency", challenge.currency) != challenge.currency:
+        check_company_currency(ctx, changes["currency"])
+    apply_changes(challenge, changes)
     check_precision(challenge.fee, challenge.currency, field="fee")
     ctx.session.flush()
     return challenge

@@ -6,9 +6,10 @@ from sqlalchemy import func, select
 
 from core.context import Ctx
 from core.crm.models import Client, Rank, Tier
-from core.crm.schemas import RankIn, RankUpdate, TierIn
+from core.crm.schemas.ranks import RankIn, RankUpdate, TierIn
 from core.db.lookup import ensure_unique, fetch
 from core.errors import Conflict, FieldError, InvalidInput, NotFound
+from core.schemas import apply_changes
 
 
 def list_ranks(ctx: Ctx) -> list[Rank]:
@@ -45,11 +46,10 @@ def create_rank(ctx: Ctx, data: RankIn) -> Rank:
 def update_rank(ctx: Ctx, rank_id: int, data: RankUpdate) -> Rank:
     ctx.require("ranks.manage")
     rank = get_rank(ctx, rank_id)
-    if data.name is not None:
-        ensure_unique(ctx.session, Rank.name, data.name, label="rank", exclude_id=rank.id)
-        rank.name = data.name
-    if data.sort_order is not None:
-        rank.sort_order = data.sort_order
+    changes = data.changes()
+    if "name" in changes:
+        ensure_unique(ctx.session, Rank.name, changes["name"], label="rank", exclude_id=rank.id)
+    apply_changes(rank, changes)
     ctx.session.flush()
     return rank
 

@@ -13,10 +13,11 @@ from core.crm.clients import get_client
 from core.crm.data_permissions import get_client_owned, scope_client_owned
 from core.crm.models import TradingAccount
 from core.crm.money import check_company_currency
-from core.crm.schemas import TradingAccountIn, TradingAccountUpdate
+from core.crm.schemas.trading_accounts import TradingAccountIn, TradingAccountUpdate
 from core.db.filters import where_equal
 from core.db.paging import PageRequest, PageResult, paginate
 from core.errors import Conflict, FieldError
+from core.schemas import apply_changes
 
 
 def _query(ctx: Ctx, **equal: Any) -> Select[Any]:
@@ -81,9 +82,6 @@ def update_account(ctx: Ctx, account_id: int, data: TradingAccountUpdate) -> Tra
     fixed once the account exists on the platform."""
     ctx.require("trading_accounts.manage")
     account = get_account(ctx, account_id, for_update=True)
-    for name in ("account_type", "leverage", "archived"):
-        value = getattr(data, name)
-        if value is not None:
-            setattr(account, name, value)
+    apply_changes(account, data.changes())
     ctx.session.flush()
     return account

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from core.api.deps import PathId, PathModule, operator, portal, staff
 from core.context import Ctx
 from core.failures import service as failure_store
-from core.marketplace import service
+from core.marketplace import service, settings
 from core.marketplace.schemas import (
     CatalogEntryOut,
     FailureOut,
@@ -142,7 +142,7 @@ def purge(plugin: PathModule, body: PurgeIn, ctx: Ctx = staff("marketplace.manag
 
 @router.get("/marketplace/{plugin}/settings", response_model=SettingsOut, response_model_by_alias=True)
 def get_settings(plugin: PathModule, ctx: Ctx = staff("marketplace.read")) -> SettingsOut:
-    values, schema = service.get_settings(ctx, plugin)
+    values, schema = settings.get_settings(ctx, plugin)
     return SettingsOut(plugin=plugin, values=values, schema=schema)
 
 
@@ -154,8 +154,8 @@ def get_settings(plugin: PathModule, ctx: Ctx = staff("marketplace.read")) -> Se
     "it out, to keep it.",
 )
 def put_settings(plugin: PathModule, body: SettingsIn, ctx: Ctx = staff("marketplace.manage")) -> SettingsOut:
-    values = service.update_settings(ctx, plugin, body.values)
-    return SettingsOut(plugin=plugin, values=values, schema=service.get_settings(ctx, plugin)[1])
+    values = settings.update_settings(ctx, plugin, body.values)
+    return SettingsOut(plugin=plugin, values=values, schema=settings.get_settings(ctx, plugin)[1])
 
 
 def _confirm(plugin: str, body: PurgeIn) -> None:

@@ -13,7 +13,6 @@ answer comes from this cache, not the database. An entry is dropped
 from __future__ import annotations
 
 import logging
-import threading
 import weakref
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +21,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
 
+from core.background import BackgroundLoop
 from core.db.base import utcnow
 from core.db.session import CrmSession
 from core.marketplace.models import PluginStatus, TenantPlugin
@@ -137,36 +137,37 @@ class StateWatcher:
 
     def __init__(self, runtime: Runtime, poll_s: float = 0.5) -> None:
         self.runtime = runtime
-        self.poll_s = poll_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="crm-marketplace-watch", daemon=True)
+        # After a failure the cache is dropped (read afresh) and the watch retried within a second.
+        self._loop = BackgroundLoop(
+            "crm-marketplace-watch",
+            poll_s,
+            self._watch,
+            failure="marketplace state watcher failed",
+            logger=log,
+            on_error=runtime.plugin_state.invalidate,
+            retry_s=1.0,
+            join_timeout_s=5,
+        )
 
     def start(self) -> StateWatcher:
         self.poll()
-        self._thread.start()
+        self._loop.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(5)
+        self._loop.stop()
 
     def poll(self) -> None:
         with self.runtime.db.session(all_tenants=True) as session:
             generations = dict(session.execute(select(Tenant.id, Tenant.marketplace_generation)).all())
         self.runtime.plugin_state.refresh_from(generations)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                if self.runtime.db.dialect == "postgresql":
-                    self._listen()
-                else:
-                    self.poll()
-                    self._stop.wait(self.poll_s)
-            except Exception:
-                log.exception("marketplace state watcher failed; retrying")
-                self.runtime.plugin_state.invalidate()
-                self._stop.wait(1.0)
+    def _watch(self) -> None:
+        """On PostgreSQL, listen for changes until stopped; elsewhere, poll once."""
+        if self.runtime.db.dialect == "postgresql":
+            self._listen()
+        else:
+            self.poll()
 
     def _listen(self) -> None:
         import psycopg
@@ -175,7 +176,7 @@ class StateWatcher:
         with psycopg.connect(url, autocommit=True) as connection:
             connection.execute(f"LISTEN {CHANNEL}")
             self.poll()  # anything committed before we listened
-            while not self._stop.is_set():
+            while not self._loop.stopping:
                 for notice in connection.notifies(timeout=1.0, stop_after=100):
                     self.runtime.plugin_state.invalidate(int(notice.payload))
                 self.poll()  # a safety net; cheap (one row per tenant)

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
-import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage as MimeMessage
@@ -21,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
 
+from core.background import BackgroundLoop
 from core.config import SmtpSettings
 from core.db.base import utcnow
 from core.notify.models import EmailMessage, EmailStatus
@@ -225,24 +225,18 @@ class OutboxWorker:
 
     def __init__(self, runtime: Runtime, interval_s: float = 5.0) -> None:
         self.runtime = runtime
-        self.interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="crm-outbox", daemon=True)
+        self._loop = BackgroundLoop(
+            "crm-outbox", interval_s, self._deliver, failure="outbox delivery pass failed", logger=log
+        )
 
     def start(self) -> OutboxWorker:
-        self._thread.start()
+        self._loop.start()
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._thread.join(timeout)
+        self._loop.stop(timeout)
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                report = deliver_due(self.runtime)
-                if report.sent or report.failed or report.uncertain:
-                    log.info("outbox: %s", report)
-            except Exception:
-                log.exception("outbox delivery pass failed; will try again")
-            self._stop.wait(self.interval_s)
+    def _deliver(self) -> None:
+        report = deliver_due(self.runtime)
+        if report.sent or report.failed or report.uncertain:
+            log.info("outbox: %s", report)

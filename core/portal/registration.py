@@ -36,11 +36,13 @@ from core.context import Ctx
 from core.crm import promotion
 from core.crm.clients import get_client, new_client
 from core.crm.models import Client, ClientType, PromotionLink
-from core.crm.schemas import ClientIn, PortalProfileUpdate, RegistrationIn
+from core.crm.schemas.clients import ClientIn
+from core.crm.schemas.portal import PortalProfileUpdate, RegistrationIn
 from core.db.base import utcnow
 from core.db.session import begin_immediate, serialize_on
 from core.errors import InvalidInput
 from core.plugins.dispatch import fire
+from core.schemas import apply_changes
 from core.tenancy.models import Tenant
 
 REGISTRATION_ACCEPTED = "Check your e-mail: we have sent you a link to confirm your registration."
@@ -198,10 +200,7 @@ def profile(ctx: Ctx) -> Client:
 
 def update_profile(ctx: Ctx, data: PortalProfileUpdate) -> Client:
     client = profile(ctx)
-    for name in ("name", "phone", "language"):
-        value = getattr(data, name)
-        if value is not None:
-            setattr(client, name, value)
+    apply_changes(client, data.changes())
     ctx.session.flush()
     return client
 

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
+from core.background import BackgroundLoop
 from core.context import Ctx, bind
 from core.contract import JobContext, LostLease, NoProgress, Progress
 from core.db.base import utcnow
@@ -418,22 +419,13 @@ class WorkerThread:
 
     def __init__(self, runtime: Runtime, interval_s: float = 5.0) -> None:
         self.worker = Worker(runtime)
-        self.interval_s = interval_s
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="crm-jobs", daemon=True)
+        self._loop = BackgroundLoop(
+            "crm-jobs", interval_s, self.worker.tick, failure="scheduler pass failed", logger=log
+        )
 
     def start(self) -> WorkerThread:
-        self._thread.start()
+        self._loop.start()
         return self
 
     def stop(self) -> None:
-        self._stop.set()
-        self._thread.join(10)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.worker.tick()
-            except Exception:
-                log.exception("scheduler pass failed; will try again")
-            self._stop.wait(self.interval_s)
+        self._loop.stop()

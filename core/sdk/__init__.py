@@ -55,7 +55,7 @@ from core.db.paging import PageRequest, PageResult, count, paginate, paginate_ro
 from core.db.session import serialize_on, tenant_insert, tenant_sql
 from core.db.types import Money, UTCDateTime, enum_type, money_sum, money_units
 from core.errors import Conflict, DomainError, FieldError, InvalidInput, NotFound, PermissionDenied
-from core.marketplace.service import settings_of
+from core.marketplace.settings import settings_of
 from core.notify.service import create_popup, popup_each, queue_email
 from core.reference import display_amount, minor_units, round_to_currency
 from core.scheduler.service import ensure_schedule, holds_lease, is_running, list_schedules, remove_schedule

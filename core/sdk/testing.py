@@ -11,7 +11,7 @@ from core.cli.main import app as cli_app
 from core.config import Settings
 from core.context import bind
 from core.crm import prop
-from core.crm.schemas import OrderIn
+from core.crm.schemas.prop import OrderIn
 from core.db.session import Database
 from core.runtime import Runtime
 from core.scheduler.models import JobRun, JobSchedule, RunStatus, RunTrigger

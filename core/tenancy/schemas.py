@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import Field, field_validator
 
-from core.schemas import CurrencyCode, Email, Input, Name, Output, TimeZoneName
+from core.schemas import CurrencyCode, Email, Input, Name, Output, Patch, TimeZoneName
 
 Slug = str
 
@@ -26,7 +26,7 @@ class TenantIn(Input):
         return value
 
 
-class TenantUpdate(Input):
+class TenantUpdate(Patch):
     name: Name | None = None
     timezone: TimeZoneName | None = None
     base_currencies: list[CurrencyCode] | None = Field(default=None, min_length=1, max_length=20)

@@ -17,6 +17,7 @@ from core.crm.models import Deposit, DepositStatus, PropChallenge
 from core.db.session import CrmSession
 from core.errors import Conflict, FieldError, NotFound, PermissionDenied
 from core.plugins.dispatch import collect
+from core.schemas import apply_changes
 from core.tenancy.models import Tenant
 from core.tenancy.schemas import OperatorIn, TenantIn, TenantUpdate
 
@@ -145,15 +146,13 @@ def _check_currencies_unused(ctx: Ctx, removed: list[str]) -> None:
 def update_tenant(ctx: Ctx, data: TenantUpdate) -> Tenant:
     ctx.require("tenant.update")
     tenant = get_tenant(ctx.session, ctx.tenant_id)
-    if data.base_currencies is not None:
-        removed = [c for c in tenant.base_currencies if c not in data.base_currencies]
+    changes = data.changes()
+    if "base_currencies" in changes:
+        removed = [c for c in tenant.base_currencies if c not in changes["base_currencies"]]
         if removed:
             _check_currencies_unused(ctx, removed)
     before = _profile(tenant)
-    for field in ("name", "timezone", "base_currencies"):
-        value = getattr(data, field)
-        if value is not None:
-            setattr(tenant, field, list(value) if field == "base_currencies" else value)
+    apply_changes(tenant, changes)
     ctx.session.flush()
     record_action(
         ctx.session,

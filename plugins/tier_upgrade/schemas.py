@@ -16,6 +16,7 @@ from core.sdk import (
     MoneyOut,
     NonNegativeAmount,
     Output,
+    Patch,
     TimeZoneName,
     display_amount,
     id_list,
@@ -68,7 +69,7 @@ class RuleIn(Input):
     enabled: bool = True
 
 
-class RuleUpdate(Input):
+class RuleUpdate(Patch):
     name: str | None = Field(default=None, min_length=1, max_length=100)
     method: UpgradeMethod | None = None
     target: UpgradeTarget | None = None

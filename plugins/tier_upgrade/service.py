@@ -23,6 +23,7 @@ from core.sdk import (
     Rank,
     Tenant,
     Tier,
+    apply_changes,
     change_tier_if,
     check_precision,
     count,
@@ -192,16 +193,16 @@ def _locked(ctx: Ctx, rule_id: int) -> TierRule:
 def update_rule(ctx: Ctx, rule_id: int, data: RuleUpdate) -> TierRule:
     """Changes apply from the next settlement; clients already upgraded keep their tier."""
     rule = _locked(ctx, rule_id)
-    for name in data.model_fields_set - {"tiers"}:
-        value = getattr(data, name)
-        if value is None:
-            raise InvalidInput(name, "cannot be empty")
-        setattr(rule, name, value)
-    if "name" in data.model_fields_set:
-        ensure_unique(ctx.session, TierRule.name, rule.name, label="tier upgrade rule", exclude_id=rule.id)
-    if data.tiers is not None:
+    changes = data.changes()
+    tiers = changes.pop("tiers", None)  # criteria are rows of their own, replaced below
+    if "name" in changes:
+        ensure_unique(
+            ctx.session, TierRule.name, changes["name"], label="tier upgrade rule", exclude_id=rule.id
+        )
+    apply_changes(rule, changes)
+    if tiers is not None:
         before = _criteria_terms(rule.criteria)
-        new_criteria = _criteria(ctx, rule.rank_id, data.tiers)
+        new_criteria = _criteria(ctx, rule.rank_id, tiers)
         rule.criteria = []
         ctx.session.flush()  # the old rows go before the new ones take their (rule, tier) keys
         rule.criteria = new_criteria

@@ -27,6 +27,11 @@ import pytest
             "failures",
         ),
         ("from core.db import Base", "from core.sdk import Base", "core.sdk"),
+        (
+            "from core.marketplace.service import settings_of",
+            "from core.sdk import settings_of",
+            "core.marketplace.settings",
+        ),
     ],
 )
 def test_an_old_import_still_works_and_says_where_the_name_went(old, new, where):

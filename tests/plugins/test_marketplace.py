@@ -222,7 +222,7 @@ def test_settings_are_validated_and_secrets_are_write_only(pk):
     expect(acme.admin.put(url, json={"values": {"greeting": "hey", "api_token": "********"}}), 200)
     expect(acme.admin.put(url, json={"values": {"greeting": "yo"}}), 200)
     with acme.ctx() as ctx:
-        from core.marketplace.service import settings_of
+        from core.marketplace.settings import settings_of
 
         assert settings_of(ctx, "fixture_ticker")["api_token"] == "s3cret-token"
     bad = acme.admin.put(url, json={"values": {"greeting": 5, "colour": "red"}})

@@ -11,7 +11,7 @@ from core.api.deps import Paging, PathId, staff
 from core.context import Ctx
 from core.crm import clients
 from core.crm.models import ClientType, KycStatus
-from core.crm.schemas import CLIENT_CSV_COLUMNS, ClientIn, ClientOut, ClientUpdate, DownlineOut
+from core.crm.schemas.clients import CLIENT_CSV_COLUMNS, ClientIn, ClientOut, ClientUpdate, DownlineOut
 from core.schemas import AwareDatetime, CountryCode, Id, ListQuery, Page
 
 router = APIRouter(tags=["clients"])

@@ -12,7 +12,7 @@ from core.api.deps import PathId, staff
 from core.context import Ctx
 from core.crm import deposits
 from core.crm.models import DepositKind, DepositStatus
-from core.crm.schemas import DepositDecisionIn, DepositOut, DepositUpdate, ManualDepositIn
+from core.crm.schemas.deposits import DepositDecisionIn, DepositOut, DepositUpdate, ManualDepositIn
 from core.schemas import AwareDatetime, CurrencyCode, Id, ListQuery, Page
 
 router = APIRouter(tags=["deposits"])

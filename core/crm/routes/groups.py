@@ -5,7 +5,7 @@ from fastapi import APIRouter, Response
 from core.api.deps import PathId, staff
 from core.context import Ctx
 from core.crm import groups
-from core.crm.schemas import ClientGroupIn, ClientGroupOut, ClientGroupUpdate
+from core.crm.schemas.groups import ClientGroupIn, ClientGroupOut, ClientGroupUpdate
 
 router = APIRouter(tags=["client groups"])
 

@@ -10,7 +10,7 @@ from core.api.deps import PathId, staff
 from core.context import Ctx
 from core.crm import kyc
 from core.crm.models import KycDocumentStatus, KycDocumentType
-from core.crm.schemas import KycDocumentIn, KycDocumentOut, KycReviewIn
+from core.crm.schemas.kyc import KycDocumentIn, KycDocumentOut, KycReviewIn
 from core.schemas import Id, ListQuery, Page
 
 router = APIRouter(tags=["KYC"])

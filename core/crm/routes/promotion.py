@@ -11,7 +11,7 @@ from core.api.deps import PathId, staff
 from core.context import Ctx
 from core.crm import promotion
 from core.crm.models import ClientType, PromotionLink
-from core.crm.schemas import PromotionLinkIn, PromotionLinkOut, PromotionLinkUpdate
+from core.crm.schemas.promotion import PromotionLinkIn, PromotionLinkOut, PromotionLinkUpdate
 from core.schemas import ListQuery, Page
 
 router = APIRouter(tags=["promotion links"])

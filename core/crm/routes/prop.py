@@ -13,7 +13,7 @@ from core.api.deps import PathId, staff
 from core.context import Ctx
 from core.crm import prop
 from core.crm.models import PropOrderStatus
-from core.crm.schemas import (
+from core.crm.schemas.prop import (
     OrderStatusIn,
     PropChallengeIn,
     PropChallengeOut,

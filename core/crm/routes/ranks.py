@@ -6,7 +6,7 @@ from core.api.deps import PathId, staff
 from core.context import Ctx
 from core.crm import ranks
 from core.crm.models import Rank
-from core.crm.schemas import RankIn, RankOut, RankUpdate, TierIn, TierOut
+from core.crm.schemas.ranks import RankIn, RankOut, RankUpdate, TierIn, TierOut
 
 router = APIRouter(tags=["ranks"])
 

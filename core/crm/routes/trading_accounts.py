@@ -12,7 +12,7 @@ from core.api.deps import PathId, staff
 from core.context import Ctx
 from core.crm import trading_accounts
 from core.crm.models import TradingPlatform
-from core.crm.schemas import TradingAccountIn, TradingAccountOut, TradingAccountUpdate
+from core.crm.schemas.trading_accounts import TradingAccountIn, TradingAccountOut, TradingAccountUpdate
 from core.schemas import CurrencyCode, Id, ListQuery, Page
 
 router = APIRouter(tags=["trading accounts"])

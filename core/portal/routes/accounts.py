@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from core.api.deps import portal
 from core.context import Ctx
 from core.crm import trading_accounts
-from core.crm.schemas import TradingAccountOut
+from core.crm.schemas.trading_accounts import TradingAccountOut
 from core.schemas import ListQuery, Page
 
 router = APIRouter(tags=["portal"])

@@ -10,7 +10,7 @@ from core.api.deps import portal
 from core.context import Ctx
 from core.crm import deposits
 from core.crm.models import DepositStatus
-from core.crm.schemas import DepositOut, DepositRequestIn
+from core.crm.schemas.deposits import DepositOut, DepositRequestIn
 from core.schemas import ListQuery, Page
 
 router = APIRouter(tags=["portal"])

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from core.api.deps import portal
 from core.context import Ctx
 from core.crm import kyc
-from core.crm.schemas import KycDocumentOut, KycDocumentSubmit
+from core.crm.schemas.kyc import KycDocumentOut, KycDocumentSubmit
 from core.schemas import ListQuery, Page
 
 router = APIRouter(tags=["portal"])

@@ -8,7 +8,7 @@ from core.access.routes import THROTTLED, client_ip
 from core.access.schemas import AcceptedOut, PasswordChange, RegistrationConfirmIn
 from core.api.deps import portal, public
 from core.context import Ctx
-from core.crm.schemas import PortalProfileOut, PortalProfileUpdate, RegisteredOut, RegistrationIn
+from core.crm.schemas.portal import PortalProfileOut, PortalProfileUpdate, RegisteredOut, RegistrationIn
 from core.portal import registration
 
 router = APIRouter(tags=["portal"])

@@ -11,7 +11,7 @@ from core.context import Ctx
 from core.contract import Quote
 from core.crm import prop
 from core.crm.models import PropOrderStatus
-from core.crm.schemas import ChallengeOfferOut, OrderIn, PriceAdjustmentOut, PropOrderOut, QuoteOut
+from core.crm.schemas.prop import ChallengeOfferOut, OrderIn, PriceAdjustmentOut, PropOrderOut, QuoteOut
 from core.schemas import ListQuery, Page
 
 router = APIRouter(tags=["portal"])

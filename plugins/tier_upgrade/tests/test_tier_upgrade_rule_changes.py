@@ -46,3 +46,13 @@ def test_updated_at_changes_whenever_the_rule_does(broker):
     assert changed(broker.admin.post(f"{url}/enable"))
     assert changed(broker.admin.patch(url, json={"settlement_time": "19:30"}))
     assert datetime.fromisoformat(expect(broker.admin.get(url), 200)["updated_at"]) == seen[-1]  # stored
+
+
+def test_null_for_a_rule_field_is_refused_naming_it_and_changes_nothing(broker):
+    rule = broker.rule()
+    url = f"{API}/rules/{rule['id']}"
+    before = expect(broker.admin.get(url), 200)
+    response = broker.admin.patch(url, json={"name": "Renamed", "timezone": None})
+    assert response.status_code == 422, response.text
+    assert [f["field"] for f in response.json()["error"]["fields"]] == ["timezone"]
+    assert expect(broker.admin.get(url), 200) == before

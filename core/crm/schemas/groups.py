@@ -1,0 +1,31 @@
+"""Request and response bodies of client groups."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from core.schemas import (
+    Input,
+    Output,
+    Patch,
+    ShortText,
+)
+
+
+class ClientGroupIn(Input):
+    name: str = Field(min_length=1, max_length=100)
+    description: ShortText = ""
+
+
+class ClientGroupUpdate(Patch):
+    name: str | None = Field(default=None, min_length=1, max_length=100)
+    description: ShortText | None = None
+
+
+class ClientGroupOut(Output):
+    id: int
+    name: str
+    description: str
+    created_at: datetime
