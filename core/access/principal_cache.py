@@ -30,7 +30,7 @@ from sqlalchemy.orm import ORMExecuteState, Session
 from core.access.models import ApiKey, AuthToken, Role, RolePermission, Team, User, UserRole
 from core.access.principal import Principal
 from core.crm.models import Client
-from core.db import scoping
+from core.db import tenant_filter
 from core.db.base import utcnow
 from core.db.session import CrmSession
 from core.tenancy.models import Tenant
@@ -136,7 +136,7 @@ def _changes_a_principal(obj: Any, deleted: bool) -> bool:
 
 def _tenant_of(session: Session, obj: Any) -> int | None:
     tenant_id = getattr(obj, "tenant_id", None)
-    return tenant_id if tenant_id is not None else session.info.get(scoping.TENANT_ID)
+    return tenant_id if tenant_id is not None else session.info.get(tenant_filter.TENANT_ID)
 
 
 @event.listens_for(CrmSession, "before_flush")
@@ -165,7 +165,7 @@ def _note_bulk_changes(state: ORMExecuteState) -> None:
         names = {getattr(column, "key", str(column)) for column in values}
         if not names & set(_COLUMNS[Client]):
             return  # a tier move, say: nothing a principal holds
-    mark_access_changed(state.session, state.session.info.get(scoping.TENANT_ID))
+    mark_access_changed(state.session, state.session.info.get(tenant_filter.TENANT_ID))
 
 
 @event.listens_for(CrmSession, "before_commit")

@@ -34,7 +34,7 @@ class TenantOwned:
     """Mixin for every row that belongs to one tenant.
 
     Sessions filter these rows to the session's tenant on every SELECT, UPDATE and DELETE and
-    stamp ``tenant_id`` on insert (see ``core.db.scoping``); code never writes that WHERE itself.
+    stamp ``tenant_id`` on insert (see ``core.db.tenant_filter``); code never writes that WHERE itself.
     Set ``__audited__ = False`` on a model whose writes do not belong in the operation log.
     """
 

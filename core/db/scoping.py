@@ -1,120 +1,25 @@
-"""Central tenant scoping for ORM sessions.
+"""Deprecated since contract 1.3: the tenant filter is ``core.db.tenant_filter`` (what plugins need
+from it, ``tenant_sql`` and ``TenantScopeError``, is in ``core.sdk``)."""
 
-Every session carries its tenant in ``session.info``. These listeners then
+from core.db.tenant_filter import (
+    ALL_TENANTS,
+    PLATFORM_ROW,
+    RAW_SQL_OPTION,
+    TENANT_ID,
+    TenantScopeError,
+    add_platform_row,
+    install,
+)
+from core.deprecation import moved_module
 
-* add ``tenant_id = :tenant`` to every ORM SELECT, UPDATE and DELETE touching a tenant-owned
-  model, relationship loads included;
-* stamp ``tenant_id`` on new tenant-owned rows and refuse rows of another tenant;
-* refuse raw SQL (``text()``) that did not come through :func:`core.db.session.tenant_sql`, and
-  ``INSERT … FROM SELECT`` that did not come through :func:`core.db.session.tenant_insert` (the
-  SELECT inside an INSERT is compiled without the ORM, so no criteria would reach it);
-* refuse any query over tenant-owned models from a session with no tenant, unless the session
-  was opened explicitly for all tenants (platform operators, the scheduler, migrations).
+moved_module(__name__, "core.db.tenant_filter")
 
-Rows that belong to no tenant (*platform rows*: e-mail to platform operators in the outbox) take
-two explicit opt-ins: the model declares ``__platform_rows__ = True`` (and a nullable
-``tenant_id``), and the writer inserts the row with :func:`add_platform_row`, from a session
-without a tenant. Any other tenant-less row still fails at flush, so a forgotten tenant never
-turns into a platform row. Tenant sessions cannot write platform rows, and never see them: their
-criteria ``tenant_id = :tenant`` match no NULL.
-
-Default deny: forgetting the tenant fails loudly instead of leaking another broker's data.
-"""
-
-from __future__ import annotations
-
-import functools
-from typing import Any
-
-from sqlalchemy import event, inspect
-from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction, with_loader_criteria
-from sqlalchemy.sql.elements import TextClause
-
-from core.db.base import TenantOwned
-
-TENANT_ID = "tenant_id"
-ALL_TENANTS = "all_tenants"
-RAW_SQL_OPTION = "tenant_sql_checked"
-PLATFORM_ROW = "platform_row"  # the row add_platform_row() is flushing
-
-
-class TenantScopeError(RuntimeError):
-    """A programming error: tenant data touched without a tenant, or across tenants."""
-
-
-def _touches_tenant_data(state: ORMExecuteState) -> bool:
-    return any(issubclass(mapper.class_, TenantOwned) for mapper in state.all_mappers)
-
-
-def _scope_statement(state: ORMExecuteState) -> None:
-    info = state.session.info
-    if info.get(ALL_TENANTS):
-        return
-    tenant_id = info.get(TENANT_ID)
-    if isinstance(state.statement, TextClause):
-        if tenant_id is not None and not state.execution_options.get(RAW_SQL_OPTION):
-            raise TenantScopeError("raw SQL in a tenant session must go through tenant_sql()")
-        return
-    if state.is_insert:
-        if (
-            tenant_id is not None
-            and getattr(state.statement, "select", None) is not None
-            and not state.execution_options.get(RAW_SQL_OPTION)
-        ):
-            raise TenantScopeError("INSERT … FROM SELECT in a tenant session must go through tenant_insert()")
-        return
-    if not (state.is_select or state.is_update or state.is_delete):
-        return
-    if tenant_id is None:
-        if _touches_tenant_data(state):
-            raise TenantScopeError("query over tenant data from a session without a tenant")
-        return
-    state.statement = state.statement.options(tenant_filter(tenant_id))
-
-
-@functools.lru_cache(maxsize=4096)
-def tenant_filter(tenant_id: int) -> Any:
-    """The option that limits a statement to one tenant's rows: built once per tenant, since
-    building it costs more than the rest of a small query's set-up."""
-    return with_loader_criteria(TenantOwned, lambda cls: cls.tenant_id == tenant_id, include_aliases=True)
-
-
-def _stamp_new_rows(session: Session, _flush: UOWTransaction, _instances: Any) -> None:
-    tenant_id = session.info.get(TENANT_ID)
-    all_tenants = bool(session.info.get(ALL_TENANTS))
-    for obj in session.new:
-        if not isinstance(obj, TenantOwned):
-            continue
-        if obj.tenant_id is None:
-            if tenant_id is None:
-                if obj is session.info.get(PLATFORM_ROW):
-                    continue
-                raise TenantScopeError(f"new {type(obj).__name__} has no tenant")
-            obj.tenant_id = tenant_id
-        elif tenant_id is not None and obj.tenant_id != tenant_id and not all_tenants:
-            raise TenantScopeError(f"new {type(obj).__name__} belongs to another tenant")
-    for obj in session.dirty:
-        if isinstance(obj, TenantOwned) and inspect(obj).attrs.tenant_id.history.has_changes():
-            raise TenantScopeError(f"{type(obj).__name__}.tenant_id cannot change")
-
-
-def add_platform_row(session: Session, row: TenantOwned) -> None:
-    """Insert ``row`` as a platform row (it belongs to no tenant) and flush it. Its model must
-    declare ``__platform_rows__ = True``, and the session must have no tenant."""
-    if not getattr(type(row), "__platform_rows__", False):
-        raise TenantScopeError(f"{type(row).__name__} rows always belong to a tenant")
-    if session.info.get(TENANT_ID) is not None:
-        raise TenantScopeError("a tenant session cannot write platform rows")
-    if row.tenant_id is not None:
-        raise TenantScopeError(f"a platform {type(row).__name__} belongs to no tenant")
-    session.add(row)
-    session.info[PLATFORM_ROW] = row
-    try:
-        session.flush()
-    finally:
-        del session.info[PLATFORM_ROW]
-
-
-def install(session_class: type[Session]) -> None:
-    event.listen(session_class, "do_orm_execute", _scope_statement)
-    event.listen(session_class, "before_flush", _stamp_new_rows)
+__all__ = [
+    "ALL_TENANTS",
+    "PLATFORM_ROW",
+    "RAW_SQL_OPTION",
+    "TENANT_ID",
+    "TenantScopeError",
+    "add_platform_row",
+    "install",
+]

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Engine, Insert, Result, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from core.db import scoping
+from core.db import tenant_filter
 from core.db.engine import SQLITE_BEGIN, make_engine
 
 
@@ -18,14 +18,14 @@ class CrmSession(Session):
 
     @property
     def tenant_id(self) -> int | None:
-        return self.info.get(scoping.TENANT_ID)
+        return self.info.get(tenant_filter.TENANT_ID)
 
     @property
     def dialect_name(self) -> str:
         return self.get_bind().dialect.name
 
 
-scoping.install(CrmSession)
+tenant_filter.install(CrmSession)
 
 
 class Database:
@@ -59,8 +59,8 @@ class Database:
         if tenant_id is not None and all_tenants:
             raise ValueError("a session is for one tenant or for all tenants, not both")
         session = self._factory()
-        session.info[scoping.TENANT_ID] = tenant_id
-        session.info[scoping.ALL_TENANTS] = all_tenants
+        session.info[tenant_filter.TENANT_ID] = tenant_id
+        session.info[tenant_filter.ALL_TENANTS] = all_tenants
         session.info.update(info)
         if write:
             begin_immediate(session)
@@ -87,14 +87,14 @@ def tenant_insert(session: Session, statement: Insert) -> Result[Any]:
     """Run ``INSERT … FROM SELECT`` over tenant data. The session's automatic tenant criteria do
     not reach a SELECT inside an INSERT, so the SELECT must filter every tenant-owned table it
     reads on ``tenant_id`` itself (``core.crm.audience`` builds client selects that do)."""
-    if session.info.get(scoping.TENANT_ID) is None:
-        raise scoping.TenantScopeError("tenant_insert() needs a tenant session")
+    if session.info.get(tenant_filter.TENANT_ID) is None:
+        raise tenant_filter.TenantScopeError("tenant_insert() needs a tenant session")
     inner = getattr(statement, "select", None)
     if inner is None or "tenant_id" not in str(inner):
-        raise scoping.TenantScopeError("tenant_insert(): the SELECT must filter on tenant_id")
+        raise tenant_filter.TenantScopeError("tenant_insert(): the SELECT must filter on tenant_id")
     # SQLAlchemy keeps the driver's rowcount only for UPDATE and DELETE unless asked; callers
     # count the rows they wrote.
-    options = {scoping.RAW_SQL_OPTION: True, "preserve_rowcount": True}
+    options = {tenant_filter.RAW_SQL_OPTION: True, "preserve_rowcount": True}
     return session.execute(statement.execution_options(**options))
 
 
@@ -115,12 +115,12 @@ def begin_immediate(session: Session) -> None:
 
 def tenant_sql(session: Session, sql: str, params: dict[str, Any] | None = None) -> Result[Any]:
     """Run raw SQL over tenant data; the statement must filter on ``:tenant_id``."""
-    tenant_id = session.info.get(scoping.TENANT_ID)
+    tenant_id = session.info.get(tenant_filter.TENANT_ID)
     if tenant_id is None:
-        raise scoping.TenantScopeError("tenant_sql() needs a tenant session")
+        raise tenant_filter.TenantScopeError("tenant_sql() needs a tenant session")
     if ":tenant_id" not in sql:
-        raise scoping.TenantScopeError("raw SQL over tenant data must filter on :tenant_id")
-    statement = text(sql).execution_options(**{scoping.RAW_SQL_OPTION: True})
+        raise tenant_filter.TenantScopeError("raw SQL over tenant data must filter on :tenant_id")
+    statement = text(sql).execution_options(**{tenant_filter.RAW_SQL_OPTION: True})
     return session.execute(statement, {**(params or {}), "tenant_id": tenant_id})
 
 

@@ -65,7 +65,7 @@ class EmailStatus(enum.StrEnum):
 
 class EmailMessage(TenantOwned, Timestamped, Base):
     """A message in the outbox: a tenant's, or platform mail (``tenant_id`` NULL: e-mail to platform
-    operators, written only through ``core.db.scoping.add_platform_row``). Tenant sessions never
+    operators, written only through ``core.db.tenant_filter.add_platform_row``). Tenant sessions never
     see platform mail; the delivery worker, in all-tenants sessions, sends both alike."""
 
     __tablename__ = "email_messages"

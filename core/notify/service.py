@@ -15,8 +15,8 @@ from core.crm.models import Client
 from core.db.base import utcnow
 from core.db.filters import where_equal
 from core.db.paging import PageRequest, PageResult, paginate
-from core.db.scoping import add_platform_row
 from core.db.session import tenant_insert
+from core.db.tenant_filter import add_platform_row
 from core.db.types import UTCDateTime
 from core.errors import Conflict, NotFound
 from core.notify.models import EmailMessage, EmailStatus, JsonObjectText, Popup

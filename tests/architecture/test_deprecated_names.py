@@ -28,6 +28,11 @@ import pytest
         ),
         ("from core.db import Base", "from core.sdk import Base", "core.sdk"),
         (
+            "from core.db.scoping import TenantScopeError",
+            "from core.db.tenant_filter import TenantScopeError",
+            "core.db.tenant_filter",
+        ),
+        (
             "from core.marketplace.service import settings_of",
             "from core.sdk import settings_of",
             "core.marketplace.settings",

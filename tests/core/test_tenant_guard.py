@@ -10,8 +10,8 @@ from core.context import bind
 from core.crm.clients import ancestor_ids
 from core.crm.models import Client, ClientGroup
 from core.db.base import Base, TenantOwned, utcnow
-from core.db.scoping import TenantScopeError, add_platform_row
 from core.db.session import tenant_sql
+from core.db.tenant_filter import TenantScopeError, add_platform_row
 from core.notify.models import EmailMessage
 
 
