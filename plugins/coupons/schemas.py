@@ -53,18 +53,8 @@ class TermsIn(Input):
 class TermsUpdate(Patch):
     """A change of terms: the optional ones may be sent as null to remove them."""
 
-    clearable = frozenset(
-        {
-            "discount_currency",
-            "valid_from",
-            "valid_until",
-            "uses_per_client",
-            "total_cap",
-            "minimum_fee",
-            "minimum_fee_currency",
-            "challenge_ids",
-        }
-    )
+    # The terms a discount can do without (those TermsIn leaves out by default).
+    clearable = frozenset(name for name, field in TermsIn.model_fields.items() if not field.is_required())
 
     discount_method: DiscountMethod | None = None
     discount_value: PositiveAmount | None = None

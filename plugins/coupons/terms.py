@@ -11,24 +11,12 @@ from sqlalchemy import select
 
 from core.sdk import Ctx, InvalidInput, PropChallenge, check_company_currency, check_precision
 from plugins.coupons.models import DiscountMethod, Terms
-
-TERM_FIELDS = (
-    "discount_method",
-    "discount_value",
-    "discount_currency",
-    "valid_from",
-    "valid_until",
-    "uses_per_client",
-    "total_cap",
-    "minimum_fee",
-    "minimum_fee_currency",
-    "challenge_ids",
-)
+from plugins.coupons.schemas import TermsIn
 
 
 def terms_of(data: Any) -> dict[str, Any]:
     """The term fields of a request, to create a coupon or promo code with."""
-    return {name: getattr(data, name) for name in TERM_FIELDS}
+    return {name: getattr(data, name) for name in TermsIn.model_fields}
 
 
 def check_terms(ctx: Ctx, terms: Any) -> None:
