@@ -49,35 +49,35 @@ def crm_client_registered(ctx, client, promotion_link):
 
 @hookimpl
 def crm_price_order(ctx, client, challenge, quote):
-    from plugins.coupons.pricing import price
+    from plugins.coupons.service import price
 
     price(ctx, client, challenge, quote)
 
 
 @hookimpl
 def crm_order_placing(ctx, order, quote):
-    from plugins.coupons.pricing import reserve
+    from plugins.coupons.service import reserve
 
     reserve(ctx, order, quote)
 
 
 @hookimpl
 def crm_order_paid(ctx, order):
-    from plugins.coupons.pricing import settle
+    from plugins.coupons.service import settle
 
     settle(ctx, order, paid=True)
 
 
 @hookimpl
 def crm_order_failed(ctx, order):
-    from plugins.coupons.pricing import settle
+    from plugins.coupons.service import settle
 
     settle(ctx, order, paid=False)
 
 
 @hookimpl
 def crm_order_cancelled(ctx, order):
-    from plugins.coupons.pricing import settle
+    from plugins.coupons.service import settle
 
     settle(ctx, order, paid=False)
 
@@ -91,6 +91,6 @@ def crm_currency_in_use(ctx, currency):
 
 @hookimpl
 def crm_portal_notification_counts(ctx, client):
-    from plugins.coupons.pricing import usable_count
+    from plugins.coupons.service import usable_count
 
     return {"coupons": usable_count(ctx, client.id)}

@@ -51,6 +51,11 @@ class Terms:
     minimum_fee_currency: Mapped[str | None] = mapped_column(String(3))
     challenge_ids: Mapped[list[int] | None] = mapped_column(JSON)  # None: every challenge
 
+    @property
+    def withdrawn(self) -> bool:
+        """Taken out of use by the broker (a revoked coupon, a disabled promo code)."""
+        raise NotImplementedError
+
 
 class Coupon(Terms, TenantOwned, Base):
     __tablename__ = "coupons_coupons"
@@ -68,6 +73,10 @@ class Coupon(Terms, TenantOwned, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     distributed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @property
+    def withdrawn(self) -> bool:
+        return self.status is CouponStatus.REVOKED
 
 
 class CouponGrant(TenantOwned, Base):
@@ -99,6 +108,10 @@ class PromoCode(Terms, TenantOwned, Base):
     allow_with_coupons: Mapped[bool] = mapped_column(default=False)
     enabled: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def withdrawn(self) -> bool:
+        return not self.enabled  # disabled codes can be enabled again
 
 
 class PromoUsage(TenantOwned, Base):

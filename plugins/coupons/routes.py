@@ -12,6 +12,7 @@ from fastapi.responses import StreamingResponse
 
 from core.sdk import CSV_RESPONSE, Ctx, Page, PathId, csv_export, portal, staff
 from plugins.coupons import service
+from plugins.coupons.designs import DESIGNS
 from plugins.coupons.schemas import (
     CouponIn,
     CouponOut,
@@ -38,7 +39,7 @@ READ, UPDATE = "coupons.read", "coupons.update"
 HOLDER_COLUMNS = ["client_id", "client_name", "client_email", "uses", "state", "challenges", "granted_at"]
 
 
-def _holder_rows(holders: Iterable[service.Holder]) -> Iterator[dict[str, object]]:
+def _holder_rows(holders: Iterable[service.HolderRow]) -> Iterator[dict[str, object]]:
     for holder in holders:
         row = asdict(holder)
         row["challenges"] = "; ".join(holder.challenges)
@@ -50,7 +51,7 @@ def _holder_rows(holders: Iterable[service.Holder]) -> Iterator[dict[str, object
 
 @router.get("/designs", response_model=list[DesignOut], summary="The built-in coupon designs")
 def designs(ctx: Ctx = staff(READ)) -> list[DesignOut]:
-    return [DesignOut.model_validate(d) for d in service.designs()]
+    return [DesignOut.model_validate(d) for d in DESIGNS]
 
 
 @router.get("/coupons", response_model=Page[CouponOut], summary="Coupons")
@@ -222,8 +223,8 @@ def export_promo_users(
 )
 def my_coupons(ctx: Ctx = portal()) -> list[MyCouponOut]:
     assert ctx.principal is not None
-    held = service.held_by(ctx, ctx.principal.id)
-    held.sort(key=lambda h: h.reason is not None)
+    held = service.wallet(ctx, ctx.principal.id)
+    held.sort(key=lambda h: h.unusable is not None)
     return [
         MyCouponOut(
             id=h.coupon.id,
@@ -234,7 +235,7 @@ def my_coupons(ctx: Ctx = portal()) -> list[MyCouponOut]:
             valid_from=h.coupon.valid_from,
             valid_until=h.coupon.valid_until,
             uses_left=h.uses_left,
-            valid=h.reason is None,
+            valid=h.unusable is None,
             reason=h.reason,
             design_id=h.coupon.design_id,
             challenge_ids=h.coupon.challenge_ids,

@@ -18,6 +18,7 @@ from core.sdk import (
     MoneyOut,
     NonNegativeAmount,
     Output,
+    Patch,
     PositiveAmount,
     display_amount,
     id_list,
@@ -33,7 +34,7 @@ Code = Annotated[str, Field(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_-
 
 
 class TermsIn(Input):
-    """The terms coupons and promo codes share (rules across fields: ``service.check_terms``)."""
+    """The terms coupons and promo codes share (rules across fields: ``terms.check_terms``)."""
 
     discount_method: DiscountMethod
     discount_value: PositiveAmount = Field(description="An amount, or a percentage in (0, 100]")
@@ -49,7 +50,12 @@ class TermsIn(Input):
     challenge_ids: Ids500 | None = Field(default=None, description="Omit: every challenge")
 
 
-class TermsUpdate(Input):
+class TermsUpdate(Patch):
+    """A change of terms: the optional ones may be sent as null to remove them."""
+
+    # The terms a discount can do without (those TermsIn leaves out by default).
+    clearable = frozenset(name for name, field in TermsIn.model_fields.items() if not field.is_required())
+
     discount_method: DiscountMethod | None = None
     discount_value: PositiveAmount | None = None
     discount_currency: CurrencyCode | None = None

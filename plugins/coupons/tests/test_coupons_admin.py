@@ -249,3 +249,18 @@ def test_a_coupon_is_invisible_to_another_tenant(crm):
 def test_validity_dates_far_in_the_future_are_kept(shop):
     coupon = shop.coupon(valid_from=iso(timedelta(days=1)), valid_until=iso(timedelta(days=400)))
     assert coupon["valid_from"] < coupon["valid_until"]
+
+
+def test_a_patch_clears_an_optional_term_with_null_and_refuses_null_for_the_rest(shop):
+    coupon = shop.coupon(uses_per_client=2, total_cap=10)
+    cleared = expect(shop.admin.patch(f"{API}/coupons/{coupon['id']}", json={"total_cap": None}), 200)
+    assert (cleared["total_cap"], cleared["uses_per_client"]) == (None, 2)
+    refused = shop.admin.patch(f"{API}/coupons/{coupon['id']}", json={"name": None})
+    assert refused.status_code == 422 and field_errors(refused) == ["name"]
+    promo = shop.promo("CLEARME", uses_per_client=1)
+    uncapped = expect(
+        shop.admin.patch(f"{API}/promo-codes/{promo['id']}", json={"uses_per_client": None}), 200
+    )
+    assert uncapped["uses_per_client"] is None
+    refused = shop.admin.patch(f"{API}/promo-codes/{promo['id']}", json={"enabled": None})
+    assert refused.status_code == 422 and field_errors(refused) == ["enabled"]
