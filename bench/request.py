@@ -23,163 +23,18 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import re
 import shutil
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT / "tests" / "plugins" / "fixtures"  # the test plugins, one of which we load
-sys.path[:0] = [str(ROOT), str(FIXTURES)]
-
-import httpx2  # noqa: E402
-from sqlalchemy import create_engine, make_url, text  # noqa: E402
-
-from core.config import Settings  # noqa: E402
-from core.db import migrate  # noqa: E402
-from core.runtime import Runtime  # noqa: E402
-from core.testing import PASSWORD  # noqa: E402
+from load import prepare, server, wait_until_up, wrk  # bench/load.py
+from sqlalchemy import create_engine, make_url, text
 
 CLIENTS = 200
-POOL_SIZE = "40"
 TARGETS = {"me": 1.0, "clients": 0.75, "plugin": 0.95}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def prepare(url: str) -> str:
-    """Migrate; one tenant with the ticker plugin enabled and 200 clients; sign its admin in."""
-    from core.access.auth import Audience, login
-    from core.context import bind
-    from core.crm.clients import create_client
-    from core.crm.schemas import ClientIn
-    from core.marketplace.service import install
-    from core.tenancy.schemas import TenantIn
-    from core.tenancy.service import create_tenant
-
-    runtime = Runtime.from_settings(replace(Settings.from_env(), database_url=url))
-    migrate.upgrade(url, runtime.plugins.migration_locations())
-    with runtime.db.transaction(write=True) as session:
-        tenant, _ = create_tenant(
-            session,
-            runtime,
-            TenantIn(
-                name="Bench", slug="bench", admin_email="admin@bench.example.com", admin_password=PASSWORD
-            ),
-        )
-        session.info["tenant_id"] = tenant.id
-        ctx = bind(session, None, runtime, "bench")
-        install(ctx, "fixture_ticker")
-        for number in range(CLIENTS):
-            create_client(
-                ctx,
-                ClientIn(
-                    client_type="trader", name=f"Client {number}", email=f"client{number}@bench.example.com"
-                ),
-            )
-    with runtime.db.session(write=True) as session:
-        issued = login(
-            session,
-            runtime.settings,
-            Audience.BACK_OFFICE,
-            email="admin@bench.example.com",
-            password=PASSWORD,
-            tenant_slug="bench",
-        )
-    runtime.db.dispose()
-    return issued.token
-
-
-@contextmanager
-def server(factory: str, url: str, workdir: Path) -> Iterator[str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "CRM_DATABASE_URL": url,
-        "CRM_DB_POOL_SIZE": POOL_SIZE,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(FIXTURES)]),
-    }
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            factory,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            "1",
-            "--log-level",
-            "warning",
-            "--no-access-log",
-        ],
-        env=env,
-        cwd=workdir,
-    )
-    try:
-        yield f"http://127.0.0.1:{port}/api/v1"
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def wait_until_up(url: str, token: str) -> None:
-    for _ in range(300):
-        try:
-            response = httpx2.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=1)
-            if response.status_code == 200:
-                return
-            raise SystemExit(f"{url} answered {response.status_code}: {response.text[:300]}")
-        except httpx2.TransportError:
-            time.sleep(0.2)
-    raise SystemExit(f"{url} did not come up")
-
-
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
-
-
-def wrk(url: str, token: str, seconds: int, connections: int) -> tuple[float, float]:
-    """(requests per second, p99 latency in ms) of ``url`` under ``connections`` connections."""
-    out = subprocess.run(
-        [
-            "wrk",
-            "-t",
-            "2",
-            "-c",
-            str(connections),
-            "-d",
-            f"{seconds}s",
-            "--latency",
-            "-H",
-            f"Authorization: Bearer {token}",
-            url,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    if errors:
-        raise SystemExit(f"{url} answered {errors.group(1)} errors under load:\n{out}")
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
-    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
-    assert p99 is not None, out
-    return rps, float(p99.group(1)) * _UNITS[p99.group(2)]
 
 
 @contextmanager
@@ -206,7 +61,7 @@ def measure(engine_name: str, args: argparse.Namespace) -> dict[str, dict[str, f
     workdir = Path(tempfile.mkdtemp(prefix="crm-bench-request-"))
     try:
         with database(engine_name, workdir) as url:
-            token = prepare(url)
+            token = prepare(url, CLIENTS)
             with (
                 server("core.api.app:create_app", url, workdir) as crm,
                 server("bench.lean_app:create_app", url, workdir) as lean,

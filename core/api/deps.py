@@ -20,6 +20,7 @@ the loop.
 
 from __future__ import annotations
 
+import abc
 import functools
 import inspect
 from collections.abc import Callable, Iterator
@@ -64,7 +65,7 @@ def request_session(request: Request) -> Iterator[CrmSession]:
         yield session
 
 
-class _Declaration:
+class _Declaration(abc.ABC):
     """Base of the access declarations: ``resolve`` gives the route its ``Ctx``. ``route_path`` is
     the full path template of the route it guards (set by the guard when the app is built) and
     names the operation in the log."""
@@ -74,8 +75,9 @@ class _Declaration:
     # misspelt filter is a 422 naming it, never a list silently unfiltered.
     query_names: frozenset[str] | None = None
 
+    @abc.abstractmethod
     def resolve(self, request: Request, session: CrmSession, token: str | None) -> Ctx:
-        raise NotImplementedError
+        """The route's ``Ctx`` for this caller, or the refusal (raised)."""
 
     def serve(
         self,
