@@ -13,6 +13,7 @@ from core.access.routes import router as access_router
 from core.api import errors
 from core.api.deps import public
 from core.api.guard import declare_router, guard_routes
+from core.api.routing import index_routes
 from core.audit.routes import router as audit_router
 from core.context import Ctx
 from core.crm.routes import clients, deposits, groups, kyc, promotion, prop, ranks, trading_accounts
@@ -110,6 +111,7 @@ def create_app(runtime: Runtime | None = None, *, watch: bool = True) -> FastAPI
         app.include_router(router, prefix=API_PREFIX, responses=errors.ERROR_RESPONSES)
     _mount_plugins(app, runtime)
     guard_routes(app, runtime.permissions)
+    index_routes(app)
     return app
 
 
