@@ -1,0 +1,1 @@
+"""The demo's steps, one Python module each; ``core.demo.runner`` lists their order."""
