@@ -1,5 +1,7 @@
-"""Plugin-host tests run against a runtime that also discovers the test plugins in ./fixtures
-(registered through a real entry-point file), with their migrations applied.
+"""Tests that use the ``pk`` kit run against a runtime that also discovers the test plugins in
+plugins/fixtures (registered through a real entry-point file), with their migrations applied.
+They live beside the tests of the core package they are about; the fixtures are here so that
+every folder reaches them.
 
 The test plugins share the session's database and process with every other test, so they are
 there only while a module that uses them runs: outside it, ``fixtures`` is off ``sys.path`` (a
@@ -23,7 +25,7 @@ from core.db import migrate
 from core.runtime import Runtime
 from core.testing import CrmKit, wipe
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parent / "plugins" / "fixtures"
 
 
 @contextmanager
