@@ -6,7 +6,7 @@ one of its clients, platform routes as an account manager, against the demo brok
 request may end in a server error; every response must match the schema and a status the operation
 documents; and a request the schema calls invalid must be refused, never quietly accepted (the
 schema says exactly what the server takes). The credentials themselves are not fuzzed here: the
-deny-by-default walks in ``tests/core/test_access_control.py`` cover them.
+deny-by-default walks in ``tests/access/test_access_control.py`` cover them.
 
 Examples per operation: ``CRM_FUZZ_EXAMPLES`` (default 25; CI runs this on both engines).
 Generation is derandomized, so a run is repeatable; a failure found here becomes a regression test

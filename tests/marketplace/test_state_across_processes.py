@@ -14,7 +14,7 @@ import httpx2
 
 from core.testing import expect
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).parents[1] / "plugins" / "fixtures"  # the test plugins
 
 
 def _free_port() -> int:
