@@ -1,12 +1,10 @@
-"""``crm serve --demo``: seed the demo broker (``core.demo``) and print its logins."""
+"""``crm serve --demo``: print the demo broker's logins (``core.demo`` seeds it)."""
 
 from __future__ import annotations
 
 from rich.console import Console
 
-from core.demo import PASSWORD, DemoLogins, seed_demo
-
-__all__ = ["PASSWORD", "print_logins", "seed_demo"]
+from core.demo import DemoLogins
 
 
 def print_logins(console: Console, demo: DemoLogins, url: str) -> None:

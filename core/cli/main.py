@@ -82,8 +82,9 @@ def serve(
     import uvicorn
 
     from core.api.app import create_app
-    from core.cli.demo import print_logins, seed_demo
+    from core.cli.demo import print_logins
     from core.db import migrate
+    from core.demo import seed_demo
     from core.notify.delivery import OutboxWorker
     from core.scheduler.worker import WorkerThread
 

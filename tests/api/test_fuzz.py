@@ -33,9 +33,9 @@ from sqlalchemy import select
 from core.access.auth import issue_token
 from core.access.models import PlatformOperator, PrincipalKind, User
 from core.api.app import create_app
-from core.cli.demo import seed_demo
 from core.config import Settings
 from core.crm.models import Client
+from core.demo import seed_demo
 from core.runtime import Runtime
 from core.tenancy.models import Tenant
 from core.testing import wipe

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import create_engine, inspect, text
 from typer.testing import CliRunner
 
-from core.cli.demo import PASSWORD, seed_demo
 from core.cli.main import app
+from core.demo import PASSWORD, seed_demo
 from core.testing import ApiSession, expect
 
 runner = CliRunner()
