@@ -151,7 +151,11 @@ def test_a_long_settlement_blocks_no_other_tenant_and_its_rule_cannot_change_mea
     assert {r.status_code for r, _, _, _ in writes} == {201}  # never a 503
     assert len([w for w in writes if w[3] < run.finished_at]) >= 10
     assert len([w for w in writes if w[2] == 0]) >= 3  # some while it read, none waiting for it
-    assert max(seconds for _, seconds, _ in refused + [w[:3] for w in writes]) < 1.0
+    # Nobody waits for the settlement: each request waits at most for one short batch. The bound is a
+    # second, or a quarter of the run when a loaded machine stretches every batch (a write held up by
+    # the settlement's writing would wait for most of the run).
+    bound = max(1.0, run.duration_ms / 1000 / 4)
+    assert max(seconds for _, seconds, _ in refused + [w[:3] for w in writes]) < bound
     kept = expect(broker.admin.get(url), 200)
     assert (kept["name"], kept["enabled"]) == ("IB promotions", True)
 
