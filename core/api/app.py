@@ -24,6 +24,7 @@ from core.portal.routes import router as portal_router
 from core.runtime import Runtime
 from core.scheduler.routes import router as jobs_router
 from core.tenancy.routes import router as tenancy_router
+from core.web.app import mount_pages
 
 API_PREFIX = "/api/v1"
 
@@ -110,6 +111,7 @@ def create_app(runtime: Runtime | None = None, *, watch: bool = True) -> FastAPI
         declare_router(router, runtime.permissions)
         app.include_router(router, prefix=API_PREFIX, responses=errors.ERROR_RESPONSES)
     _mount_plugins(app, runtime)
+    mount_pages(app, runtime.permissions, runtime.plugins)
     guard_routes(app, runtime.permissions)
     index_routes(app)
     return app

@@ -38,6 +38,7 @@ from core.db.paging import PageRequest
 from core.db.session import CrmSession
 from core.errors import InvalidInput, NotFound, PermissionDenied
 from core.schemas import MODULE_NAME_PATTERN, PerPage
+from core.web.sessions import session_token
 
 if TYPE_CHECKING:
     from core.runtime import Runtime
@@ -74,6 +75,9 @@ class _Declaration(abc.ABC):
     # The query parameters the route declares (set by the guard): any other is refused, so a
     # misspelt filter is a 422 naming it, never a list silently unfiltered.
     query_names: frozenset[str] | None = None
+    # Set on the routes of a page router (``core.web``): the caller is signed in by its audience's
+    # session cookie, not by a bearer token.
+    page: bool = False
 
     @abc.abstractmethod
     def resolve(self, request: Request, session: CrmSession, token: str | None) -> Ctx:
@@ -88,7 +92,7 @@ class _Declaration(abc.ABC):
         values: dict[str, Any],
     ) -> Any:
         """Run one request in this thread: the unit of work, the caller, the route, the commit."""
-        token = credentials.credentials if credentials else None
+        token = self.token(request, credentials)
         with runtime_of(request).db.transaction(write=request.method not in SAFE_METHODS) as session:
             values[ctx_name] = self.resolve(request, session, token)
             return endpoint(**values)
@@ -96,7 +100,11 @@ class _Declaration(abc.ABC):
     def check(self, request: Request, credentials: HTTPAuthorizationCredentials | None) -> None:
         """Refuse the caller as ``serve`` would, without running the route."""
         with runtime_of(request).db.transaction() as session:
-            self.resolve(request, session, credentials.credentials if credentials else None)
+            self.resolve(request, session, self.token(request, credentials))
+
+    def token(self, request: Request, credentials: HTTPAuthorizationCredentials | None) -> str | None:
+        """The caller's token: the bearer's, or for a page the audience's session cookie."""
+        return credentials.credentials if credentials else None
 
     def operation(self, request: Request) -> str:
         return f"{request.method} {self.route_path or request.url.path}"
@@ -123,6 +131,11 @@ class Access(_Declaration):
     def requirement(self) -> str:
         return self.permission or f"signed in ({self.audience.value})"
 
+    def token(self, request: Request, credentials: HTTPAuthorizationCredentials | None) -> str | None:
+        if self.page:
+            return session_token(request, self.audience)
+        return super().token(request, credentials)
+
     def resolve(self, request: Request, session: CrmSession, token: str | None) -> Ctx:
         """Authenticate the caller inside the request's unit of work, or refuse the request."""
         self.refuse_unknown_query(request)
@@ -147,7 +160,7 @@ class Access(_Declaration):
         credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
     ) -> Ctx:
         # Only for an endpoint ``in_one_hop`` cannot take over (an ``async def`` route).
-        return self.resolve(request, session, credentials.credentials if credentials else None)
+        return self.resolve(request, session, self.token(request, credentials))
 
 
 class PublicAccess(_Declaration):

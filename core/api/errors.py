@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import inspect
+import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.routing import iter_route_contexts
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -15,6 +18,7 @@ from starlette.exceptions import HTTPException
 
 from core.api.deps import refuse_caller
 from core.errors import DomainError
+from core.web.errors import is_page_request, page_error
 
 log = logging.getLogger("crm.api")
 
@@ -135,13 +139,29 @@ def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     return error_response(500, "internal_error", "internal error")
 
 
+def _for_pages(handler: Callable[[Request, Exception], Any]) -> Callable[[Request, Exception], Any]:
+    """The same decision, answered as a page for a page's request (``core.web.errors``)."""
+
+    async def handle(request: Request, exc: Exception) -> Response:
+        response = handler(request, exc)
+        if inspect.isawaitable(response):
+            response = await response
+        if not is_page_request(request):
+            return response
+        error = json.loads(bytes(response.body))["error"]
+        headers = {k: v for k, v in response.headers.items() if k.lower() in ("retry-after", "allow")}
+        return page_error(request, response.status_code, error["message"], error["fields"], headers)
+
+    return handle
+
+
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(RequestValidationError, _validation)
-    app.add_exception_handler(DomainError, _domain)
-    app.add_exception_handler(HTTPException, _http)
-    app.add_exception_handler(IntegrityError, _integrity)
-    app.add_exception_handler(OperationalError, _busy)
-    app.add_exception_handler(Exception, _unexpected)
+    app.add_exception_handler(RequestValidationError, _for_pages(_validation))
+    app.add_exception_handler(DomainError, _for_pages(_domain))
+    app.add_exception_handler(HTTPException, _for_pages(_http))
+    app.add_exception_handler(IntegrityError, _for_pages(_integrity))
+    app.add_exception_handler(OperationalError, _for_pages(_busy))
+    app.add_exception_handler(Exception, _for_pages(_unexpected))
 
 
 # Routes that take a body also document 400 (``core.api.guard.declare_router`` adds it).

@@ -65,13 +65,16 @@ def _original_api_routes(routes: list[BaseRoute]) -> Iterator[APIRoute]:
             yield from _original_api_routes(nested.routes)
 
 
-def check_plugin_router(router: object, registry: PermissionRegistry, *, plugin: str) -> APIRouter:
+def check_plugin_router(
+    router: object, registry: PermissionRegistry, *, plugin: str, pages: bool = False
+) -> APIRouter:
     """The plugin host's router check: a plugin's router is an ``APIRouter`` whose every route
-    declares its access (else the plugin is refused, with the reason)."""
+    declares its access (else the plugin is refused, with the reason). ``pages``: a page router,
+    signed in by session cookie."""
     if not isinstance(router, APIRouter):
         raise PluginRejected("a router hook must return a fastapi.APIRouter")
     try:
-        declare_router(router, registry, plugin=plugin)
+        declare_router(router, registry, plugin=plugin, pages=pages)
     except UnguardedRoute as error:
         raise PluginRejected(str(error)) from None
     return router
@@ -91,7 +94,9 @@ def _plain_json_model(route: APIRoute) -> type[BaseModel] | None:
     return model
 
 
-def declare_router(router: APIRouter, registry: PermissionRegistry, *, plugin: str | None = None) -> None:
+def declare_router(
+    router: APIRouter, registry: PermissionRegistry, *, plugin: str | None = None, pages: bool = False
+) -> None:
     """Check a router's routes and document their requirement; call before including it.
 
     For a plugin's router, every route is tied to the plugin, so the host can answer 404 to a
@@ -104,6 +109,7 @@ def declare_router(router: APIRouter, registry: PermissionRegistry, *, plugin: s
             if not isinstance(access, Access):
                 raise UnguardedRoute(f"route {label} of plugin {plugin!r} cannot be public")
             access.plugin = plugin
+        access.page = pages
         # Included copies of the route are built from its endpoint: they get the one-hop endpoint.
         route.endpoint = in_one_hop(
             route.endpoint, json_model=_plain_json_model(route), status_code=route.status_code or 200

@@ -1,4 +1,4 @@
-"""The plugin contract of crm-marketplace (hook contract version 1.3).
+"""The plugin contract of crm-marketplace (hook contract version 1.4).
 
 A plugin is a Python distribution with an entry point in the group ``crm.plugins`` that names its
 *hooks module*. Next to that module, in the same package, sits ``manifest.json`` (validated
@@ -68,31 +68,39 @@ from core.contract.hooks import (
     kind_of,
 )
 from core.contract.values import (
+    ICONS,
+    SLOTS,
     JobContext,
     JobHandler,
     LostLease,
+    NavEntry,
     NoProgress,
     PortalPage,
     PriceAdjustment,
     Progress,
     Quote,
     RunAccess,
+    SlotContribution,
 )
 
 __all__ = [
     "HOOKS_VERSION",
+    "ICONS",
     "PROJECT",
+    "SLOTS",
     "CrmHooks",
     "HookKind",
     "JobContext",
     "JobHandler",
     "LostLease",
+    "NavEntry",
     "NoProgress",
     "PortalPage",
     "PriceAdjustment",
     "Progress",
     "Quote",
     "RunAccess",
+    "SlotContribution",
     "hook_names",
     "hookimpl",
     "hookspec",

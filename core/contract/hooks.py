@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 
-from core.contract.values import JobHandler, PortalPage, Quote
+from core.contract.values import JobHandler, NavEntry, PortalPage, Quote, SlotContribution
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from core.crm.models import Client, Deposit, KycDocument, PromotionLink, PropChallenge, PropOrder
 
 PROJECT = "crm"
-HOOKS_VERSION = "1.3"
+HOOKS_VERSION = "1.4"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
@@ -111,7 +111,44 @@ class CrmHooks:
     @registration
     def crm_portal_pages(self) -> list[PortalPage] | None:
         """Entries your plugin adds to the client portal's navigation: ``{"id", "label", "path"}``
-        where ``path`` is relative to your portal router."""
+        where ``path`` is relative to your portal page router (``crm_portal_page_router``). Shown
+        to the clients of tenants with your plugin enabled."""
+
+    # --- web pages (since 1.4): see "Pages" in docs/plugins.md ----------------------------------
+
+    @registration
+    def crm_templates(self) -> str | Path | None:
+        """Since 1.4. The folder of your Jinja2 templates. Pages and slots name them under your
+        plugin's prefix: ``"<name>/list.html"`` is ``<folder>/list.html``. Extend the host's
+        layouts (``"backoffice/layout.html"``, ``"portal/layout.html"``) and use its macros
+        (``"macros.html"``); never override a host template."""
+
+    @registration
+    def crm_backoffice_page_router(self) -> APIRouter | None:
+        """Since 1.4. Your back-office pages, mounted at ``/backoffice/plugins/<name>/``: routes
+        that return ``core.sdk.render(...)``. Every route declares its access like an API route
+        (``core.sdk.staff("<name>.<action>")``; no public pages), answers 404 to tenants without
+        your plugin enabled, and is signed in by the back office's session cookie. Forms must send
+        the CSRF token (``{{ csrf_input() }}``; htmx requests carry it already)."""
+
+    @registration
+    def crm_portal_page_router(self) -> APIRouter | None:
+        """Since 1.4. Your client-portal pages, mounted at ``/portal/plugins/<name>/``; routes
+        declare ``core.sdk.portal()``. Link them in the portal's navigation with
+        ``crm_portal_pages``."""
+
+    @registration
+    def crm_backoffice_nav(self) -> list[NavEntry] | None:
+        """Since 1.4. Entries your plugin adds to the back office's navigation. Each names the
+        permission a user needs to see it; the page behind it must require the same one."""
+
+    @registration
+    def crm_ui_slots(self) -> list[SlotContribution] | None:
+        """Since 1.4. Pieces of the host's pages your plugin fills: a template of yours rendered at
+        a named slot (``core.sdk.SLOTS``: the dashboard, the client page's panels, the portal's
+        home and header). The host renders a contribution only for tenants with your plugin
+        enabled and, in the back office, only for users holding its ``permission``. A failing
+        contribution is recorded in the plugin-health view and left out; the page still shows."""
 
     # --- lifecycle: one plugin, one tenant ------------------------------------------------------
 

@@ -179,4 +179,54 @@ class PortalPage(TypedDict):
 
     id: str  # unique within your plugin
     label: str  # shown to the client
-    path: str  # relative to your portal router
+    path: str  # relative to your portal page router (``crm_portal_page_router``), e.g. "/coupons"
+
+
+# --- web pages (since 1.4) -------------------------------------------------------------------------
+
+# Icons a navigation entry may name; the host draws them (a name outside this list stops the load).
+ICONS = (
+    "box", "chart", "coins", "document", "flag", "gift", "inbox", "layers", "link", "list",
+    "people", "person", "settings", "shield", "star", "tag", "ticket", "trophy",
+)  # fmt: skip
+
+
+class NavEntry(TypedDict):
+    """An entry of the back office's navigation (``crm_backoffice_nav``). The host shows it only to
+    users of tenants with your plugin enabled who hold ``permission``; the page behind ``path``
+    must declare the same permission (``core.sdk.staff(permission)``), because hiding an entry
+    never protects its URL."""
+
+    id: str  # unique within your plugin
+    label: str  # shown to staff
+    path: str  # relative to your back-office page router, e.g. "/" or "/coupons"
+    icon: str  # one of ``ICONS``
+    permission: str  # a permission from your manifest or a core one
+
+
+class SlotContext(Protocol):
+    """What a slot contribution's ``context`` function is: ``(ctx, subject) -> dict`` of the
+    values its template reads. It runs in the request's transaction and must only read."""
+
+    def __call__(self, ctx: Any, subject: Any) -> dict[str, Any]: ...
+
+
+class SlotContribution(TypedDict, total=False):
+    """A piece of a page your plugin fills (``crm_ui_slots``): a template of yours rendered at one
+    of the host's named slots (``SLOTS``). ``slot`` and ``template`` are required."""
+
+    slot: str  # one of ``SLOTS``
+    template: str  # under your template prefix: "<plugin>/panel.html"
+    permission: str  # back-office slots: shown only to staff holding it
+    context: SlotContext  # extra template values; without it the template sees the slot's own
+    order: int  # lower first (then by plugin name); default 100
+
+
+# The named slots, a closed and versioned list: name -> (audience, what the template receives
+# besides ``ctx``, ``request`` and what your ``context`` function returns).
+SLOTS: dict[str, tuple[str, str]] = {
+    "backoffice.dashboard": ("back_office", "nothing more: a widget on the back-office dashboard"),
+    "backoffice.client_panel": ("back_office", "``subject``: the ``Client`` whose page is shown"),
+    "portal.home": ("portal", "``subject``: the signed-in ``Client``; a widget on the portal home"),
+    "portal.header_badge": ("portal", "``subject``: the signed-in ``Client``; a badge in the header"),
+}

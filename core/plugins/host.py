@@ -54,6 +54,12 @@ class LoadedPlugin:
     migrations: Path | None = None
     portal_pages: list[dict[str, str]] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
+    # Web pages (contract 1.4): templates folder, page routers, navigation entries, slot pieces.
+    templates: Path | None = None
+    backoffice_page_router: APIRouter | None = None
+    portal_page_router: APIRouter | None = None
+    backoffice_nav: list[dict[str, str]] = field(default_factory=list)
+    slots: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -73,7 +79,9 @@ class RouterCheck(Protocol):
     """Checks a router a plugin returned (the HTTP layer provides it: every route declares its
     access); raises ``PluginRejected`` with the reason to refuse the plugin."""
 
-    def __call__(self, router: object, registry: PermissionRegistry, *, plugin: str) -> APIRouter: ...
+    def __call__(
+        self, router: object, registry: PermissionRegistry, *, plugin: str, pages: bool = False
+    ) -> APIRouter: ...
 
 
 class PluginRejected(Exception):
@@ -245,7 +253,33 @@ class PluginHost:
             if not plugin.migrations.is_dir():
                 raise PluginRejected(f"migrations folder {plugin.migrations} does not exist")
         plugin.portal_pages = list(self._registration(plugin.module, "crm_portal_pages") or [])
+        self._collect_web(plugin)
         plugin.tables = self._tables_of(plugin)
+
+    def _collect_web(self, plugin: LoadedPlugin) -> None:
+        """The plugin's pages, navigation and slot pieces, checked so that a mistake stops the load
+        with its reason instead of breaking a page later."""
+        registry = self._registry_with(plugin)
+        templates = self._registration(plugin.module, "crm_templates")
+        if templates is not None:
+            plugin.templates = Path(templates)
+            if not plugin.templates.is_dir():
+                raise PluginRejected(f"templates folder {plugin.templates} does not exist")
+        for kind in ("backoffice", "portal"):
+            router = self._registration(plugin.module, f"crm_{kind}_page_router")
+            if router is not None:
+                if self.check_router is None:
+                    raise PluginRejected("this host serves no pages (no router check configured)")
+                checked = self.check_router(router, registry, plugin=plugin.name, pages=True)
+                setattr(plugin, f"{kind}_page_router", checked)
+        plugin.backoffice_nav = [
+            check_nav_entry(entry, registry)
+            for entry in self._registration(plugin.module, "crm_backoffice_nav") or []
+        ]
+        plugin.slots = [
+            check_slot(piece, registry, plugin.templates)
+            for piece in self._registration(plugin.module, "crm_ui_slots") or []
+        ]
 
     def _registry_with(self, plugin: LoadedPlugin) -> PermissionRegistry:
         """The registry as it will be once this plugin's permissions are in (routes may use them)."""
@@ -375,3 +409,45 @@ class PluginHost:
             for other in among
             if other in self.plugins and any(r.name == name for r in self.plugins[other].manifest.requires)
         )
+
+
+def check_nav_entry(entry: Any, registry: PermissionRegistry) -> dict[str, str]:
+    """A back-office navigation entry as the contract describes it (``NavEntry``), or the reason
+    the plugin is refused."""
+    keys = {"id", "label", "path", "icon", "permission"}
+    if (
+        not isinstance(entry, dict)
+        or set(entry) != keys
+        or not all(isinstance(v, str) for v in entry.values())
+    ):
+        raise PluginRejected(f"a navigation entry must be a dict of strings with exactly {sorted(keys)}")
+    if not entry["path"].startswith("/"):
+        raise PluginRejected(f"navigation entry {entry['id']!r}: path must start with '/'")
+    if entry["icon"] not in contract.ICONS:
+        raise PluginRejected(f"navigation entry {entry['id']!r}: unknown icon {entry['icon']!r}")
+    if entry["permission"] not in registry:
+        raise PluginRejected(f"navigation entry {entry['id']!r}: unknown permission {entry['permission']!r}")
+    return dict(entry)
+
+
+def check_slot(piece: Any, registry: PermissionRegistry, templates: Path | None) -> dict[str, Any]:
+    """A slot contribution as the contract describes it (``SlotContribution``), or the reason."""
+    if not isinstance(piece, dict) or not {"slot", "template"} <= set(piece):
+        raise PluginRejected("a slot contribution must be a dict with at least 'slot' and 'template'")
+    unknown = set(piece) - {"slot", "template", "permission", "context", "order"}
+    if unknown:
+        raise PluginRejected(f"slot contribution: unknown keys {sorted(unknown)}")
+    if piece["slot"] not in contract.SLOTS:
+        raise PluginRejected(f"unknown slot {piece['slot']!r} (slots: {sorted(contract.SLOTS)})")
+    if templates is None:
+        raise PluginRejected("a slot contribution needs the plugin's templates (crm_templates)")
+    template = str(piece["template"])
+    _prefix, _, relative = template.partition("/")
+    if not relative or not (templates / relative).is_file():
+        raise PluginRejected(f"slot template {template!r} is not in {templates}")
+    permission = piece.get("permission")
+    if permission is not None and permission not in registry:
+        raise PluginRejected(f"slot contribution: unknown permission {permission!r}")
+    if "context" in piece and not callable(piece["context"]):
+        raise PluginRejected("slot contribution: 'context' must be callable")
+    return {"order": 100, **piece}

@@ -15,13 +15,17 @@ from core.bounds import MAX_AMOUNT, MAX_ID, MAX_PER_PAGE, MAX_SUM, amount_in_ran
 from core.context import Ctx
 from core.contract import (
     HOOKS_VERSION,
+    ICONS,
+    SLOTS,
     HookKind,
     JobContext,
     LostLease,
+    NavEntry,
     PortalPage,
     PriceAdjustment,
     Progress,
     Quote,
+    SlotContribution,
     hookimpl,
 )
 from core.crm.audience import audience_query
@@ -86,6 +90,8 @@ from core.schemas import (
     text_type,
 )
 from core.tenancy.models import Tenant
+from core.web.forms import FormData, field_errors, parse_form
+from core.web.pages import page
 
 __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     # the contract
@@ -98,6 +104,15 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "Progress",
     "Quote",
     "hookimpl",
+    # web pages (contract 1.4)
+    "ICONS",
+    "SLOTS",
+    "NavEntry",
+    "SlotContribution",
+    "page",
+    "FormData",
+    "parse_form",
+    "field_errors",
     # the unit of work, access declarations, errors
     "Ctx",
     "PathId",

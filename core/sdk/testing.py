@@ -17,6 +17,7 @@ from core.runtime import Runtime
 from core.scheduler.models import JobRun, JobSchedule, RunStatus, RunTrigger
 from core.scheduler.worker import Worker
 from core.testing import PASSWORD, SIGN_UP_PASSWORD, ApiSession, CrmKit, TenantHandle, expect, wipe
+from core.testing.pages import PageSession
 
 __all__ = [
     "PASSWORD",
@@ -28,6 +29,7 @@ __all__ = [
     "JobSchedule",
     "OperationLog",
     "OrderIn",
+    "PageSession",
     "RunStatus",
     "RunTrigger",
     "Runtime",

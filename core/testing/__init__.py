@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from fastapi import FastAPI
 from sqlalchemy import inspect, text
 
+from core.access.auth import Audience
 from core.access.models import DataScope, Role, RolePermission, Team, User, UserRole
 from core.access.principal import Principal
 from core.context import Ctx, bind
@@ -30,6 +31,8 @@ from core.runtime import Runtime
 if TYPE_CHECKING:  # the test client and its responses need the dev extras, imported only by tests
     from fastapi.testclient import TestClient
     from httpx2 import Response
+
+    from core.testing.pages import PageSession
 
 PASSWORD = "Correct-Horse-42"
 SIGN_UP_PASSWORD = "Sign-Up-Passw0rd"
@@ -167,6 +170,25 @@ class TenantHandle:
         with self.ctx() as ctx:
             install(ctx, plugin, **options)
 
+    def pages(self, email: str | None = None, password: str = PASSWORD) -> PageSession:
+        """A page session of a back-office user (the administrator by default), signed in through
+        the sign-in form."""
+        from core.testing.pages import sign_in
+
+        return sign_in(self.kit.app, Audience.BACK_OFFICE, email or self.admin_email, password, self.slug)
+
+    def portal_pages(self, client_id: int, password: str = PASSWORD) -> PageSession:
+        """A page session of a client, given a portal password and signed in through the form."""
+        from core.access.auth import set_password
+        from core.testing.pages import sign_in
+
+        with self.ctx() as ctx:
+            client = ctx.session.get(Client, client_id)
+            assert client is not None
+            set_password(ctx.session, client, password)
+            email = client.email
+        return sign_in(self.kit.app, Audience.PORTAL, email, password, self.slug)
+
     def portal(self, client_id: int, password: str = PASSWORD) -> ApiSession:
         """Give a client a portal password and sign them in."""
         from core.access.auth import set_password
@@ -238,6 +260,17 @@ class CrmKit:
             create_operator(session, OperatorIn(email=email, name="Account Manager", password=PASSWORD))
         response = self.http.post("/api/v1/platform/auth/login", json={"email": email, "password": PASSWORD})
         return ApiSession(self.http, expect(response, 200)["access_token"], email)
+
+    def operator_pages(self, email: str | None = None) -> PageSession:
+        """A page session of a new account manager, signed in through the platform's form."""
+        from core.tenancy.schemas import OperatorIn
+        from core.tenancy.service import create_operator
+        from core.testing.pages import sign_in
+
+        email = email or f"operator{next(_serial)}@platform.example.com"
+        with self.db.transaction() as session:
+            create_operator(session, OperatorIn(email=email, name="Account Manager", password=PASSWORD))
+        return sign_in(self.app, Audience.PLATFORM, email, PASSWORD)
 
     def from_address(self, host: str) -> ApiSession:
         """An anonymous client whose requests come from ``host``: sign-in throttling counts per

@@ -258,5 +258,5 @@ def test_portal_lists_the_pages_of_enabled_modules(pk):
     assert expect(portal.get("/api/v1/portal/modules"), 200) == []
     acme.install("fixture_ticker")
     assert expect(portal.get("/api/v1/portal/modules"), 200) == [
-        {"plugin": "fixture_ticker", "id": "notes", "label": "My notes", "path": "/notes/count"}
+        {"plugin": "fixture_ticker", "id": "notes", "label": "My notes", "path": "/notes"}
     ]

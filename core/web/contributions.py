@@ -1,0 +1,124 @@
+"""What the navigation and the named slots show a caller: core's entries and the plugins'
+contributions, filtered by the tenant's enabled plugins and the caller's permissions.
+
+Filtering decides only what is shown. Every page behind an entry declares its own access, so a
+hidden entry's URL is refused all the same (403 without the permission, 404 without the plugin).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from markupsafe import Markup
+from starlette.requests import Request
+
+from core.context import Ctx
+from core.failures.service import record_failure
+from core.plugins.dispatch import acting_as, enabled_plugins
+
+log = logging.getLogger("crm.web")
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    href: str
+    icon: str
+    permission: str | None = None
+    section: str = ""
+
+
+# The back office's own entries, in the order staff meet them.
+BACKOFFICE_NAV: tuple[NavItem, ...] = (
+    NavItem("Dashboard", "/backoffice/", "chart"),
+    NavItem("Clients", "/backoffice/clients", "people", "clients.read"),
+    NavItem("Deposits", "/backoffice/deposits", "coins", "deposits.read"),
+    NavItem("KYC review", "/backoffice/kyc", "document", "kyc.read"),
+    NavItem("Promotion links", "/backoffice/promotion-links", "link", "promotion_links.read"),
+    NavItem("Client groups", "/backoffice/groups", "layers", "client_groups.read"),
+    NavItem("Ranks and tiers", "/backoffice/ranks", "star", "ranks.read"),
+    NavItem("Users", "/backoffice/users", "person", "users.read", "Settings"),
+    NavItem("Roles", "/backoffice/roles", "shield", "roles.read", "Settings"),
+    NavItem("Teams", "/backoffice/teams", "people", "teams.read", "Settings"),
+    NavItem("Operation log", "/backoffice/logs", "list", "audit.read", "Settings"),
+    NavItem("Marketplace", "/backoffice/marketplace", "box", "marketplace.read", "Settings"),
+)
+
+PORTAL_NAV: tuple[NavItem, ...] = (
+    NavItem("Home", "/portal/", "chart"),
+    NavItem("Prop challenges", "/portal/challenges", "trophy"),
+    NavItem("Orders", "/portal/orders", "list"),
+    NavItem("Deposits", "/portal/deposits", "coins"),
+    NavItem("Trading accounts", "/portal/accounts", "layers"),
+    NavItem("KYC documents", "/portal/kyc", "document"),
+)
+
+PLATFORM_NAV: tuple[NavItem, ...] = (
+    NavItem("Tenants", "/platform/", "people"),
+    NavItem("Plugin health", "/platform/health", "shield"),
+)
+
+
+def _holds(ctx: Ctx, permission: str | None) -> bool:
+    return permission is None or (ctx.principal is not None and ctx.principal.has(permission))
+
+
+def backoffice_nav(ctx: Ctx) -> list[NavItem]:
+    """Core's entries the user may open, then each enabled plugin's (by plugin name)."""
+    items = [item for item in BACKOFFICE_NAV if _holds(ctx, item.permission)]
+    host = ctx.runtime.plugins
+    for name in sorted(enabled_plugins(ctx)):
+        plugin = host.plugins.get(name)
+        if plugin is None or plugin.backoffice_page_router is None:
+            continue
+        for entry in plugin.backoffice_nav:
+            if _holds(ctx, entry["permission"]):
+                href = f"/backoffice/plugins/{name}{entry['path']}"
+                items.append(NavItem(entry["label"], href, entry["icon"], entry["permission"], "Modules"))
+    return items
+
+
+def portal_nav(ctx: Ctx) -> list[NavItem]:
+    items = list(PORTAL_NAV)
+    host = ctx.runtime.plugins
+    for name in sorted(enabled_plugins(ctx)):
+        plugin = host.plugins.get(name)
+        if plugin is None or plugin.portal_page_router is None:
+            continue
+        for entry in plugin.portal_pages:
+            items.append(NavItem(entry["label"], f"/portal/plugins/{name}{entry['path']}", "box"))
+    return items
+
+
+def render_slot(request: Request, ctx: Ctx, slot: str, subject: Any = None) -> Markup:
+    """Every enabled plugin's pieces for ``slot`` that the caller may see, rendered in order. A
+    piece that fails is recorded in the plugin-health view and left out."""
+    from core.web.templating import environment, page_context  # templating imports this module
+
+    host = ctx.runtime.plugins
+    pieces = sorted(
+        (
+            (piece.get("order", 100), name, piece)
+            for name in enabled_plugins(ctx)
+            if (plugin := host.plugins.get(name)) is not None
+            for piece in plugin.slots
+            if piece["slot"] == slot and _holds(ctx, piece.get("permission"))
+        ),
+        key=lambda item: (item[0], item[1]),
+    )
+    if not pieces:
+        return Markup("")
+    env = environment(request)
+    base = {**page_context(request, ctx), "subject": subject, "slot": slot}
+    html = []
+    for _order, name, piece in pieces:
+        try:
+            with ctx.session.begin_nested(), acting_as(ctx, name) as plugin_ctx:
+                extra = piece["context"](plugin_ctx, subject) if "context" in piece else {}
+                html.append(env.get_template(piece["template"]).render({**base, **extra, "ctx": ctx}))
+        except Exception as error:
+            log.warning("plugin %s failed in slot %s: %r", name, slot, error)
+            record_failure(ctx, name, "crm_ui_slots", {"slot": slot}, error)
+    return Markup("").join(Markup(part) for part in html)

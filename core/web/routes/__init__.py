@@ -1,0 +1,1 @@
+"""The pages, one module per area; each router is mounted by ``core.web.app``."""

@@ -1,0 +1,198 @@
+"""Sign-in and sign-out pages of the three audiences, on the API's own sign-in service (the same
+throttle, password rules and login log), and the public landing page."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Query, Request
+from starlette.responses import RedirectResponse, Response
+
+from core.access import auth
+from core.access.auth import Audience
+from core.api.deps import operator, portal, public, signed_in_staff
+from core.context import Ctx
+from core.errors import TooManyAttempts, Unauthenticated
+from core.portal import registration
+from core.web.sessions import PAGE_ROOTS, end_session, start_session
+from core.web.templating import render
+
+router = APIRouter()
+
+HEADINGS = {
+    Audience.BACK_OFFICE: "Sign in to the back office",
+    Audience.PORTAL: "Sign in to the client portal",
+    Audience.PLATFORM: "Sign in to the platform console",
+}
+Text = Annotated[str, Form(max_length=320)]
+NextQuery = Annotated[str, Query(max_length=2000)]
+
+
+def safe_next(audience: Audience, target: str | None) -> str:
+    """Where to go after signing in: a page of the same audience on this site, else its home."""
+    root = PAGE_ROOTS[audience]
+    if target and target.startswith(root + "/") and "//" not in target and "\\" not in target:
+        return target
+    return root + "/"
+
+
+def _form(
+    request: Request,
+    audience: Audience,
+    *,
+    next_page: str = "",
+    company: str = "",
+    email: str = "",
+    message: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    from core.web.i18n import translations
+
+    gettext = translations().gettext
+    return render(
+        request,
+        None,
+        "public/login.html",
+        {
+            "heading": gettext(HEADINGS[audience]),
+            "action": f"{PAGE_ROOTS[audience]}/login",
+            "ask_company": audience is not Audience.PLATFORM,
+            "company": company,
+            "email": email,
+            "next": next_page,
+            "message": message,
+            "register_href": "/portal/register" if audience is Audience.PORTAL else None,
+        },
+        status_code=status_code,
+    )
+
+
+def _sign_in(
+    request: Request, ctx: Ctx, audience: Audience, company: str, email: str, password: str, next_page: str
+) -> Response:
+    def retry(message: str, status_code: int) -> Response:
+        return _form(
+            request, audience, next_page=next_page, company=company, email=email, message=message,
+            status_code=status_code,
+        )  # fmt: skip
+
+    if not email or not password or (audience is not Audience.PLATFORM and not company):
+        return retry("Enter your company, e-mail and password.", 422)
+    on_success = None
+    if audience is Audience.PORTAL:
+        on_success = lambda client: registration.client_signed_in(ctx, client)  # noqa: E731
+    try:
+        issued = auth.login(
+            ctx.session,
+            ctx.runtime.settings,
+            audience,
+            email=email,
+            password=password,
+            tenant_slug=company or None,
+            ip=request.client.host if request.client else None,
+            on_success=on_success,
+        )
+    except Unauthenticated:
+        return retry("Invalid company, e-mail or password.", 401)
+    except TooManyAttempts as refusal:
+        return retry(f"Too many attempts: wait {refusal.retry_after} seconds and try again.", 429)
+    response = RedirectResponse(safe_next(audience, next_page), status_code=303)
+    start_session(response, request, audience, issued.token, issued.expires_at)
+    return response
+
+
+def _sign_out(ctx: Ctx, audience: Audience) -> Response:
+    assert ctx.principal is not None
+    auth.logout(ctx.session, ctx.principal)
+    response = RedirectResponse(f"{PAGE_ROOTS[audience]}/login", status_code=303)
+    end_session(response, audience)
+    return response
+
+
+@router.get("/")
+def landing(request: Request, ctx: Ctx = public()) -> Response:
+    return render(request, None, "public/landing.html")
+
+
+# --- back office -----------------------------------------------------------------------------------
+
+
+@router.get("/backoffice/login")
+def backoffice_login_form(
+    request: Request,
+    next: NextQuery = "",
+    company: Annotated[str, Query(max_length=63)] = "",
+    ctx: Ctx = public(),
+) -> Response:
+    return _form(request, Audience.BACK_OFFICE, next_page=next, company=company)
+
+
+@router.post("/backoffice/login")
+def backoffice_login(
+    request: Request,
+    company: Text = "",
+    email: Text = "",
+    password: Text = "",
+    next: Annotated[str, Form(max_length=2000)] = "",
+    ctx: Ctx = public(),
+) -> Response:
+    return _sign_in(request, ctx, Audience.BACK_OFFICE, company, email, password, next)
+
+
+@router.post("/backoffice/logout")
+def backoffice_logout(ctx: Ctx = signed_in_staff()) -> Response:
+    return _sign_out(ctx, Audience.BACK_OFFICE)
+
+
+# --- client portal ----------------------------------------------------------------------------------
+
+
+@router.get("/portal/login")
+def portal_login_form(
+    request: Request,
+    next: NextQuery = "",
+    company: Annotated[str, Query(max_length=63)] = "",
+    ctx: Ctx = public(),
+) -> Response:
+    return _form(request, Audience.PORTAL, next_page=next, company=company)
+
+
+@router.post("/portal/login")
+def portal_login(
+    request: Request,
+    company: Text = "",
+    email: Text = "",
+    password: Text = "",
+    next: Annotated[str, Form(max_length=2000)] = "",
+    ctx: Ctx = public(),
+) -> Response:
+    return _sign_in(request, ctx, Audience.PORTAL, company, email, password, next)
+
+
+@router.post("/portal/logout")
+def portal_logout(ctx: Ctx = portal()) -> Response:
+    return _sign_out(ctx, Audience.PORTAL)
+
+
+# --- platform (account managers) ---------------------------------------------------------------------
+
+
+@router.get("/platform/login")
+def platform_login_form(request: Request, next: NextQuery = "", ctx: Ctx = public()) -> Response:
+    return _form(request, Audience.PLATFORM, next_page=next)
+
+
+@router.post("/platform/login")
+def platform_login(
+    request: Request,
+    email: Text = "",
+    password: Text = "",
+    next: Annotated[str, Form(max_length=2000)] = "",
+    ctx: Ctx = public(),
+) -> Response:
+    return _sign_in(request, ctx, Audience.PLATFORM, "", email, password, next)
+
+
+@router.post("/platform/logout")
+def platform_logout(ctx: Ctx = operator()) -> Response:
+    return _sign_out(ctx, Audience.PLATFORM)
