@@ -229,4 +229,15 @@ SLOTS: dict[str, tuple[str, str]] = {
     "backoffice.client_panel": ("back_office", "``subject``: the ``Client`` whose page is shown"),
     "portal.home": ("portal", "``subject``: the signed-in ``Client``; a widget on the portal home"),
     "portal.header_badge": ("portal", "``subject``: the signed-in ``Client``; a badge in the header"),
+    "portal.notifications": (
+        "portal",
+        "``subject``: the signed-in ``Client``; a tab of the notifications page (render a "
+        '``<section role="tabpanel" aria-labelledby="tab-<plugin>">`` with a heading)',
+    ),
+    "portal.checkout": (
+        "portal",
+        "``subject``: the ``PropChallenge`` being bought, ``client``: the signed-in ``Client``; fields "
+        "inside the purchase form. Their names are checkout options your ``crm_price_order`` reads "
+        "(``quote.option(name)``)",
+    ),
 }

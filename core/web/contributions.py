@@ -92,9 +92,10 @@ def portal_nav(ctx: Ctx) -> list[NavItem]:
     return items
 
 
-def render_slot(request: Request, ctx: Ctx, slot: str, subject: Any = None) -> Markup:
-    """Every enabled plugin's pieces for ``slot`` that the caller may see, rendered in order. A
-    piece that fails is recorded in the plugin-health view and left out."""
+def render_slot(request: Request, ctx: Ctx, slot: str, subject: Any = None, **values: Any) -> Markup:
+    """Every enabled plugin's pieces for ``slot`` that the caller may see, rendered in order, with
+    ``subject`` and the slot's other documented ``values``. A piece that fails is recorded in the
+    plugin-health view and left out."""
     from core.web.templating import environment, page_context  # templating imports this module
 
     host = ctx.runtime.plugins
@@ -111,7 +112,7 @@ def render_slot(request: Request, ctx: Ctx, slot: str, subject: Any = None) -> M
     if not pieces:
         return Markup("")
     env = environment(request)
-    base = {**page_context(request, ctx), "subject": subject, "slot": slot}
+    base = {**page_context(request, ctx), **values, "subject": subject, "slot_name": slot}
     html = []
     for _order, name, piece in pieces:
         try:

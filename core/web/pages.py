@@ -51,12 +51,10 @@ def page(
 ) -> HTMLResponse:
     """``template`` (which extends its audience's layout) for the signed-in caller; with ``block``
     only that block, for an htmx request to swap in."""
-    values = {"slot": lambda name, subject=None: render_slot(request, ctx, name, subject), **(context or {})}
+    values = {
+        "slot": lambda name, subject=None, **more: render_slot(request, ctx, name, subject, **more),
+        **(context or {}),
+    }
     if block is None:
         values = {**layout_context(request, ctx), **values}
     return render(request, ctx, template, values, block=block, status_code=status_code, headers=headers)
-
-
-def slot(request: Request, ctx: Ctx, name: str, subject: Any = None) -> Any:
-    """The plugins' pieces for slot ``name`` (for core's templates: ``{{ slot("…", client) }}``)."""
-    return render_slot(request, ctx, name, subject)
