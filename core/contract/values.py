@@ -237,7 +237,7 @@ SLOTS: dict[str, tuple[str, str]] = {
     "portal.checkout": (
         "portal",
         "``subject``: the ``PropChallenge`` being bought, ``client``: the signed-in ``Client``; fields "
-        "inside the purchase form. Their names are checkout options your ``crm_price_order`` reads "
-        "(``quote.option(name)``)",
+        "inside the purchase form. A field named ``option.<name>`` is sent as the checkout option "
+        "``<name>`` that your ``crm_price_order`` reads (``quote.option(name)``)",
     ),
 }
