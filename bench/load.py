@@ -129,8 +129,11 @@ def wait_until_up(url: str, token: str) -> None:
 _UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def wrk(url: str, token: str, seconds: int, connections: int) -> tuple[float, float]:
-    """(requests per second, p99 latency in ms) of ``url`` under ``connections`` connections."""
+def wrk(
+    url: str, token: str, seconds: int, connections: int, *, cookie: str | None = None
+) -> tuple[float, float]:
+    """(requests per second, p99 latency in ms) of ``url`` under ``connections`` connections,
+    signed in by bearer ``token``, or for a page by the session cookie ``cookie`` (its name)."""
     out = subprocess.run(
         [
             "wrk",
@@ -142,7 +145,7 @@ def wrk(url: str, token: str, seconds: int, connections: int) -> tuple[float, fl
             f"{seconds}s",
             "--latency",
             "-H",
-            f"Authorization: Bearer {token}",
+            f"Cookie: {cookie}={token}" if cookie else f"Authorization: Bearer {token}",
             url,
         ],
         capture_output=True,

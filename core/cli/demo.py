@@ -1,4 +1,5 @@
-"""``crm serve --demo``: print the demo broker's logins (``core.demo`` seeds it)."""
+"""``crm serve --demo``: print where each kind of user signs in to the demo broker, and as whom
+(``core.demo`` seeds it)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,10 @@ from core.demo import DemoLogins
 
 def print_logins(console: Console, demo: DemoLogins, url: str) -> None:
     console.print(f"\n[bold]Demo logins[/bold] — password for every account: [bold]{demo.password}[/bold]")
-    console.print(f"  Back office (tenant [bold]{demo.tenant}[/bold]): POST {url}/api/v1/auth/login")
+    company = f"(company [bold]{demo.tenant}[/bold])"
+    console.print(f"  Back office:    {url}/backoffice/login?company={demo.tenant}   {company}")
     for role, email in demo.staff.items():
         console.print(f"    {email:<34} {role}")
-    console.print(
-        f"  Client portal: POST {url}/api/v1/portal/auth/login, tenant {demo.tenant}, {demo.client}"
-    )
-    console.print(f"  Platform (account manager): POST {url}/api/v1/platform/auth/login, {demo.operator}\n")
+    console.print(f"  Client portal:  {url}/portal/login?company={demo.tenant}   {demo.client}")
+    console.print(f"  Account managers (platform console): {url}/platform/login   {demo.operator}")
+    console.print(f"  JSON API: {url}/api/v1 with bearer tokens from its login routes (docs: {url}/docs)\n")

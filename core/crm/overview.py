@@ -11,6 +11,7 @@ from core.crm.deposits import list_deposits
 from core.crm.kyc import list_documents
 from core.crm.models import DepositStatus, KycDocumentStatus
 from core.db.paging import PageRequest
+from core.i18n import N_
 
 _ONE = PageRequest(page=1, per_page=1)
 
@@ -29,12 +30,14 @@ def overview(ctx: Ctx) -> list[Figure]:
         return figures
     if principal.has("clients.read"):
         figures.append(
-            Figure("Clients", list_clients(ctx, ClientFilter(), _ONE).total, "/backoffice/clients")
+            Figure(N_("Clients"), list_clients(ctx, ClientFilter(), _ONE).total, "/backoffice/clients")
         )
     if principal.has("deposits.read"):
         pending = list_deposits(ctx, _ONE, status=DepositStatus.PENDING).total
-        figures.append(Figure("Deposits awaiting approval", pending, "/backoffice/deposits?status=pending"))
+        figures.append(
+            Figure(N_("Deposits awaiting approval"), pending, "/backoffice/deposits?status=pending")
+        )
     if principal.has("kyc.read"):
         pending = list_documents(ctx, _ONE, status=KycDocumentStatus.PENDING).total
-        figures.append(Figure("KYC documents to review", pending, "/backoffice/kyc?status=pending"))
+        figures.append(Figure(N_("KYC documents to review"), pending, "/backoffice/kyc?status=pending"))
     return figures

@@ -16,6 +16,7 @@ from starlette.requests import Request
 
 from core.context import Ctx
 from core.failures.service import record_failure
+from core.i18n import N_
 from core.plugins.dispatch import acting_as, enabled_plugins
 
 log = logging.getLogger("crm.web")
@@ -32,32 +33,32 @@ class NavItem:
 
 # The back office's own entries, in the order staff meet them.
 BACKOFFICE_NAV: tuple[NavItem, ...] = (
-    NavItem("Dashboard", "/backoffice/", "chart"),
-    NavItem("Clients", "/backoffice/clients", "people", "clients.read"),
-    NavItem("Deposits", "/backoffice/deposits", "coins", "deposits.read"),
-    NavItem("KYC review", "/backoffice/kyc", "document", "kyc.read"),
-    NavItem("Promotion links", "/backoffice/promotion-links", "link", "promotion_links.read"),
-    NavItem("Client groups", "/backoffice/groups", "layers", "client_groups.read"),
-    NavItem("Ranks and tiers", "/backoffice/ranks", "star", "ranks.read"),
-    NavItem("Users", "/backoffice/users", "person", "users.read", "Settings"),
-    NavItem("Roles", "/backoffice/roles", "shield", "roles.read", "Settings"),
-    NavItem("Teams", "/backoffice/teams", "people", "teams.read", "Settings"),
-    NavItem("Operation log", "/backoffice/logs", "list", "audit.read", "Settings"),
-    NavItem("Marketplace", "/backoffice/marketplace", "box", "marketplace.read", "Settings"),
+    NavItem(N_("Dashboard"), "/backoffice/", "chart"),
+    NavItem(N_("Clients"), "/backoffice/clients", "people", "clients.read"),
+    NavItem(N_("Deposits"), "/backoffice/deposits", "coins", "deposits.read"),
+    NavItem(N_("KYC review"), "/backoffice/kyc", "document", "kyc.read"),
+    NavItem(N_("Promotion links"), "/backoffice/promotion-links", "link", "promotion_links.read"),
+    NavItem(N_("Client groups"), "/backoffice/groups", "layers", "client_groups.read"),
+    NavItem(N_("Ranks and tiers"), "/backoffice/ranks", "star", "ranks.read"),
+    NavItem(N_("Users"), "/backoffice/users", "person", "users.read", N_("Settings")),
+    NavItem(N_("Roles"), "/backoffice/roles", "shield", "roles.read", N_("Settings")),
+    NavItem(N_("Teams"), "/backoffice/teams", "people", "teams.read", N_("Settings")),
+    NavItem(N_("Operation log"), "/backoffice/logs", "list", "audit.read", N_("Settings")),
+    NavItem(N_("Marketplace"), "/backoffice/marketplace", "box", "marketplace.read", N_("Settings")),
 )
 
 PORTAL_NAV: tuple[NavItem, ...] = (
-    NavItem("Home", "/portal/", "chart"),
-    NavItem("Prop challenges", "/portal/challenges", "trophy"),
-    NavItem("Orders", "/portal/orders", "list"),
-    NavItem("Deposits", "/portal/deposits", "coins"),
-    NavItem("Trading accounts", "/portal/accounts", "layers"),
-    NavItem("KYC documents", "/portal/kyc", "document"),
+    NavItem(N_("Home"), "/portal/", "chart"),
+    NavItem(N_("Prop challenges"), "/portal/challenges", "trophy"),
+    NavItem(N_("Orders"), "/portal/orders", "list"),
+    NavItem(N_("Deposits"), "/portal/deposits", "coins"),
+    NavItem(N_("Trading accounts"), "/portal/accounts", "layers"),
+    NavItem(N_("KYC documents"), "/portal/kyc", "document"),
 )
 
 PLATFORM_NAV: tuple[NavItem, ...] = (
-    NavItem("Tenants", "/platform/", "people"),
-    NavItem("Plugin health", "/platform/health", "shield"),
+    NavItem(N_("Tenants"), "/platform/", "people"),
+    NavItem(N_("Plugin health"), "/platform/health", "shield"),
 )
 
 
@@ -76,7 +77,7 @@ def backoffice_nav(ctx: Ctx) -> list[NavItem]:
         for entry in plugin.backoffice_nav:
             if _holds(ctx, entry["permission"]):
                 href = f"/backoffice/plugins/{name}{entry['path']}"
-                items.append(NavItem(entry["label"], href, entry["icon"], entry["permission"], "Modules"))
+                items.append(NavItem(entry["label"], href, entry["icon"], entry["permission"], N_("Modules")))
     return items
 
 

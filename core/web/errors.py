@@ -9,20 +9,21 @@ from urllib.parse import quote
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from core.web.i18n import translations
+from core.i18n import N_
+from core.web.i18n import gettext
 from core.web.sessions import PAGE_ROOTS, audience_of_path
 from core.web.templating import is_htmx, render
 
 TITLES = {
-    400: "Bad request",
-    401: "Please sign in",
-    403: "You do not have access to this page",
-    404: "Page not found",
-    405: "Not allowed",
-    409: "This cannot be done now",
-    422: "Please check what you entered",
-    429: "Too many attempts",
-    503: "Please try again",
+    400: N_("Bad request"),
+    401: N_("Please sign in"),
+    403: N_("You do not have access to this page"),
+    404: N_("Page not found"),
+    405: N_("Not allowed"),
+    409: N_("This cannot be done now"),
+    422: N_("Please check what you entered"),
+    429: N_("Too many attempts"),
+    503: N_("Please try again"),
 }
 API_PATHS = ("/api/", "/docs", "/redoc", "/openapi.json", "/static/")
 
@@ -48,8 +49,7 @@ def page_error(
         if is_htmx(request):
             return Response(status_code=401, headers={"HX-Redirect": login})
         return RedirectResponse(login, status_code=303)
-    gettext = translations().gettext
-    title = gettext(TITLES.get(status, "Something went wrong"))
+    title = gettext(TITLES.get(status, N_("Something went wrong")))
     home = f"{PAGE_ROOTS[audience]}/" if audience is not None else "/"
     if is_htmx(request):
         alert = render(

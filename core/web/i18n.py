@@ -18,3 +18,7 @@ DEFAULT_LOCALE = "en"
 @functools.cache
 def translations(locale: str = DEFAULT_LOCALE) -> NullTranslations:
     return Translations.load(str(LOCALE_DIR), locales=[locale], domain="messages")
+
+
+def gettext(text: str) -> str:
+    return translations().gettext(text)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, FastAPI
 
 from core.access.permissions import DuplicatePermission, Permission, core_registry
 from core.api.deps import public, staff
-from core.api.guard import UnguardedRoute, declare_router, effective_routes, guard_routes
+from core.api.guard import UnguardedRoute, check_access, declare_router, effective_routes, guard_routes
 from core.context import Ctx
 from core.testing import expect
 
@@ -67,7 +67,16 @@ def test_every_route_of_the_app_declares_its_access(crm):
     schema = crm.app.openapi()
     operations = [op for item in schema["paths"].values() for op in item.values()]
     served = list(effective_routes(crm.app))
-    assert len(operations) == sum(len(methods) for _, methods, _ in served) > 20
+    api = [(path, methods) for path, methods, _ in served if path.startswith("/api/")]
+    assert len(operations) == sum(len(methods) for _, methods in api) > 20
+    # Pages (HTML, left out of the schema) are guarded the same way; few are public.
+    public_pages = {
+        path
+        for path, _, dependant in served
+        if not path.startswith("/api/")
+        and check_access(path, dependant, crm.runtime.permissions).requirement == "public"
+    }
+    assert public_pages == {"/", "/backoffice/login", "/portal/login", "/platform/login"}
     public_paths = {
         path
         for path, item in schema["paths"].items()

@@ -203,14 +203,18 @@ def test_crm_serve_demo_starts_and_a_printed_login_works(tmp_path):
         printed = []
         for line in server.stdout:  # ends early if the server dies
             printed.append(line)
-            if "Platform (account manager)" in line:
+            if "Account managers (platform console)" in line:
                 break
         output = "".join(printed)
         assert f"{base}/docs" in output, output
         # Piped, the banner is not wrapped: each URL stays on the line that names it.
         assert f"crm-marketplace on {base}  (API docs: {base}/docs)\n" in output, output
         platform = printed[-1]  # the line naming the operator's login
-        assert f"POST {base}/api/v1/platform/auth/login, operator@" in platform, output
+        assert f"{base}/platform/login   operator@" in platform, output
+        assert (
+            f"{base}/backoffice/login?company=demo" in output
+            and f"{base}/portal/login?company=demo" in output
+        )
         password = re.search(r"password for every account: (\S+)", output).group(1)
         email = re.search(r"(admin@\S+)", output).group(1)
         deadline = time.monotonic() + 60
@@ -230,6 +234,9 @@ def test_crm_serve_demo_starts_and_a_printed_login_works(tmp_path):
             f"{base}/api/v1/clients", headers={"Authorization": f"Bearer {token}"}, timeout=5
         )
         assert clients.json()["total"] == 200
+        # The root is a page leading to the three sign-ins, not a JSON error.
+        root = httpx2.get(f"{base}/", timeout=5)
+        assert root.status_code == 200 and 'href="/backoffice/login"' in root.text
     finally:
         server.terminate()
         server.wait(timeout=30)

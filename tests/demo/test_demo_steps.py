@@ -12,11 +12,13 @@ from typing import Any
 from rich.console import Console
 from sqlalchemy import inspect, text
 
+from core.access.auth import Audience
 from core.cli.demo import print_logins
 from core.demo import PASSWORD, logins, seed_demo
 from core.demo.context import DemoContext
 from core.demo.runner import RANDOM_SEED, STEPS
 from core.testing import CrmKit, expect, wipe
+from core.testing.pages import sign_in
 
 # The tables each step adds rows to, in the order the runner runs the steps.
 STEP_TABLES = [
@@ -139,6 +141,13 @@ def test_every_login_printed_signs_in(crm: CrmKit) -> None:
     expect(crm.http.post("/api/v1/portal/auth/login", json=portal), 200)
     platform = {"email": demo.operator, "password": demo.password}
     expect(crm.http.post("/api/v1/platform/auth/login", json=platform), 200)
+    # The printed pages sign them in too.
+    assert "http://127.0.0.1:8000/backoffice/login?company=demo" in printed.getvalue()
+    sign_in(
+        crm.app, Audience.BACK_OFFICE, demo.staff["Administrator (every permission)"], demo.password, "demo"
+    )
+    sign_in(crm.app, Audience.PORTAL, demo.client, demo.password, "demo")
+    sign_in(crm.app, Audience.PLATFORM, demo.operator, demo.password)
 
 
 def _what_a_visitor_sees(crm: CrmKit) -> list[list[Any]]:

@@ -13,16 +13,18 @@ from core.access.auth import Audience
 from core.api.deps import operator, portal, public, signed_in_staff
 from core.context import Ctx
 from core.errors import TooManyAttempts, Unauthenticated
+from core.i18n import N_
 from core.portal import registration
+from core.web.i18n import gettext
 from core.web.sessions import PAGE_ROOTS, end_session, start_session
 from core.web.templating import render
 
 router = APIRouter()
 
 HEADINGS = {
-    Audience.BACK_OFFICE: "Sign in to the back office",
-    Audience.PORTAL: "Sign in to the client portal",
-    Audience.PLATFORM: "Sign in to the platform console",
+    Audience.BACK_OFFICE: N_("Sign in to the back office"),
+    Audience.PORTAL: N_("Sign in to the client portal"),
+    Audience.PLATFORM: N_("Sign in to the platform console"),
 }
 Text = Annotated[str, Form(max_length=320)]
 NextQuery = Annotated[str, Query(max_length=2000)]
@@ -46,9 +48,6 @@ def _form(
     message: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    from core.web.i18n import translations
-
-    gettext = translations().gettext
     return render(
         request,
         None,
@@ -60,7 +59,7 @@ def _form(
             "company": company,
             "email": email,
             "next": next_page,
-            "message": message,
+            "message": gettext(message) if message else None,
             "register_href": "/portal/register" if audience is Audience.PORTAL else None,
         },
         status_code=status_code,
@@ -77,7 +76,7 @@ def _sign_in(
         )  # fmt: skip
 
     if not email or not password or (audience is not Audience.PLATFORM and not company):
-        return retry("Enter your company, e-mail and password.", 422)
+        return retry(N_("Enter your company, e-mail and password."), 422)
     on_success = None
     if audience is Audience.PORTAL:
         on_success = lambda client: registration.client_signed_in(ctx, client)  # noqa: E731
@@ -93,9 +92,10 @@ def _sign_in(
             on_success=on_success,
         )
     except Unauthenticated:
-        return retry("Invalid company, e-mail or password.", 401)
+        return retry(N_("Invalid company, e-mail or password."), 401)
     except TooManyAttempts as refusal:
-        return retry(f"Too many attempts: wait {refusal.retry_after} seconds and try again.", 429)
+        wait = gettext(N_("Too many attempts: wait %(seconds)s seconds and try again."))
+        return retry(wait % {"seconds": refusal.retry_after}, 429)
     response = RedirectResponse(safe_next(audience, next_page), status_code=303)
     start_session(response, request, audience, issued.token, issued.expires_at)
     return response
