@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import iter_route_contexts
-from starlette.routing import BaseRoute, get_route_path
+from starlette.routing import BaseRoute, Route, get_route_path
 from starlette.types import Receive, Scope, Send
 
 # Keys are the leading static segments, at most this many: enough to tell plugins apart
@@ -43,10 +43,23 @@ def _static_key(path: str | None) -> tuple[str, ...]:
     return tuple(key)
 
 
+def _exact(context: object) -> bool:
+    """A route (not a mount) whose whole path is static matches only a request of that path (the
+    landing page ``/`` must not be a candidate for every request)."""
+    path = getattr(context, "path", None)
+    return (
+        isinstance(getattr(context, "original_route", None), Route)
+        and path is not None
+        and "{" not in path
+        and len([s for s in path.split("/") if s]) <= KEY_DEPTH
+    )
+
+
 @dataclass
 class _Node:
     children: dict[str, _Node] = field(default_factory=dict)
     positions: set[int] = field(default_factory=set)  # the top-level routes with a route here
+    exact: set[int] = field(default_factory=set)  # those whose route here is this path exactly
     router: APIRouter | None = None  # the candidates of a request that ends its walk here
 
 
@@ -62,12 +75,12 @@ class PrefixDispatch:
         routes = self.app_router.routes
         root = _Node()
         for position, route in enumerate(routes):
-            keys = {_static_key(context.path) for context in iter_route_contexts([route])} or {()}
-            for key in keys:
+            keys = {(_static_key(c.path), _exact(c)) for c in iter_route_contexts([route])} or {((), False)}
+            for key, exact in keys:
                 node = root
                 for segment in key:
                     node = node.children.setdefault(segment, _Node())
-                node.positions.add(position)
+                (node.exact if exact else node.positions).add(position)
         self._attach_routers(root, set(), routes)
         self._root = root
         self._built_for = len(routes)
@@ -75,7 +88,7 @@ class PrefixDispatch:
     def _attach_routers(self, node: _Node, inherited: set[int], routes: list[BaseRoute]) -> None:
         positions = inherited | node.positions
         node.router = APIRouter(
-            routes=[routes[position] for position in sorted(positions)],
+            routes=[routes[position] for position in sorted(positions | node.exact)],
             redirect_slashes=False,  # only full matches are served from here
             default=self.app_router.app,  # anything else: the app's whole router decides
         )

@@ -29,8 +29,11 @@ API_PATHS = ("/api/", "/docs", "/redoc", "/openapi.json", "/static/")
 
 
 def is_page_request(request: Request) -> bool:
+    """A request for a page of an app that serves pages (anything but the API, its docs and the
+    static files)."""
     path = request.url.path
-    return not any(path == p.rstrip("/") or path.startswith(p) for p in API_PATHS)
+    serves_pages = getattr(request.app.state, "pages", None) is not None
+    return serves_pages and not any(path == p.rstrip("/") or path.startswith(p) for p in API_PATHS)
 
 
 def page_error(

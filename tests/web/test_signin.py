@@ -166,3 +166,13 @@ def test_static_files_are_served_by_the_app_and_pinned_ones_cached(crm):
     page = visitor.get("/backoffice/login").text
     assert "/static/htmx-2.0.11.min.js" in page and "/static/pico-2.1.1.min.css" in page
     assert "http" not in page.split("<body")[0].replace("http-equiv", "")  # nothing from a CDN
+
+
+def test_over_https_the_session_cookie_is_secure(crm):
+    acme = crm.tenant("acme")
+    visitor = PageSession(crm.app)
+    visitor.http.base_url = "https://testserver"
+    visitor.get("/")
+    response = visitor.post("/backoffice/login", {"company": "acme", "email": acme.admin_email, "password": PASSWORD})
+    assert response.status_code == 303
+    assert "Secure" in response.headers["set-cookie"]
