@@ -173,6 +173,8 @@ def test_over_https_the_session_cookie_is_secure(crm):
     visitor = PageSession(crm.app)
     visitor.http.base_url = "https://testserver"
     visitor.get("/")
-    response = visitor.post("/backoffice/login", {"company": "acme", "email": acme.admin_email, "password": PASSWORD})
+    response = visitor.post(
+        "/backoffice/login", {"company": "acme", "email": acme.admin_email, "password": PASSWORD}
+    )
     assert response.status_code == 303
     assert "Secure" in response.headers["set-cookie"]
