@@ -12,14 +12,19 @@ from pathlib import Path
 import pytest
 from alembic import command
 from fastapi.testclient import TestClient
+from starlette.requests import Request
 from typer.testing import CliRunner
 
+from core.access.models import DataScope, PrincipalKind
+from core.access.principal import Principal
 from core.api.app import create_app
 from core.cli.main import app as cli
+from core.crm.clients import get_client
 from core.db import migrate
 from core.runtime import Runtime
 from core.scheduler.worker import Worker
 from core.testing import CrmKit, expect, wipe
+from core.web.contributions import render_slot
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "client_notes"
@@ -113,6 +118,37 @@ def test_the_example_installs_for_a_tenant_with_its_route_permission_event_and_j
     run = Worker(notes.runtime).run_now("acme", "client_notes.weekly_digest")
     assert run.status.value == "succeeded", run.error
     assert expect(acme.admin.get(f"{NOTES}/digests"), 200)[0]["notes"] == 2
+
+
+def test_the_examples_client_panel_fills_the_client_page_slot(notes: CrmKit):
+    """The panel as the client's page renders it (``slot("backoffice.client_panel", client)``):
+    the example's own tests reach it through its pages; this checks its slot registration."""
+    acme, globex = notes.tenant("acme"), notes.tenant("globex")
+    expect(acme.admin.post("/api/v1/marketplace/client_notes/install"), 200)
+    client = acme.client()
+    expect(acme.admin.post(f"{NOTES}/clients/{client['id']}/notes", json={"text": "VIP prospect"}), 201)
+
+    def panel(tenant, client_id: int, *permissions: str) -> str:
+        staff = Principal(
+            kind=PrincipalKind.STAFF,
+            id=1,
+            tenant_id=tenant.id,
+            label="staff@example.com",
+            permissions=frozenset(permissions),
+            data_scope=DataScope.ALL,
+        )
+        scope = {"type": "http", "app": notes.app, "method": "GET", "path": "/backoffice/", "headers": []}
+        with tenant.ctx(staff) as ctx:
+            subject = get_client(ctx, client_id)
+            return str(render_slot(Request(scope), ctx, "backoffice.client_panel", subject))
+
+    reader = panel(acme, client["id"], "client_notes.read")
+    assert 'id="client-notes-panel"' in reader and "VIP prospect" in reader and "<form" not in reader
+    writer = panel(acme, client["id"], "client_notes.read", "client_notes.write")
+    assert f'hx-post="/backoffice/plugins/client_notes/clients/{client["id"]}/notes"' in writer
+    assert 'name="csrf_token"' in writer and "At most 2000 characters." in writer
+    assert panel(acme, client["id"], "clients.read") == ""  # without client_notes.read
+    assert panel(globex, globex.client()["id"], "client_notes.read") == ""  # not installed there
 
 
 def test_the_examples_own_tests_pass(site: Path, tmp_path: Path):
