@@ -163,11 +163,13 @@ def test_crm_plugins_new_scaffolds_a_plugin_that_passes_its_own_test(tmp_path: P
         cli, ["plugins", "new", "loyalty_points", "--directory", str(target), "--vendor", "Acme Plugins"]
     )
     assert result.exit_code == 0, result.output
-    assert (target / "loyalty_points" / "manifest.json").exists()
+    package = target / "loyalty_points"
+    assert (package / "manifest.json").exists()
+    assert (package / "pages.py").exists() and (package / "templates" / "greetings.html").exists()
     site = tmp_path / "site"
     _pip_install(target, site)
     outcome = _run_own_tests(target / "tests", site, tmp_path)
     assert outcome.returncode == 0, outcome.stdout[-3000:] + outcome.stderr[-3000:]
-    assert "2 passed" in outcome.stdout
+    assert "3 passed" in outcome.stdout
     refused = CliRunner().invoke(cli, ["plugins", "new", "Bad-Name", "--directory", str(tmp_path / "x")])
     assert refused.exit_code == 1 and "not a plugin name" in refused.output
