@@ -1,7 +1,7 @@
 """``crm plugins new NAME``: a plugin package that works, and passes its own test, out of the box.
 
 The package has the same furniture as every bundled module: manifest, hooks, models, service,
-routes, migrations, tests.
+routes, pages and their templates, migrations, tests.
 """
 
 from __future__ import annotations

@@ -12,14 +12,19 @@ from pathlib import Path
 import pytest
 from alembic import command
 from fastapi.testclient import TestClient
+from starlette.requests import Request
 from typer.testing import CliRunner
 
+from core.access.models import DataScope, PrincipalKind
+from core.access.principal import Principal
 from core.api.app import create_app
 from core.cli.main import app as cli
+from core.crm.clients import get_client
 from core.db import migrate
 from core.runtime import Runtime
 from core.scheduler.worker import Worker
 from core.testing import CrmKit, expect, wipe
+from core.web.contributions import render_slot
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "examples" / "client_notes"
@@ -47,7 +52,8 @@ def _pip_install(source: Path, target: Path) -> None:
 
 def _run_own_tests(tests: Path, site: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if k != "CRM_DATABASE_URL"}  # its own SQLite database
-    env["PYTHONPATH"] = str(site)
+    # The installed plugin first, then whatever the parent ran with (a checkout of core, say).
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(site), env.get("PYTHONPATH", "")) if p)
     return subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tests)],
         cwd=cwd,
@@ -88,7 +94,7 @@ def notes(notes_runtime: Runtime) -> Iterator[CrmKit]:
 
 def test_an_out_of_tree_plugin_is_discovered_after_pip_install(notes: CrmKit, site: Path):
     plugin = notes.runtime.plugins.plugins["client_notes"]
-    assert plugin.distribution == "crm-client-notes 1.0.0"
+    assert plugin.distribution == "crm-client-notes 1.1.0"
     assert Path(plugin.module.__file__).is_relative_to(site)  # imported from where pip put it
     assert {t.name for t in plugin.tables} == {"client_notes_notes", "client_notes_digests"}
 
@@ -96,7 +102,7 @@ def test_an_out_of_tree_plugin_is_discovered_after_pip_install(notes: CrmKit, si
 def test_the_example_installs_for_a_tenant_with_its_route_permission_event_and_job(notes: CrmKit):
     acme, globex = notes.tenant("acme"), notes.tenant("globex")
     installed = expect(acme.admin.post("/api/v1/marketplace/client_notes/install"), 200)
-    assert installed["state"] == "enabled" and installed["installed_version"] == "1.0.0"
+    assert installed["state"] == "enabled" and installed["installed_version"] == "1.1.0"
     client = acme.client()
     expect(acme.admin.post(f"{NOTES}/clients/{client['id']}/notes", json={"text": "VIP prospect"}), 201)
     assert acme.user(["clients.read"]).get(f"{NOTES}/clients/{client['id']}/notes").status_code == 403
@@ -114,10 +120,41 @@ def test_the_example_installs_for_a_tenant_with_its_route_permission_event_and_j
     assert expect(acme.admin.get(f"{NOTES}/digests"), 200)[0]["notes"] == 2
 
 
+def test_the_examples_client_panel_fills_the_client_page_slot(notes: CrmKit):
+    """The panel as the client's page renders it (``slot("backoffice.client_panel", client)``):
+    the example's own tests reach it through its pages; this checks its slot registration."""
+    acme, globex = notes.tenant("acme"), notes.tenant("globex")
+    expect(acme.admin.post("/api/v1/marketplace/client_notes/install"), 200)
+    client = acme.client()
+    expect(acme.admin.post(f"{NOTES}/clients/{client['id']}/notes", json={"text": "VIP prospect"}), 201)
+
+    def panel(tenant, client_id: int, *permissions: str) -> str:
+        staff = Principal(
+            kind=PrincipalKind.STAFF,
+            id=1,
+            tenant_id=tenant.id,
+            label="staff@example.com",
+            permissions=frozenset(permissions),
+            data_scope=DataScope.ALL,
+        )
+        scope = {"type": "http", "app": notes.app, "method": "GET", "path": "/backoffice/", "headers": []}
+        with tenant.ctx(staff) as ctx:
+            subject = get_client(ctx, client_id)
+            return str(render_slot(Request(scope), ctx, "backoffice.client_panel", subject))
+
+    reader = panel(acme, client["id"], "client_notes.read")
+    assert 'id="client-notes-panel"' in reader and "VIP prospect" in reader and "<form" not in reader
+    writer = panel(acme, client["id"], "client_notes.read", "client_notes.write")
+    assert f'hx-post="/backoffice/plugins/client_notes/clients/{client["id"]}/notes"' in writer
+    assert 'name="csrf_token"' in writer and "At most 2000 characters." in writer
+    assert panel(acme, client["id"], "clients.read") == ""  # without client_notes.read
+    assert panel(globex, globex.client()["id"], "client_notes.read") == ""  # not installed there
+
+
 def test_the_examples_own_tests_pass(site: Path, tmp_path: Path):
     result = _run_own_tests(EXAMPLE / "tests", site, tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "2 passed" in result.stdout
+    assert "7 passed" in result.stdout
 
 
 def test_crm_plugins_new_scaffolds_a_plugin_that_passes_its_own_test(tmp_path: Path):
@@ -126,11 +163,13 @@ def test_crm_plugins_new_scaffolds_a_plugin_that_passes_its_own_test(tmp_path: P
         cli, ["plugins", "new", "loyalty_points", "--directory", str(target), "--vendor", "Acme Plugins"]
     )
     assert result.exit_code == 0, result.output
-    assert (target / "loyalty_points" / "manifest.json").exists()
+    package = target / "loyalty_points"
+    assert (package / "manifest.json").exists()
+    assert (package / "pages.py").exists() and (package / "templates" / "greetings.html").exists()
     site = tmp_path / "site"
     _pip_install(target, site)
     outcome = _run_own_tests(target / "tests", site, tmp_path)
     assert outcome.returncode == 0, outcome.stdout[-3000:] + outcome.stderr[-3000:]
-    assert "2 passed" in outcome.stdout
+    assert "3 passed" in outcome.stdout
     refused = CliRunner().invoke(cli, ["plugins", "new", "Bad-Name", "--directory", str(tmp_path / "x")])
     assert refused.exit_code == 1 and "not a plugin name" in refused.output

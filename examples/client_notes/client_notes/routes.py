@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from client_notes import service
-from core.sdk import Ctx, PathId, staff
+from core.sdk import Ctx, ListQuery, Page, PathId, staff
 
 router = APIRouter()
 
@@ -46,6 +47,13 @@ def add_note(client_id: PathId, body: NoteIn, ctx: Ctx = staff("client_notes.wri
 @router.get("/clients/{client_id}/notes", response_model=list[NoteOut], summary="A client's notes")
 def notes(client_id: PathId, ctx: Ctx = staff("client_notes.read")) -> list[NoteOut]:
     return [NoteOut.model_validate(n) for n in service.notes_of(ctx, client_id)]
+
+
+@router.get("/notes", response_model=Page[NoteOut], summary="Recent notes, newest first")
+def recent_notes(
+    query: Annotated[ListQuery, Query()], ctx: Ctx = staff("client_notes.read")
+) -> Page[NoteOut]:
+    return Page.of(service.recent_notes(ctx, query.paging), NoteOut)
 
 
 @router.get("/digests", response_model=list[DigestOut], summary="Weekly digests, newest first")

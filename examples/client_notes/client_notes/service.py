@@ -3,17 +3,30 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 
 from client_notes.models import Digest, Note
-from core.sdk import Client, Ctx, InvalidInput, JobContext, PromotionLink, get_client, settings_of
+from core.sdk import (
+    Client,
+    Ctx,
+    InvalidInput,
+    JobContext,
+    PageRequest,
+    PageResult,
+    PromotionLink,
+    get_client,
+    paginate_rows,
+    scope_client_owned,
+    settings_of,
+)
 
 
 def add_note(ctx: Ctx, client_id: int, text: str) -> Note:
     ctx.require("client_notes.write")
     client = get_client(ctx, client_id)  # 404 for a client outside the user's data permissions
-    limit = settings_of(ctx, "client_notes")["max_length"]
+    limit = max_length(ctx)
     if len(text) > limit:
         raise InvalidInput("text", f"at most {limit} characters")
     note = Note(
@@ -30,6 +43,29 @@ def add_note(ctx: Ctx, client_id: int, text: str) -> Note:
 def notes_of(ctx: Ctx, client_id: int) -> list[Note]:
     get_client(ctx, client_id)
     return list(ctx.session.scalars(select(Note).where(Note.client_id == client_id).order_by(Note.id)))
+
+
+def recent_notes(ctx: Ctx, paging: PageRequest) -> PageResult[Any]:
+    """The tenant's notes, newest first, on the clients the caller may see, with each client's
+    name (plain rows: ``id``, ``client_id``, ``client_name``, ``author``, ``text``, ``created_at``)."""
+    stmt = (
+        select(
+            Note.id,
+            Note.client_id,
+            Client.name.label("client_name"),
+            Note.author,
+            Note.text,
+            Note.created_at,
+        )
+        .join(Client, Client.id == Note.client_id)
+        .order_by(Note.id.desc())
+    )
+    return paginate_rows(ctx.session, scope_client_owned(stmt, ctx.principal, Note.client_id), paging)
+
+
+def max_length(ctx: Ctx) -> int:
+    """The longest note the tenant accepts (the module's ``max_length`` setting)."""
+    return int(settings_of(ctx, "client_notes")["max_length"])
 
 
 def note_registration(ctx: Ctx, client: Client, link: PromotionLink) -> None:
