@@ -15,7 +15,13 @@ from core.web.routes import backoffice, console, marketplace, portal, signin
 from core.web.sessions import require_csrf
 from core.web.templating import ASSETS, build_environment
 
-CORE_PAGES: list[APIRouter] = [signin.router, backoffice.router, portal.router, console.router, marketplace.router]
+CORE_PAGES: list[APIRouter] = [
+    signin.router,
+    backoffice.router,
+    portal.router,
+    console.router,
+    marketplace.router,
+]
 
 
 class Assets(StaticFiles):

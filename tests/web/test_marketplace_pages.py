@@ -28,9 +28,7 @@ def _approve(tenant, client_id: int) -> dict:
 
 def _failure(tenant) -> int:
     """One failed event of the ticker (its settings make it fail), as the tenant's records it."""
-    expect(
-        tenant.admin.put(f"{API}/fixture_ticker/settings", json={"values": {"fail_events": True}}), 200
-    )
+    expect(tenant.admin.put(f"{API}/fixture_ticker/settings", json={"values": {"fail_events": True}}), 200)
     _approve(tenant, tenant.client()["id"])
     return expect(tenant.admin.get(f"{API}/failures"), 200)["items"][0]["id"]
 
@@ -196,7 +194,9 @@ def test_settings_need_marketplace_manage_and_csrf(pk):
     html = reader.get(f"{M}/fixture_ticker").text
     assert "Save settings" not in html and "disabled" in _input(html, "greeting")
     assert reader.post(f"{M}/fixture_ticker/settings", {"greeting": "hi"}).status_code == 403
-    assert acme.pages().post(f"{M}/fixture_ticker/settings", {"greeting": "hi"}, csrf=False).status_code == 403
+    assert (
+        acme.pages().post(f"{M}/fixture_ticker/settings", {"greeting": "hi"}, csrf=False).status_code == 403
+    )
     assert expect(acme.admin.get(f"{API}/fixture_ticker/settings"), 200)["values"]["greeting"] == "hello"
 
 
@@ -231,7 +231,9 @@ def test_purge_asks_for_the_modules_name(pk):
     assert wrong.status_code == 422 and 'id="confirm-error"' in wrong.text
     assert "data-open-on-load" in wrong.text  # the dialog opens again, with the error
     assert pk.count("fixture_ticker_notes", acme.id) == 1
-    assert pages.post(f"{M}/fixture_ticker/purge", {"confirm": "fixture_ticker"}, csrf=False).status_code == 403
+    assert (
+        pages.post(f"{M}/fixture_ticker/purge", {"confirm": "fixture_ticker"}, csrf=False).status_code == 403
+    )
     assert pages.post(f"{M}/fixture_ticker/purge", {"confirm": "fixture_ticker"}).status_code == 303
     assert pk.count("fixture_ticker_notes", acme.id) == 0
     assert 'id="purge-dialog"' not in pages.get(f"{M}/fixture_ticker").text

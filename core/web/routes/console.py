@@ -255,9 +255,14 @@ def replay(request: Request, tenant_id: PathId, failure_id: PathId, ctx: Ctx = o
         if refusal.status == 404:
             raise
         return _tenant_health(
-            request, ctx, tenant_id, PageRequest(), None, None, error=refusal.message, status_code=refusal.status
+            request,
+            ctx,
+            tenant_id,
+            PageRequest(),
+            None,
+            None,
+            error=refusal.message,
+            status_code=refusal.status,
         )
     outcome = "replayed" if failure.resolved else "failed_again"
     return RedirectResponse(f"/platform/tenants/{tenant_id}/health?notice={outcome}", status_code=303)
-
-

@@ -155,7 +155,10 @@ def _details(
     if installed and entry.state != "broken" and name in ctx.runtime.plugins.plugins:
         values, schema = settings.get_settings(ctx, name)
         if posted is not None:
-            values = {**values, **{k: v for k, v in posted.items() if k in values or k in schema.get("properties", {})}}
+            values = {
+                **values,
+                **{k: v for k, v in posted.items() if k in values or k in schema.get("properties", {})},
+            }
         form_fields = settings_fields(schema, values)
     impact = service.uninstall_impact(ctx, name) if installed and can_manage else None
     missing = [
@@ -226,7 +229,9 @@ def _failures_page(
         "error": error,
     }
     block = "listing" if request.headers.get("hx-request") else None
-    return page(request, ctx, "backoffice/marketplace/failures.html", context, block=block, status_code=status_code)
+    return page(
+        request, ctx, "backoffice/marketplace/failures.html", context, block=block, status_code=status_code
+    )
 
 
 @router.post("/failures/{failure_id}/replay")
@@ -315,7 +320,9 @@ def uninstall(
 
 
 @router.post("/{plugin}/purge")
-def purge(request: Request, plugin: PathModule, form: FormData, ctx: Ctx = staff("marketplace.manage")) -> Response:
+def purge(
+    request: Request, plugin: PathModule, form: FormData, ctx: Ctx = staff("marketplace.manage")
+) -> Response:
     def action() -> None:
         body = parse_form(PurgeIn, form)
         if body.confirm != plugin:
