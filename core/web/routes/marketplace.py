@@ -189,7 +189,10 @@ def _details(
 
 @router.get("")
 def catalogue(request: Request, ctx: Ctx = staff("marketplace.read")) -> Response:
-    return page(request, ctx, "backoffice/marketplace/catalogue.html", {"entries": service.catalog(ctx)})
+    # Installed modules first, then those one may obtain, then those that cannot be installed here.
+    order = {"enabled": 0, "disabled": 0, "licence_expired": 0, "available": 1}
+    entries = sorted(service.catalog(ctx), key=lambda e: (order.get(e.state, 2), e.name))
+    return page(request, ctx, "backoffice/marketplace/catalogue.html", {"entries": entries})
 
 
 @router.get("/failures")
