@@ -181,6 +181,7 @@ def test_invalid_settings_answer_422_beside_the_field_and_write_nothing(pk):
         assert f'id="{name}-error"' in html, name
     assert 'aria-invalid="true"' in _input(html, "greeting")
     assert "short" not in _input(html, "api_token")  # a secret is never sent back, even refused
+    assert 'value="' + "x" * 60 + '"' in _input(html, "greeting")  # what was entered, to correct it
     expect_values = expect(acme.admin.get(f"{API}/fixture_ticker/settings"), 200)["values"]
     assert expect_values["greeting"] == "hello" and "api_token" not in expect_values
     not_a_number = pages.post(f"{M}/fixture_ticker/settings", {"tick_sleep_s": "soon"})
@@ -250,6 +251,9 @@ def test_failures_are_listed_and_replayed(pk):
     html = pages.get(f"{M}/failures").text
     assert "crm_deposit_approved" in html and "misconfigured" in html
     assert f'action="/backoffice/marketplace/failures/{failure_id}/replay"' in html
+    fragment = pages.get(f"{M}/failures?plugin=fixture_ticker&resolved=false", htmx=True)
+    assert fragment.status_code == 200 and "<html" not in fragment.text
+    assert f"/failures/{failure_id}/replay" in fragment.text and 'name="csrf_token"' in fragment.text
     again = pages.post(f"{M}/failures/{failure_id}/replay")
     assert again.status_code == 303 and again.headers["location"].endswith("notice=failed_again")
     expect(acme.admin.put(f"{API}/fixture_ticker/settings", json={"values": {"fail_events": False}}), 200)

@@ -27,6 +27,7 @@ from core.tenancy import service as tenancy
 from core.web.forms import FormData, field_errors, parse_form
 from core.web.i18n import gettext
 from core.web.pages import page
+from core.web.routes.marketplace import ordered
 
 router = APIRouter(prefix="/platform")
 
@@ -72,7 +73,7 @@ def tenant(request: Request, tenant_id: PathId, notice: Notice = None, ctx: Ctx 
         "platform/tenant.html",
         {
             "subject": tenancy.get_tenant(ctx.session, tenant_id),
-            "entries": service.catalog(tenant_ctx),
+            "entries": ordered(service.catalog(tenant_ctx)),
             "flash": _flash(notice),
         },
     )

@@ -128,6 +128,14 @@ def _setting_errors(error: DomainError) -> dict[str, str]:
     return errors or {"": error.message}
 
 
+ORDER = {"enabled": 0, "disabled": 0, "licence_expired": 0, "available": 1}
+
+
+def ordered(entries: list[service.CatalogEntry]) -> list[service.CatalogEntry]:
+    """Installed modules first, then those one may obtain, then those that cannot be installed."""
+    return sorted(entries, key=lambda e: (ORDER.get(e.state, 2), e.name))
+
+
 def installed_names(ctx: Ctx) -> set[str]:
     return {e.name for e in service.catalog(ctx) if e.installed_version is not None}
 
@@ -154,11 +162,12 @@ def _details(
     form_fields: list[dict[str, Any]] = []
     if installed and entry.state != "broken" and name in ctx.runtime.plugins.plugins:
         values, schema = settings.get_settings(ctx, name)
-        if posted is not None:
-            values = {
-                **values,
-                **{k: v for k, v in posted.items() if k in values or k in schema.get("properties", {})},
+        if posted is not None:  # the refused form shows what was entered, never a secret
+            properties = schema.get("properties", {})
+            shown = {
+                k: v for k, v in posted.items() if k in properties and not properties[k].get("writeOnly")
             }
+            values = {**values, **shown}
         form_fields = settings_fields(schema, values)
     impact = service.uninstall_impact(ctx, name) if installed and can_manage else None
     missing = [
@@ -189,10 +198,9 @@ def _details(
 
 @router.get("")
 def catalogue(request: Request, ctx: Ctx = staff("marketplace.read")) -> Response:
-    # Installed modules first, then those one may obtain, then those that cannot be installed here.
-    order = {"enabled": 0, "disabled": 0, "licence_expired": 0, "available": 1}
-    entries = sorted(service.catalog(ctx), key=lambda e: (order.get(e.state, 2), e.name))
-    return page(request, ctx, "backoffice/marketplace/catalogue.html", {"entries": entries})
+    return page(
+        request, ctx, "backoffice/marketplace/catalogue.html", {"entries": ordered(service.catalog(ctx))}
+    )
 
 
 @router.get("/failures")
