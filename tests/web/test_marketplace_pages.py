@@ -280,3 +280,39 @@ def test_replay_needs_manage_and_another_tenants_failure_is_404(pk):
     assert "misconfigured" not in outsider.get(f"{M}/failures").text
     assert outsider.post(f"{M}/failures/{failure_id}/replay").status_code == 404
     assert expect(acme.admin.get(f"{API}/failures"), 200)["items"][0]["replayed_at"] is None
+
+
+def test_the_form_generator_covers_every_scalar_type_and_its_bounds():
+    from core.web.routes.marketplace import settings_fields, settings_values
+
+    schema = {
+        "type": "object",
+        "required": ["mode"],
+        "properties": {
+            "mode": {"type": "string", "enum": ["live", "demo"]},
+            "retries": {"type": "integer", "minimum": 1, "maximum": 5},
+            "ratio": {"type": "number", "exclusiveMinimum": 0, "multipleOf": 0.5},
+            "code": {"type": "string", "pattern": "^[A-Z]+$", "minLength": 2},
+            "live": {"type": "boolean"},
+            "secret": {"type": "string", "writeOnly": True},
+            "tags": {"type": "array", "items": {"type": "string"}},
+        },
+    }
+    fields = {f["name"]: f for f in settings_fields(schema, {"secret": "********", "tags": ["a"]})}
+    assert fields["mode"]["kind"] == "enum" and fields["mode"]["required"]
+    assert fields["mode"]["options"] == [("live", "live"), ("demo", "demo")]
+    assert fields["retries"]["attrs"] == {"min": 1, "max": 5, "step": 1}
+    assert fields["ratio"]["attrs"] == {"step": 0.5}
+    assert fields["code"]["attrs"] == {"minlength": 2, "pattern": "^[A-Z]+$"}
+    assert fields["live"]["kind"] == "boolean"
+    assert (
+        fields["secret"]["kind"] == "secret"
+        and fields["secret"]["is_set"]
+        and fields["secret"]["value"] == ""
+    )
+    assert fields["tags"]["kind"] == "other"
+    values = settings_values(
+        schema, {"mode": "demo", "retries": "3", "ratio": "1.5", "code": "AB"}, {"tags": ["a"], "live": True}
+    )
+    assert values == {"mode": "demo", "retries": 3, "ratio": 1.5, "code": "AB", "live": False, "tags": ["a"]}
+    assert settings_values(schema, {"retries": "many"}, {})["retries"] == "many"  # the schema refuses it
