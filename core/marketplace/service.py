@@ -20,10 +20,11 @@ from sqlalchemy import delete, func, select
 from core.access.models import Role, RolePermission
 from core.context import Ctx
 from core.db.base import Base, utcnow
+from core.db.paging import PageRequest
 from core.deprecation import moved_names
 from core.errors import Conflict, FieldError, InvalidInput, NotFound, PermissionDenied
 from core.failures.models import PluginFailure
-from core.failures.service import unhealthy_counts
+from core.failures.service import list_failures, unhealthy_counts
 from core.marketplace.models import PluginStatus, TenantPlugin
 from core.marketplace.state import mark_changed
 from core.marketplace.tenant_plugins import (
@@ -39,6 +40,7 @@ from core.plugins.dispatch import call_lifecycle
 from core.plugins.host import LoadedPlugin
 from core.plugins.manifest import Manifest
 from core.scheduler.models import JobRun, JobSchedule
+from core.tenancy.service import as_tenant, list_tenants
 
 PERIODS = {"month": timedelta(days=31), "year": timedelta(days=366)}
 
@@ -339,3 +341,28 @@ __getattr__ = moved_names(
         for name in ("MASK", "get_settings", "settings_of", "update_settings")
     },
 )
+
+
+@dataclass
+class TenantHealth:
+    tenant_id: int
+    tenant_name: str
+    open_failures: int  # unresolved failures, any age
+    unhealthy: dict[str, int]  # modules over the threshold in the last day -> their failures
+
+
+def platform_health(ctx: Ctx) -> list[TenantHealth]:
+    """Platform operators: each tenant's unresolved module failures (the plugin-health view across
+    tenants). Visits the tenants one by one, then leaves the unit of work without a tenant."""
+    if not is_operator(ctx):
+        raise PermissionDenied("the plugin-health view across tenants is for account managers")
+    saved = ctx.session.info.get("tenant_id")
+    rows: list[TenantHealth] = []
+    try:
+        for tenant in list_tenants(ctx):
+            tenant_ctx = as_tenant(ctx, tenant.id)
+            open_count = list_failures(tenant_ctx, PageRequest(page=1, per_page=1), resolved=False).total
+            rows.append(TenantHealth(tenant.id, tenant.name, open_count, unhealthy_counts(tenant_ctx)))
+    finally:
+        ctx.session.info["tenant_id"] = saved
+    return rows

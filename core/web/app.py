@@ -11,11 +11,17 @@ from starlette.types import Scope
 from core.access.permissions import PermissionRegistry
 from core.api.guard import declare_router
 from core.plugins.host import PluginHost
-from core.web.routes import backoffice, platform, portal, signin
+from core.web.routes import backoffice, console, marketplace, portal, signin
 from core.web.sessions import require_csrf
 from core.web.templating import ASSETS, build_environment
 
-CORE_PAGES: list[APIRouter] = [signin.router, backoffice.router, portal.router, platform.router]
+CORE_PAGES: list[APIRouter] = [
+    signin.router,
+    backoffice.router,
+    portal.router,
+    console.router,
+    marketplace.router,
+]
 
 
 class Assets(StaticFiles):
