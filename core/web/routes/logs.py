@@ -62,7 +62,7 @@ def operation_log(
     values = {
         "result": result,
         "filters": filters,
-        "url": "/backoffice/logs?" + qs,
+        "url": "/backoffice/logs?" + query_string({**filters, "per_page": query.per_page}),
         "export": "/backoffice/logs/export.csv" + ("?" + qs.rstrip("&") if qs else ""),
         "actions": ACTIONS,
         "actor_kinds": ACTOR_KINDS,
@@ -89,7 +89,7 @@ def login_log(
     values = {
         "result": result,
         "filters": filters,
-        "url": "/backoffice/logs/logins?" + qs,
+        "url": "/backoffice/logs/logins?" + query_string({**filters, "per_page": query.per_page}),
         "export": "/backoffice/logs/logins/export.csv" + ("?" + qs.rstrip("&") if qs else ""),
         "tab": "logins",
     }

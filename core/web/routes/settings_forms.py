@@ -12,6 +12,7 @@ from pydantic import BaseModel, model_validator
 from core.context import Ctx
 
 T = TypeVar("T")
+DEFAULT_PER_PAGE = 50
 
 
 def attempt(ctx: Ctx, action: Callable[[], T]) -> T:
@@ -43,13 +44,14 @@ class BlankIsAbsent(BaseModel):
 
 
 def query_string(values: Mapping[str, Any]) -> str:
-    """The filters of a list as a query string ending in ``&`` (or empty), for the pager's and the
-    export's links."""
+    """The filters of a list (and ``per_page``, unless the default) as a query string ending in
+    ``&`` (or empty), for the pager's and the export's links."""
     from urllib.parse import urlencode
 
     kept = {
         key: str(value).lower() if isinstance(value, bool) else value
         for key, value in values.items()
-        if value is not None and value != "" and key not in ("page", "per_page")
+        if not (key == "per_page" and value == DEFAULT_PER_PAGE)
+        if value is not None and value != "" and key != "page"
     }
     return urlencode(kept) + "&" if kept else ""

@@ -49,7 +49,7 @@ def list_users(
     values = {
         "result": result,
         "filters": filters,
-        "url": "/backoffice/users?" + query_string(filters),
+        "url": "/backoffice/users?" + query_string({**filters, "per_page": query.per_page}),
         "team_names": {t.id: t.name for t in choices["teams"]},
         **choices,
     }
