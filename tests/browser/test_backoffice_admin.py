@@ -49,6 +49,13 @@ def test_a_role_from_the_grouped_editor_decides_what_a_new_user_sees(page: Page,
     created = expect_status(acme.admin.get("/api/v1/users", params={"q": "dana"}), 200)["items"][0]
     assert created["team_id"] is not None and len(created["role_ids"]) == 1
 
+    # The operation log tells what was done, the login log who signed in (both checked by axe).
+    visit(page, "/backoffice/logs?entity=roles")
+    expect(page.get_by_role("cell", name="roles #", exact=False).first).to_be_visible()
+    page.get_by_role("navigation", name="System logs").get_by_role("link", name="Login log").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Login log")
+    check_accessibility(page)
+
     page.get_by_role("button", name="Sign out").click()
     sign_in(page, "backoffice", "dana@acme.example.com", NEW_PASSWORD, company="acme")
     nav = page.get_by_role("navigation", name="Back office")
