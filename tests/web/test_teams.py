@@ -33,7 +33,10 @@ def test_create_rename_and_delete_a_team(crm):
     listing = pages.get(created.headers["location"])
     assert "Asia desk" in listing.text and "The team was created." in listing.text
     team_id = next(t["id"] for t in expect(acme.admin.get("/api/v1/teams"), 200))
-    member = acme.user(["clients.read"], team_id=team_id)
+    member = acme.user(["clients.read"], team_id=team_id, email="member@acme.example.com")
+    team_page = pages.get(f"/backoffice/teams/{team_id}").text
+    members = team_page.split("Members")[1]
+    assert "member@acme.example.com" in members and acme.admin_email not in members
     assert f'<dialog id="delete-team-{team_id}" aria-labelledby="delete-team-{team_id}-title"' in listing.text
     renamed = pages.post(f"/backoffice/teams/{team_id}", {"name": "APAC desk"})
     assert renamed.status_code == 303 and _team_names(acme) == ["APAC desk"]

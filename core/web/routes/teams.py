@@ -13,6 +13,7 @@ from core.access.models import Team
 from core.access.schemas import TeamIn, TeamUpdate
 from core.api.deps import PathId, staff
 from core.context import Ctx
+from core.db.paging import PageRequest
 from core.errors import DomainError
 from core.web.forms import FormData, field_errors, parse_form
 from core.web.pages import page
@@ -25,6 +26,7 @@ DONE = {
     "renamed": "The team was renamed.",
     "deleted": "The team was deleted; its members and clients have no team now.",
 }
+MAX_MEMBERS = 200  # the team page lists this many members; the users list filters by team for more
 Done = Annotated[str | None, Query(max_length=20)]
 
 
@@ -70,7 +72,8 @@ def _team_page(
     status_code: int = 200,
 ) -> Response:
     shown = form or {"name": team.name, "description": team.description}
-    values = {"team": team, "form": shown, "errors": errors or {}}
+    members = service.list_users(ctx, PageRequest(page=1, per_page=MAX_MEMBERS), team_id=team.id)
+    values = {"team": team, "form": shown, "errors": errors or {}, "members": members}
     return page(request, ctx, "backoffice/teams/detail.html", values, status_code=status_code)
 
 
