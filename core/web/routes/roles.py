@@ -5,9 +5,9 @@ access services: a user grants only permissions they hold, and acts on no role a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import RedirectResponse, Response
 
 from core.access import service
@@ -28,6 +28,9 @@ SCOPES = (
     (DataScope.TEAM, "Team data", "The clients of the user's team, and the clients assigned to the user."),
     (DataScope.OWN, "Own clients", "Only the clients assigned to the user."),
 )
+
+DONE = {"created": "The role was created.", "saved": "The role was saved."}
+Done = Annotated[str | None, Query(max_length=20)]
 
 
 @dataclass(frozen=True)
@@ -67,9 +70,11 @@ def _editor(
     role: Role | None,
     form: dict[str, Any],
     errors: dict[str, str] | None = None,
+    flash: str | None = None,
     status_code: int = 200,
 ) -> Response:
     values = {
+        "flash": flash,
         "role": role,
         "form": form,
         "errors": errors or {},
@@ -105,11 +110,13 @@ def create_role(request: Request, form: FormData, ctx: Ctx = staff("roles.manage
         return _editor(
             request, ctx, role=None, form=shown, errors=field_errors(error), status_code=error.status
         )
-    return RedirectResponse(f"/backoffice/roles/{role.id}", status_code=303)
+    return RedirectResponse(f"/backoffice/roles/{role.id}?done=created", status_code=303)
 
 
 @router.get("/{role_id}")
-def show_role(request: Request, role_id: PathId, ctx: Ctx = staff("roles.read")) -> Response:
+def show_role(
+    request: Request, role_id: PathId, done: Done = None, ctx: Ctx = staff("roles.read")
+) -> Response:
     role = service.get_role(ctx, role_id)
     form = {
         "name": role.name,
@@ -117,7 +124,7 @@ def show_role(request: Request, role_id: PathId, ctx: Ctx = staff("roles.read"))
         "data_scope": role.data_scope.value,
         "permissions": sorted(role.permissions),
     }
-    return _editor(request, ctx, role=role, form=form)
+    return _editor(request, ctx, role=role, form=form, flash=DONE.get(done or ""))
 
 
 @router.post("/{role_id}")
@@ -139,7 +146,7 @@ def update_role(
         return _editor(
             request, ctx, role=role, form=shown, errors=field_errors(error), status_code=error.status
         )
-    return RedirectResponse(f"/backoffice/roles/{role_id}", status_code=303)
+    return RedirectResponse(f"/backoffice/roles/{role_id}?done=saved", status_code=303)
 
 
 @router.post("/{role_id}/delete")
