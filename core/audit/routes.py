@@ -67,6 +67,26 @@ class LoginQuery(ListQuery):
         return service.LoginFilter(**self.filters())
 
 
+def operation_log_csv(ctx: Ctx, filters: service.LogFilter) -> StreamingResponse:
+    """The operation log's CSV, for the API's export and the back office's export link alike."""
+    return csv_export(
+        ctx,
+        "operation-log.csv",
+        list(OperationOut.model_fields),
+        lambda reader: model_rows(OperationOut, service.iter_operations(reader, filters)),
+    )
+
+
+def login_log_csv(ctx: Ctx, filters: service.LoginFilter) -> StreamingResponse:
+    """The login log's CSV, for the API's export and the back office's export link alike."""
+    return csv_export(
+        ctx,
+        "login-log.csv",
+        list(LoginOut.model_fields),
+        lambda reader: model_rows(LoginOut, service.iter_logins(reader, filters)),
+    )
+
+
 # Both logs show a user only entries about clients within their data permissions, and entries
 # about no client only to users who see all company data (the rule: ``core.audit.service``).
 
@@ -82,13 +102,7 @@ def operation_log(
 def export_operation_log(
     query: Annotated[OperationQuery, Query()], ctx: Ctx = staff("audit.read")
 ) -> StreamingResponse:
-    filters = query.to_filter()
-    return csv_export(
-        ctx,
-        "operation-log.csv",
-        list(OperationOut.model_fields),
-        lambda reader: model_rows(OperationOut, service.iter_operations(reader, filters)),
-    )
+    return operation_log_csv(ctx, query.to_filter())
 
 
 @router.get("/login-log", response_model=Page[LoginOut], summary="Client and admin login attempts")
@@ -100,10 +114,4 @@ def login_log(query: Annotated[LoginQuery, Query()], ctx: Ctx = staff("audit.rea
 def export_login_log(
     query: Annotated[LoginQuery, Query()], ctx: Ctx = staff("audit.read")
 ) -> StreamingResponse:
-    filters = query.to_filter()
-    return csv_export(
-        ctx,
-        "login-log.csv",
-        list(LoginOut.model_fields),
-        lambda reader: model_rows(LoginOut, service.iter_logins(reader, filters)),
-    )
+    return login_log_csv(ctx, query.to_filter())

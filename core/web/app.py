@@ -11,7 +11,7 @@ from starlette.types import Scope
 from core.access.permissions import PermissionRegistry
 from core.api.guard import declare_router
 from core.plugins.host import PluginHost
-from core.web.routes import backoffice, console, marketplace, portal, signin
+from core.web.routes import backoffice, console, logs, marketplace, portal, roles, signin, teams, users
 from core.web.sessions import require_csrf
 from core.web.templating import ASSETS, build_environment
 
@@ -21,6 +21,10 @@ CORE_PAGES: list[APIRouter] = [
     portal.router,
     console.router,
     marketplace.router,
+    users.router,
+    roles.router,
+    teams.router,
+    logs.router,
 ]
 
 
