@@ -11,7 +11,19 @@ from starlette.types import Scope
 from core.access.permissions import PermissionRegistry
 from core.api.guard import declare_router
 from core.plugins.host import PluginHost
-from core.web.routes import backoffice, console, marketplace, portal, signin
+from core.web.routes import (
+    backoffice,
+    clients,
+    console,
+    deposits,
+    groups,
+    kyc,
+    marketplace,
+    portal,
+    promotion,
+    ranks,
+    signin,
+)
 from core.web.sessions import require_csrf
 from core.web.templating import ASSETS, build_environment
 
@@ -22,6 +34,7 @@ CORE_PAGES: list[APIRouter] = [
     console.router,
     marketplace.router,
 ]
+CORE_PAGES += [clients.router, deposits.router, kyc.router, promotion.router, groups.router, ranks.router]
 
 
 class Assets(StaticFiles):
