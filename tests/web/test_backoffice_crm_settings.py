@@ -87,7 +87,7 @@ def test_groups_are_created_renamed_and_deleted(crm):
     [group] = expect(acme.admin.get("/api/v1/client-groups"), 200)
     assert "Gold" in pages.get(GROUPS).text
     edit = pages.get(f"{GROUPS}/{group['id']}").text
-    assert f'<dialog id="delete-group" aria-labelledby="delete-group-title"' in edit
+    assert '<dialog id="delete-group" aria-labelledby="delete-group-title"' in edit
     assert pages.post(f"{GROUPS}/{group['id']}", {"name": "Platinum"}).status_code == 303
     assert expect(acme.admin.get(f"/api/v1/client-groups/{group['id']}"), 200)["name"] == "Platinum"
     assert "Platinum" in pages.get(GROUPS).text
