@@ -61,11 +61,16 @@ def test_approving_and_rejecting_through_the_confirmation_forms(crm):
     assert f'action="/backoffice/deposits/{first["id"]}/approve"' not in pages.get(DEPOSITS).text
 
 
-def test_a_rejection_without_a_reason_is_422_and_changes_nothing(crm):
+def test_a_rejection_without_a_reason_shows_its_dialog_again_with_the_error(crm):
     acme = crm.tenant("acme")
     deposit = _deposit(acme, acme.client()["id"])
-    refused = acme.pages().post(f"{DEPOSITS}/{deposit['id']}/reject", {"note": "  "})
-    assert refused.status_code == 422 and "note" in refused.text
+    refused = acme.pages().post(
+        f"{DEPOSITS}/{deposit['id']}/reject", {"note": "  ", "next": f"{DEPOSITS}?status=pending"}
+    )
+    assert refused.status_code == 422
+    dialog = refused.text.split(f'<dialog id="reject-{deposit["id"]}"')[1].split("</dialog>")[0]
+    assert "data-open-on-load" in dialog and 'aria-invalid="true"' in dialog
+    assert 'role="alert">give the reason for the rejection</small>' in dialog
     assert _status(acme, deposit["id"]) == "pending"
 
 
