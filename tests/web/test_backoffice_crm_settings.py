@@ -175,3 +175,19 @@ def test_ranks_need_their_permissions_and_stay_in_their_tenant(crm):
     assert reader.get(RANKS).status_code == 200 and "New rank" not in reader.get(RANKS).text
     assert reader.post(RANKS, {"name": "Nope", "tiers": "A"}).status_code == 403
     assert acme.pages(acme.user(["clients.read"]).label).get(RANKS).status_code == 403
+
+
+def test_the_filter_choices_cover_every_value_of_their_enums(crm):
+    from core.crm.models import ClientType, DepositStatus, KycDocumentStatus, KycDocumentType, KycStatus
+
+    pages = crm.tenant("acme").pages()
+    pairs = (
+        ("/backoffice/clients", [*ClientType, *KycStatus]),
+        ("/backoffice/deposits", list(DepositStatus)),
+        ("/backoffice/kyc", [*KycDocumentStatus, *KycDocumentType]),
+        (LINKS, list(ClientType)),
+    )
+    for path, values in pairs:
+        text = pages.get(path).text
+        for value in values:
+            assert f'<option value="{value.value}"' in text, (path, value)

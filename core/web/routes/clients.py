@@ -9,7 +9,6 @@ from starlette.responses import Response
 from core.api.deps import PathId, staff
 from core.context import Ctx
 from core.crm import clients, deposits, groups, kyc, ranks, trading_accounts
-from core.crm.models import ClientType, KycStatus
 from core.crm.routes.clients import ClientQuery, client_report
 from core.db.paging import PageRequest
 from core.web.pages import page
@@ -19,7 +18,6 @@ from core.web.templating import is_htmx
 router = APIRouter(prefix="/backoffice/clients")
 
 CLIENTS_QUERY = query_form(ClientQuery)
-CLIENT_TYPES = {ClientType.TRADER: "Trader", ClientType.IB: "IB (introducing broker)"}
 SECTION = PageRequest(page=1, per_page=20)  # the first rows of each list on a client's page
 
 
@@ -33,8 +31,6 @@ def client_list(
         "result": result,
         "page_url": filters_url("/backoffice/clients", query),
         "export_url": filters_url("/backoffice/clients/export.csv", query, per_page=None).rstrip("?&"),
-        "client_types": [(t.value, CLIENT_TYPES[t]) for t in ClientType],
-        "kyc_statuses": [(s.value, s.value.replace("_", " ").capitalize()) for s in KycStatus],
         "groups": [(g.id, g.name) for g in groups.list_groups(ctx)],
         "ranks": [(r.id, r.name) for r in ranks.list_ranks(ctx)],
     }

@@ -12,7 +12,6 @@ from core.api.deps import PathId, staff
 from core.context import Ctx
 from core.crm import deposits
 from core.crm.clients import client_names
-from core.crm.models import DepositStatus
 from core.crm.routes.deposits import DepositQuery
 from core.crm.schemas.deposits import DepositDecisionIn
 from core.errors import DomainError, InvalidInput
@@ -48,7 +47,6 @@ def _list(
         "query": query,
         "result": result,
         "names": client_names(ctx, [d.client_id for d in result.items]),
-        "statuses": [(s.value, s.value.capitalize()) for s in DepositStatus],
         "page_url": filters_url(LIST, query),
         "here": here(LIST, query),
         "can_decide": ctx.principal.has("deposits.approve"),

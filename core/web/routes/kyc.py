@@ -10,7 +10,6 @@ from core.api.deps import PathId, staff
 from core.context import Ctx
 from core.crm import kyc
 from core.crm.clients import client_names
-from core.crm.models import KycDocumentStatus, KycDocumentType
 from core.crm.routes.kyc import DocumentQuery
 from core.crm.schemas.kyc import KycReviewIn
 from core.web.forms import FormData, parse_form
@@ -32,8 +31,6 @@ def document_list(
         "query": query,
         "result": result,
         "names": client_names(ctx, [d.client_id for d in result.items]),
-        "statuses": [(s.value, s.value.capitalize()) for s in KycDocumentStatus],
-        "doc_types": [(t.value, t.value.replace("_", " ").capitalize()) for t in KycDocumentType],
         "page_url": filters_url(LIST, query),
         "here": here(LIST, query),
         "can_review": ctx.principal.has("kyc.review"),

@@ -11,7 +11,6 @@ from starlette.responses import RedirectResponse, Response
 from core.api.deps import PathId, staff
 from core.context import Ctx
 from core.crm import promotion
-from core.crm.models import ClientType
 from core.crm.routes.promotion import LinkQuery
 from core.crm.schemas.promotion import PromotionLinkIn, PromotionLinkUpdate
 from core.errors import DomainError
@@ -34,9 +33,6 @@ def _list(
         "query": query,
         "result": result,
         "registrations": promotion.registrations(ctx, [link.id for link in result.items]),
-        "client_types": [
-            (t.value, t.value.upper() if t is ClientType.IB else t.value.capitalize()) for t in ClientType
-        ],
         "page_url": filters_url(LIST, query),
         "here": here(LIST, query),
         "can_manage": ctx.principal.has("promotion_links.manage"),
