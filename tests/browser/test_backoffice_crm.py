@@ -61,3 +61,47 @@ def test_staff_filter_clients_open_one_and_approve_a_pending_deposit(page: Page,
     assert decided["status"] == "approved"
     visit(page, "/backoffice/deposits?status=approved")
     expect(page.get_by_role("cell", name="250.00 USD")).to_be_visible()
+
+
+def test_the_other_crm_pages_pass_axe_and_a_tier_is_renamed_from_the_keyboard(page: Page, crm):
+    acme = crm.tenant("acme")
+    client = acme.client(name="Gus Kyc")
+    expect_status(
+        acme.admin.post(
+            "/api/v1/kyc-documents",
+            json={"client_id": client["id"], "doc_type": "passport", "file_name": "gus.pdf"},
+        ),
+        201,
+    )
+    group = expect_status(acme.admin.post("/api/v1/client-groups", json={"name": "Gold"}), 201)
+    expect_status(acme.admin.post("/api/v1/promotion-links", json={"name": "Spring", "code": "SPRING"}), 201)
+    rank = expect_status(
+        acme.admin.post(
+            "/api/v1/ranks", json={"name": "Partner", "tiers": [{"name": "Bronze"}, {"name": "Silver"}]}
+        ),
+        201,
+    )
+    sign_in(page, "backoffice", acme.admin_email, PASSWORD, company="acme")
+    for path in (
+        "/backoffice/kyc?status=pending",
+        "/backoffice/promotion-links",
+        "/backoffice/groups",
+        f"/backoffice/groups/{group['id']}",
+        "/backoffice/ranks",
+    ):
+        visit(page, path)
+    visit(page, "/backoffice/kyc?status=pending")
+    page.get_by_role("button", name="Verify", exact=True).click()
+    expect(page.get_by_role("dialog", name="Verify this document?")).to_be_visible()
+    check_accessibility(page)
+    page.keyboard.press("Escape")
+    visit(page, f"/backoffice/ranks/{rank['id']}")
+    tier = page.get_by_label("Name of tier 1")
+    tier.fill("Copper")
+    with page.expect_navigation():
+        tier.press("Enter")
+    expect(page.get_by_label("Name of tier 1")).to_have_value("Copper")
+    renamed = expect_status(acme.admin.get(f"/api/v1/ranks/{rank['id']}"), 200)
+    assert [t["name"] for t in renamed["tiers"]] == ["Copper", "Silver"]
+    check_accessibility(page)
+    shoot(page, "backoffice-rank")
