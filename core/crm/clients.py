@@ -333,3 +333,23 @@ def uplines(ctx: Ctx, client_id: int) -> list[Client]:
         for c in ctx.session.scalars(scope_clients(select(Client).where(Client.id.in_(ids)), ctx.principal))
     }
     return [found[i] for i in ids if i in found]
+
+
+def client_names(ctx: Ctx, client_ids: Iterable[int]) -> dict[int, str]:
+    """The names of those of these clients the caller may see (lists of deposits, documents)."""
+    ids = sorted(set(client_ids))
+    if not ids:
+        return {}
+    stmt = scope_clients(select(Client.id, Client.name).where(Client.id.in_(ids)), ctx.principal)
+    return {client_id: name for client_id, name in ctx.session.execute(stmt)}
+
+
+def direct_referral_counts(ctx: Ctx, client_ids: Iterable[int]) -> dict[int, int]:
+    """How many direct referrals (that the caller may see) each of these clients has."""
+    ids = sorted(set(client_ids))
+    if not ids:
+        return {}
+    stmt = scope_clients(
+        select(Client.referrer_id, func.count()).where(Client.referrer_id.in_(ids)), ctx.principal
+    ).group_by(Client.referrer_id)
+    return {referrer_id: n for referrer_id, n in ctx.session.execute(stmt)}

@@ -11,7 +11,23 @@ from starlette.types import Scope
 from core.access.permissions import PermissionRegistry
 from core.api.guard import declare_router
 from core.plugins.host import PluginHost
-from core.web.routes import backoffice, console, logs, marketplace, portal, roles, signin, teams, users
+from core.web.routes import (
+    backoffice,
+    clients,
+    console,
+    deposits,
+    groups,
+    kyc,
+    logs,
+    marketplace,
+    portal,
+    promotion,
+    ranks,
+    roles,
+    signin,
+    teams,
+    users,
+)
 from core.web.sessions import require_csrf
 from core.web.templating import ASSETS, build_environment
 
@@ -25,6 +41,12 @@ CORE_PAGES: list[APIRouter] = [
     roles.router,
     teams.router,
     logs.router,
+    clients.router,
+    deposits.router,
+    kyc.router,
+    promotion.router,
+    groups.router,
+    ranks.router,
 ]
 
 
