@@ -15,7 +15,6 @@ from core.sdk import (
     Ctx,
     DomainError,
     FormData,
-    Id,
     InvalidInput,
     PathId,
     TimeZoneName,
@@ -217,10 +216,15 @@ def create_rule(request: Request, form: FormData, ctx: Ctx = staff(service.UPDAT
 
 @pages.get("/rules/tiers")
 def rank_tiers_fragment(
-    request: Request, rank_id: Id | None = Query(default=None), ctx: Ctx = staff(service.UPDATE_SETTINGS)
+    request: Request,
+    rank_id: Annotated[str, Query(max_length=12)] = "",
+    ctx: Ctx = staff(service.UPDATE_SETTINGS),
 ) -> Response:
-    """The criteria table of the chosen rank's tiers, lowest first (the rank select's htmx swap)."""
-    tiers = service.rank_tiers(ctx, rank_id) if rank_id is not None else []
+    """The criteria table of the chosen rank's tiers, lowest first (the rank select's htmx swap);
+    the select's blank choice ("Choose a rank") sends it empty."""
+    if rank_id and not rank_id.isdigit():
+        raise InvalidInput("rank_id", "must be the id of a rank")
+    tiers = service.rank_tiers(ctx, int(rank_id)) if rank_id else []
     context = {"tiers": tiers, "currencies": service.base_currencies(ctx), "values": {}, "errors": {}}
     return page(request, ctx, "tier_upgrade/rule_form.html", {**context, "settling": False}, block="tiers")
 

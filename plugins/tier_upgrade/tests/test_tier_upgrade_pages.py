@@ -110,6 +110,8 @@ def test_choosing_a_rank_lists_its_tiers_lowest_first_with_each_currency(broker)
         assert f'name="{name}"' in fragment.text
     assert "GBP" not in fragment.text  # the broker's base currencies only
     assert pages.get(f"{BASE}/rules/tiers", params={"rank_id": 987654}, htmx=True).status_code == 422
+    blank = pages.get(f"{BASE}/rules/tiers", params={"rank_id": ""}, htmx=True)  # "Choose a rank" again
+    assert blank.status_code == 200 and "Choose a rank to set the criteria" in blank.text
 
 
 def test_a_valid_rule_is_created_and_shown(broker):
