@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import RedirectResponse, Response, StreamingResponse
 
 from core.sdk import (
     Conflict,
@@ -18,6 +18,7 @@ from core.sdk import (
     InvalidInput,
     PathId,
     TimeZoneName,
+    csv_export,
     field_errors,
     page,
     parse_form,
@@ -32,6 +33,7 @@ from plugins.tier_upgrade.models import (
     UpgradeMethod,
     UpgradeTarget,
 )
+from plugins.tier_upgrade.routes import RECORD_COLUMNS, csv_rows
 from plugins.tier_upgrade.schemas import RecordQuery, RuleIn, RuleUpdate, SelectionIn
 
 BASE = "/backoffice/plugins/tier_upgrade"
@@ -309,6 +311,21 @@ def reports_page(
     request: Request, query: Annotated[ReportQuery, Query()], ctx: Ctx = staff(service.READ_REPORT)
 ) -> Response:
     return _report_page(request, ctx, query)
+
+
+@pages.get("/reports/export")
+def export_report(
+    query: Annotated[ReportQuery, Query()], ctx: Ctx = staff(service.READ_REPORT)
+) -> StreamingResponse:
+    """The report as shown (its method and status), all pages, as CSV: the API export's columns."""
+    filters = query.model_dump(exclude={"page", "per_page", "acted"})
+    filters["status"] = filters["status"] or None
+    return csv_export(
+        ctx,
+        f"tier-upgrade-{query.method.value}.csv",
+        RECORD_COLUMNS,
+        lambda reader: csv_rows(service.iter_records(reader, **filters)),
+    )
 
 
 @pages.post("/reports/act")

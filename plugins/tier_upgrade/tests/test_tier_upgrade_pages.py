@@ -273,6 +273,15 @@ def test_the_report_dropdown_status_filter_and_paging(broker):
     assert paged.text.count('name="record_ids"') == 1 and "2 in all · page 1 of 2" in paged.text
     assert "method=manual&amp;per_page=1&amp;page=2" in paged.text
     assert pages.get(f"{BASE}/reports", params={"method": "weekly"}).status_code == 422
+    assert (
+        f'href="{BASE}/reports/export?method=manual&amp;status=pending"'
+        in pages.get(f"{BASE}/reports", params={"method": "manual", "status": "pending"}).text
+    )
+    export = pages.get(f"{BASE}/reports/export", params={"method": "manual", "status": ""})
+    assert export.status_code == 200 and export.headers["content-type"].startswith("text/csv")
+    lines = export.text.strip().splitlines()
+    assert lines[0].startswith("id,settlement_date") and len(lines) == 3 and ",pending," in lines[1]
+    assert _pages(broker, ["clients.read"]).get(f"{BASE}/reports/export").status_code == 403
 
 
 def test_upgrading_the_chosen_records_changes_the_clients_tier(broker, crm):
