@@ -39,3 +39,35 @@ def crm_currency_in_use(ctx, currency):
     from plugins.tier_upgrade.service import currency_uses
 
     return currency_uses(ctx, currency)
+
+
+@hookimpl
+def crm_templates():
+    return Path(__file__).parent / "templates"
+
+
+@hookimpl
+def crm_backoffice_page_router():
+    from plugins.tier_upgrade.pages import pages
+
+    return pages
+
+
+@hookimpl
+def crm_backoffice_nav():
+    return [
+        {
+            "id": "rules",
+            "label": "Tier upgrade settings",
+            "path": "/rules",
+            "icon": "trophy",
+            "permission": "tier_upgrade.settings.read",
+        },
+        {
+            "id": "reports",
+            "label": "Tier upgrade reports",
+            "path": "/reports",
+            "icon": "list",
+            "permission": "tier_upgrade.report.read",
+        },
+    ]

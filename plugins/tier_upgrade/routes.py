@@ -38,7 +38,7 @@ def _rule(ctx: Ctx, rule: Any) -> RuleOut:
     return RuleOut.model_validate(service.describe(ctx, rule))
 
 
-def _csv_rows(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+def csv_rows(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
     for row in rows:
         yield {**row, "metrics": json.dumps(row["metrics"], sort_keys=True)}
 
@@ -116,7 +116,7 @@ def export_records(
         ctx,
         f"tier-upgrade-{query.method.value}.csv",
         RECORD_COLUMNS,
-        lambda reader: _csv_rows(service.iter_records(reader, **filters)),
+        lambda reader: csv_rows(service.iter_records(reader, **filters)),
     )
 
 

@@ -29,7 +29,7 @@ from plugins.tier_upgrade.models import (
     UpgradeTarget,
 )
 
-Ids1000 = id_list(1000)
+Ids1000 = id_list(1000, min_items=1)  # a selection of at least one record
 
 
 SETTLEMENT_TIME = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
@@ -157,7 +157,7 @@ class RecordOut(Output):
 
 
 class SelectionIn(Input):
-    record_ids: Ids1000 = Field(min_length=1)
+    record_ids: Ids1000
 
 
 def display(amount: Decimal, currency: str) -> Decimal:

@@ -26,6 +26,7 @@ from core.sdk import (
     apply_changes,
     change_tier_if,
     check_precision,
+    company_currencies,
     count,
     display_amount,
     ensure_schedule,
@@ -269,6 +270,32 @@ def describe(ctx: Ctx, rule: TierRule) -> dict[str, Any]:
 
 def _shown(amount: Decimal, currency: str) -> Decimal:
     return display_amount(amount, currency)
+
+
+def settling(ctx: Ctx, rule: TierRule) -> bool:
+    """Whether the rule's settlement is running now (its settings cannot change meanwhile)."""
+    return is_running(ctx, PLUGIN, JOB, key=str(rule.id))
+
+
+def rank_choices(ctx: Ctx) -> list[tuple[Rank, int | None]]:
+    """The company's ranks for a new rule's form, each with the id of the rule it already has."""
+    ctx.require(UPDATE_SETTINGS)
+    taken = {
+        rank_id: rule_id for rank_id, rule_id in ctx.session.execute(select(TierRule.rank_id, TierRule.id))
+    }
+    return [(rank, taken.get(rank.id)) for rank in ctx.session.scalars(select(Rank).order_by(Rank.name))]
+
+
+def rank_tiers(ctx: Ctx, rank_id: int) -> list[Tier]:
+    """The rank's tiers, lowest first: the rows of a rule's criteria table."""
+    ctx.require(UPDATE_SETTINGS)
+    get_rank(ctx, rank_id, field="rank_id")
+    return sorted(tiers_by_id(ctx, rank_id).values(), key=lambda t: t.level)
+
+
+def base_currencies(ctx: Ctx) -> list[str]:
+    """The company's base currencies: a criterion may be set in each."""
+    return company_currencies(ctx)
 
 
 def currency_uses(ctx: Ctx, currency: str) -> list[str]:
