@@ -11,11 +11,12 @@ from starlette.types import Scope
 from core.access.permissions import PermissionRegistry
 from core.api.guard import declare_router
 from core.plugins.host import PluginHost
-from core.web.routes import backoffice, platform, portal, signin
+from core.web.routes import backoffice, platform, portal, portal_account, portal_money, portal_prop, signin
 from core.web.sessions import require_csrf
 from core.web.templating import ASSETS, build_environment
 
 CORE_PAGES: list[APIRouter] = [signin.router, backoffice.router, portal.router, platform.router]
+CORE_PAGES += [portal_account.router, portal_prop.router, portal_money.router]
 
 
 class Assets(StaticFiles):
