@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from core.crm import promotion
 from core.notify import service as notify
 from core.sdk.testing import PASSWORD, SIGN_UP_PASSWORD, PageSession, expect
 
@@ -336,8 +337,12 @@ def test_signing_up_through_a_promotion_link_sets_its_referrer_and_client_type(c
         ),
         201,
     )  # fmt: skip
+    with acme.ctx() as ctx:
+        url = promotion.signup_url(ctx, promotion.get_link(ctx, link["id"]))
+    assert url.endswith("/portal/register?company=acme&ref=SPRING")
     visitor = PageSession(crm.app)
-    form = visitor.get(f"/portal/register?company=acme&ref={link['code'].lower()}")
+    assert visitor.get(url[url.index("/portal/") :]).status_code == 200
+    form = visitor.get("/portal/register?company=acme&ref=spring")  # codes ignore case
     assert form.status_code == 200
     assert "Open an account with Acme Brokers" in form.text and "Spring IB" in form.text
     assert 'name="promotion_code" value="spring"' in form.text and 'name="tenant" value="acme"' in form.text
