@@ -401,4 +401,18 @@ def test_choosing_a_new_password_through_the_reset_pages(crm):
         "/portal/login", {"company": "acme", "email": client["email"], "password": "A-New-Passw0rd-9"}
     )
     assert signed_in.status_code == 303
-    assert PASSWORD  # the old one no longer works (checked by the API's tests)
+    old = PageSession(crm.app).post(
+        "/portal/login", {"company": "acme", "email": client["email"], "password": PASSWORD}
+    )
+    assert old.status_code == 401
+
+
+def test_a_refused_quote_answers_in_place_naming_the_option(crm):
+    acme = crm.tenant("acme")
+    client = acme.client()
+    pages = acme.portal_pages(client["id"])
+    offered = challenge(acme)
+    quoted = pages.post(f"/portal/challenges/{offered['id']}/quote", {"option.mystery": "1"}, htmx=True)
+    assert quoted.status_code == 422 and "<h1" not in quoted.text
+    assert 'href="#f-option.mystery"' in quoted.text
+    assert crm.count("prop_orders") == 0
