@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import string
 from typing import Any
+from urllib.parse import urlencode
 
 from sqlalchemy import Select, func, select
 
@@ -16,6 +17,7 @@ from core.db.lookup import fetch
 from core.db.paging import PageRequest, PageResult, paginate
 from core.errors import Conflict, FieldError
 from core.schemas import apply_changes
+from core.tenancy.models import Tenant
 
 _CODE_ALPHABET = string.ascii_uppercase + string.digits
 
@@ -73,6 +75,18 @@ def enabled_link_by_code(ctx: Ctx, code: str) -> PromotionLink | None:
     return ctx.session.scalar(
         select(PromotionLink).where(func.lower(PromotionLink.code) == code.lower(), PromotionLink.enabled)
     )
+
+
+SIGNUP_PAGE = "/portal/register"
+
+
+def signup_url(ctx: Ctx, link: PromotionLink) -> str:
+    """The link's URL to share: the portal's registration page with the company and the link's
+    code filled in (the page names the link; the client gets its type and referrer)."""
+    tenant = ctx.session.get(Tenant, link.tenant_id)
+    slug = tenant.slug if tenant is not None else ""
+    query = urlencode({"company": slug, "ref": link.code})
+    return f"{ctx.runtime.settings.public_url}{SIGNUP_PAGE}?{query}"
 
 
 def create_link(ctx: Ctx, data: PromotionLinkIn) -> PromotionLink:

@@ -51,6 +51,16 @@ def active_challenges(ctx: Ctx) -> list[PropChallenge]:
     )
 
 
+def challenge_names(ctx: Ctx, challenge_ids: set[int] | list[int]) -> dict[int, str]:
+    """The names of these challenges (offered or not), by id: for lists of orders."""
+    if not challenge_ids:
+        return {}
+    rows = ctx.session.execute(
+        select(PropChallenge.id, PropChallenge.name).where(PropChallenge.id.in_(set(challenge_ids)))
+    )
+    return {challenge_id: name for challenge_id, name in rows}
+
+
 def get_challenge(ctx: Ctx, challenge_id: int, *, field: str | None = None) -> PropChallenge:
     return fetch(ctx.session, PropChallenge, challenge_id, label="prop challenge", field=field)
 

@@ -51,6 +51,17 @@ SIGN_IN_PAGE = "/portal"
 RESET_PAGE = "/portal/reset-password"
 
 
+def signup_link(ctx: Ctx, tenant_slug: str, code: str | None) -> tuple[Tenant, PromotionLink | None] | None:
+    """What a registration page opened from a promotion link's URL shows: the company, and the
+    link if it is enabled (None for an unknown company). Only reads."""
+    tenant = tenant_by_slug(ctx.session, tenant_slug) if tenant_slug else None
+    if tenant is None:
+        return None
+    ctx.session.info["tenant_id"] = tenant.id
+    found = promotion.enabled_link_by_code(ctx, code) if code else None
+    return tenant, found
+
+
 def request_registration(
     ctx: Ctx, data: RegistrationIn, *, ip: str | None = None, now: datetime | None = None
 ) -> None:

@@ -21,6 +21,9 @@ from core.web.routes import (
     logs,
     marketplace,
     portal,
+    portal_account,
+    portal_money,
+    portal_prop,
     promotion,
     ranks,
     roles,
@@ -47,6 +50,9 @@ CORE_PAGES: list[APIRouter] = [
     promotion.router,
     groups.router,
     ranks.router,
+    portal_account.router,
+    portal_prop.router,
+    portal_money.router,
 ]
 
 
