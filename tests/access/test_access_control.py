@@ -76,7 +76,17 @@ def test_every_route_of_the_app_declares_its_access(crm):
         if not path.startswith("/api/")
         and check_access(path, dependant, crm.runtime.permissions).requirement == "public"
     }
-    assert public_pages == {"/", "/backoffice/login", "/portal/login", "/platform/login"}
+    assert public_pages == {
+        "/",
+        "/backoffice/login",
+        "/platform/login",
+        "/portal/login",
+        "/portal/register",
+        "/portal/register/sent",
+        "/portal/register/confirm",
+        "/portal/reset-password",
+        "/portal/reset-password/confirm",
+    }
     public_paths = {
         path
         for path, item in schema["paths"].items()
