@@ -122,7 +122,7 @@ def test_each_state_shows_the_actions_it_allows(shop):
     html = shop.tenant.pages().get(f"{ROOT}/").text
 
     undistributed = _row(html, fresh["id"])
-    assert "Undistributed" in undistributed
+    assert "Undistributed" in undistributed and "<td>10 %</td>" in undistributed
     assert ">Edit<" in undistributed and ">Distribute<" in undistributed and ">Delete<" in undistributed
     assert (
         ">View<" not in undistributed
