@@ -273,6 +273,7 @@ def _coupon_form(
             "values": values,
             "errors": errors or {},
             "editable": editable,
+            "design_names": {str(d["id"]): d["name"] for d in DESIGNS},
             "action": f"{ROOT}/coupons/{coupon.id}" if coupon else f"{ROOT}/coupons/new",
             **_form_choices(ctx),
         },

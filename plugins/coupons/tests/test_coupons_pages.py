@@ -283,6 +283,7 @@ def test_an_undistributed_coupon_is_edited_a_distributed_one_only_viewed(shop):
     shop.distribute(coupon["id"], [shop.tenant.client()["id"]])
     view = pages.get(f"{ROOT}/coupons/{coupon['id']}").text
     assert "its settings can only be viewed" in view and ">Save<" not in view
+    assert "Gold Ticket" in view and "A gift for you" in view  # how it was distributed
     assert pages.post(f"{ROOT}/coupons/{coupon['id']}", _coupon_form(name="Later")).status_code == 409
     assert _coupons(shop)[0]["name"] == "After"
 
