@@ -339,6 +339,16 @@ def test_distributing_to_a_client_and_a_group(shop):
     assert pages.get(f"{ROOT}/coupons/{coupon['id']}/distribute").status_code == 409
 
 
+def test_a_promotion_link_coupon_is_distributed_without_choosing_clients(shop):
+    link = expect(shop.admin.post("/api/v1/promotion-links", json={"name": "Spring campaign"}), 201)
+    coupon = shop.coupon(distribution_method="promotion_links", promotion_link_ids=[link["id"]])
+    pages = shop.tenant.pages()
+    dialog = pages.get(f"{ROOT}/coupons/{coupon['id']}/distribute").text
+    assert "no clients to choose" in dialog and 'name="client_ids"' not in dialog
+    assert pages.post(f"{ROOT}/coupons/{coupon['id']}/distribute", _distribution()).status_code == 303
+    assert _coupons(shop)[0]["status"] == "distributed"
+
+
 @pytest.mark.parametrize(
     ("fields", "field"),
     [
