@@ -39,6 +39,7 @@ from core.crm.data_permissions import (
 )
 from core.crm.models import (
     Client,
+    ClientGroup,
     ClientType,
     Deposit,
     DepositKind,
@@ -192,6 +193,7 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "round_to_currency",
     # CRM records, clients and data permissions
     "Client",
+    "ClientGroup",
     "ClientType",
     "Deposit",
     "DepositKind",

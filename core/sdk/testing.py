@@ -18,6 +18,7 @@ from core.scheduler.models import JobRun, JobSchedule, RunStatus, RunTrigger
 from core.scheduler.worker import Worker
 from core.testing import PASSWORD, SIGN_UP_PASSWORD, ApiSession, CrmKit, TenantHandle, expect, wipe
 from core.testing.pages import PageSession
+from core.web.contributions import render_slot
 
 __all__ = [
     "PASSWORD",
@@ -40,5 +41,6 @@ __all__ = [
     "cli_app",
     "expect",
     "prop",
+    "render_slot",
     "wipe",
 ]

@@ -94,3 +94,49 @@ def crm_portal_notification_counts(ctx, client):
     from plugins.coupons.service import usable_count
 
     return {"coupons": usable_count(ctx, client.id)}
+
+
+# --- pages (hook contract 1.4) --------------------------------------------------------------------
+
+
+@hookimpl
+def crm_templates():
+    return Path(__file__).parent / "templates"
+
+
+@hookimpl
+def crm_backoffice_page_router():
+    from plugins.coupons.pages import backoffice_pages
+
+    return backoffice_pages
+
+
+@hookimpl
+def crm_portal_page_router():
+    from plugins.coupons.pages import portal_pages
+
+    return portal_pages
+
+
+@hookimpl
+def crm_backoffice_nav():
+    return [
+        {"id": "coupons", "label": "Coupons", "path": "/", "icon": "ticket", "permission": "coupons.read"},
+        {
+            "id": "promo_codes",
+            "label": "Promo codes",
+            "path": "/promo-codes",
+            "icon": "tag",
+            "permission": "coupons.read",
+        },
+    ]
+
+
+@hookimpl
+def crm_ui_slots():
+    from plugins.coupons.pages import checkout_choices, my_coupons
+
+    return [
+        {"slot": "portal.notifications", "template": "coupons/notifications_tab.html", "context": my_coupons},
+        {"slot": "portal.checkout", "template": "coupons/checkout_fields.html", "context": checkout_choices},
+    ]

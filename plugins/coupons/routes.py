@@ -39,7 +39,7 @@ READ, UPDATE = "coupons.read", "coupons.update"
 HOLDER_COLUMNS = ["client_id", "client_name", "client_email", "uses", "state", "challenges", "granted_at"]
 
 
-def _holder_rows(holders: Iterable[service.HolderRow]) -> Iterator[dict[str, object]]:
+def holder_rows(holders: Iterable[service.HolderRow]) -> Iterator[dict[str, object]]:
     for holder in holders:
         row = asdict(holder)
         row["challenges"] = "; ".join(holder.challenges)
@@ -141,7 +141,7 @@ def export_coupon_holders(
         ctx,
         f"coupon-{coupon_id}-clients.csv",
         HOLDER_COLUMNS,
-        lambda reader: _holder_rows(service.iter_coupon_holders(reader, coupon_id, state=state)),
+        lambda reader: holder_rows(service.iter_coupon_holders(reader, coupon_id, state=state)),
     )
 
 
@@ -209,7 +209,7 @@ def export_promo_users(
         ctx,
         f"promo-{promo_id}-clients.csv",
         HOLDER_COLUMNS,
-        lambda reader: _holder_rows(service.iter_promo_users(reader, promo_id, state=state)),
+        lambda reader: holder_rows(service.iter_promo_users(reader, promo_id, state=state)),
     )
 
 
