@@ -238,6 +238,7 @@ SLOTS: dict[str, tuple[str, str]] = {
         "portal",
         "``subject``: the ``PropChallenge`` being bought, ``client``: the signed-in ``Client``; fields "
         "inside the purchase form. A field named ``option.<name>`` is sent as the checkout option "
-        "``<name>`` that your ``crm_price_order`` reads (``quote.option(name)``)",
+        "``<name>`` that your ``crm_price_order`` reads (``quote.option(name)``), as text; name it "
+        "``option.<name>:int`` to receive a whole number",
     ),
 }

@@ -567,7 +567,7 @@ def checkout_choices(ctx: Ctx, challenge: Any) -> dict[str, Any]:
     ``coupon_offers(client)``)."""
     return {
         "coupon_offers": lambda client: checkout_offers(ctx, client, challenge),
-        "coupon_option": f"option.{COUPON_OPTION}",
+        "coupon_option": f"option.{COUPON_OPTION}:int",  # the pricing hook reads a whole number
         "promo_option": f"option.{PROMO_OPTION}",
         "challenge": challenge,
     }

@@ -82,3 +82,89 @@ def test_seed_002_a_broker_obtains_tier_upgrade_sets_a_rule_and_upgrades_a_manua
     page.get_by_role("button", name="Upgrade").click()
     expect(page.get_by_role("row", name=re.compile("Ivy Broker"))).to_contain_text("Success")
     assert acme.admin.get(f"/api/v1/clients/{ib['id']}").json()["tier_id"] == silver
+
+
+def test_seed_000_coupons_from_installation_to_redemption(page: Page, crm):
+    acme = crm.tenant("acme", name="Acme Brokers")
+    dana = acme.client(name="Dana Trader")
+    acme.portal(dana["id"])  # she has a portal password
+    acme.admin.post("/api/v1/prop/challenges", json={"name": "Two steps", "fee": "100.00", "currency": "USD"})
+    crm.operator("am@platform.example.com")
+
+    # The account manager installs Coupons (an account-manager-only module) for the broker.
+    sign_in(page, "platform", "am@platform.example.com", PASSWORD)
+    page.get_by_role("link", name="Acme Brokers").click()
+    page.get_by_role("link", name="Coupons and Promo Codes").click()
+    check_accessibility(page)
+    page.get_by_role("button", name="Install").click()
+    expect(page.get_by_text("The module is installed for the tenant.")).to_be_visible()
+
+    # The broker's administrator grants the coupon permissions to a marketing role and user.
+    sign_in(page, "backoffice", acme.admin_email, PASSWORD, company="acme")
+    nav = page.get_by_role("navigation", name="Back office")
+    nav.get_by_role("link", name="Roles").click()
+    page.get_by_role("link", name="New role").click()
+    page.get_by_label("Name", exact=True).fill("Marketing")
+    coupons = page.get_by_role("group", name="Coupons and Promo Codes")
+    coupons.get_by_label("Read Coupons and Promo Codes", exact=True).check()
+    coupons.get_by_label("Update Coupons and Promo Codes", exact=True).check()
+    page.get_by_role("group", name="Core").get_by_label("Read clients", exact=True).check()
+    page.get_by_role("group", name="Data permission").get_by_label("All company data").check()
+    page.get_by_role("button", name="Create role").click()
+    nav.get_by_role("link", name="Users").click()
+    page.get_by_role("link", name="New user").click()
+    page.get_by_label("Name", exact=True).fill("Mia Marketing")
+    page.get_by_label("E-mail").fill("mia@acme.example.com")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("group", name="Roles").get_by_label("Marketing").check()
+    page.get_by_role("button", name="Create user").click()
+    expect(page.get_by_role("status").filter(has_text="The user was created.")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
+
+    # Marketing creates a coupon and distributes it to Dana with a pop-up.
+    sign_in(page, "backoffice", "mia@acme.example.com", PASSWORD, company="acme")
+    nav.get_by_role("link", name="Coupons", exact=True).click()
+    page.get_by_role("button", name="Create coupon").click()
+    page.get_by_label("Coupon name").fill("Welcome gift")
+    page.get_by_role("radio", name="Percentage").check()
+    page.get_by_label("Discount value").fill("20")
+    page.get_by_role("radio", name="Fixed use count").check()
+    page.get_by_label("Uses per client").fill("1")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_role("row", name=re.compile("Welcome gift")).get_by_role(
+        "button", name="Distribute Welcome gift"
+    ).click()
+    dialog = page.get_by_role("dialog", name="Distribute “Welcome gift”")
+    dialog.get_by_label("Find clients by name or e-mail").fill("dana")
+    dialog.get_by_label(re.compile("Dana Trader")).check()
+    dialog.get_by_label("Pop-up title").fill("A gift for you")
+    dialog.get_by_label("Pop-up text").fill("20% off your next challenge")
+    dialog.get_by_role("button", name="Choose Classic").click()
+    dialog.get_by_role("button", name="Distribute").click()
+    expect(page.get_by_role("status").filter(has_text="The coupon was distributed")).to_be_visible()
+
+    # Dana signs in: the pop-up, the red dot; "Use Now" leads to the challenges, the coupon pays.
+    sign_in(page, "portal", dana["email"], PASSWORD, company="acme")
+    popup = page.get_by_role("dialog", name="A gift for you")
+    expect(popup).to_be_visible()
+    badge = page.get_by_role("link", name=re.compile("Notifications")).get_by_role("status")
+    expect(badge).to_have_class(re.compile("badge-on"))
+    popup.get_by_role("button", name="Use Now").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Prop challenges")
+    check_accessibility(page)
+    page.get_by_role("link", name="Buy Two steps").click()
+    expect(page.get_by_role("radio", name=re.compile("Welcome gift"))).to_be_checked()
+    check_accessibility(page)
+    page.get_by_role("button", name="Place order").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile(r"Order #\d+"))
+    expect(page.get_by_text("80.00 USD").first).to_be_visible()
+    check_accessibility(page)
+
+    # Marketing sees the redemption in the coupon's statistics.
+    sign_in(page, "backoffice", "mia@acme.example.com", PASSWORD, company="acme")
+    nav.get_by_role("link", name="Coupons", exact=True).click()
+    page.get_by_role("row", name=re.compile("Welcome gift")).get_by_role(
+        "button", name="Statistics of Welcome gift"
+    ).click()
+    expect(page.get_by_role("row", name=re.compile("Dana Trader"))).to_contain_text("Used up")
+    check_accessibility(page)

@@ -15,7 +15,7 @@ from core.crm import prop
 from core.crm.clients import get_client
 from core.crm.models import PropOrderStatus
 from core.crm.schemas.prop import OrderIn
-from core.errors import DomainError
+from core.errors import DomainError, InvalidInput
 from core.web.forms import FormData, field_errors, parse_form
 from core.web.pages import page
 
@@ -29,10 +29,25 @@ def _client_id(ctx: Ctx) -> int:
     return ctx.principal.id
 
 
+INTEGER_SUFFIX = ":int"
+
+
 def checkout_options(form: dict[str, Any]) -> dict[str, Any]:
     """Every posted ``option.<name>`` field, as the checkout option ``<name>`` (a module's field
-    left blank is no option). A whole number stays a string: the module reads its own option."""
-    return {key[len(OPTION_PREFIX) :]: value for key, value in form.items() if key.startswith(OPTION_PREFIX)}
+    left blank is no option). Form fields are text; a field named ``option.<name>:int`` is sent as
+    a whole number (an id the module's pricing expects as one), or refused naming the field."""
+    options: dict[str, Any] = {}
+    for key, value in form.items():
+        if not key.startswith(OPTION_PREFIX):
+            continue
+        name = key[len(OPTION_PREFIX) :]
+        if name.endswith(INTEGER_SUFFIX):
+            name = name[: -len(INTEGER_SUFFIX)]
+            if not (isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 18):
+                raise InvalidInput(key, "must be a whole number")
+            value = int(value)
+        options[name] = value
+    return options
 
 
 def option_errors(errors: dict[str, str]) -> dict[str, str]:
