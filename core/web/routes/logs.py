@@ -18,7 +18,8 @@ from core.audit.routes import LoginQuery, OperationQuery, login_log_csv, operati
 from core.context import Ctx
 from core.tenancy.service import get_tenant
 from core.web.pages import page
-from core.web.routes.settings_forms import BlankIsAbsent, query_string
+from core.web.routes.query_forms import query_string
+from core.web.routes.settings_forms import BlankIsAbsent
 
 router = APIRouter(prefix="/backoffice/logs")
 

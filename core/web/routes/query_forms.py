@@ -21,6 +21,7 @@ from core.schemas import ListQuery
 from core.web.forms import parse_form
 
 Q = TypeVar("Q", bound=ListQuery)
+DEFAULT_PER_PAGE = 50
 
 
 def query_form(model: type[Q]) -> Any:
@@ -35,17 +36,24 @@ def query_form(model: type[Q]) -> Any:
     return Depends(read)
 
 
-def filters_url(path: str, query: BaseModel | Mapping[str, Any], **extra: Any) -> str:
-    """``path`` with the query's set filters (not its page), ending in ``?`` or ``&`` so a
-    page number can follow (the ``pager`` macro appends ``page=N``)."""
+def query_string(query: BaseModel | Mapping[str, Any], **extra: Any) -> str:
+    """The query's set filters (not its page; ``per_page`` unless the default) as a query string
+    ending in ``&``, or empty: the pager's and the export's links append to it."""
     values = query.model_dump(exclude={"page"}) if isinstance(query, BaseModel) else dict(query)
     values.update(extra)
-    if values.get("per_page") == 50:
+    values.pop("page", None)
+    if values.get("per_page") == DEFAULT_PER_PAGE:
         values.pop("per_page")
     pairs = {k: getattr(v, "value", v) for k, v in values.items() if v is not None and v != ""}
     pairs = {k: ("true" if v is True else "false" if v is False else v) for k, v in pairs.items()}
     encoded = urlencode(pairs)
-    return f"{path}?{encoded}&" if encoded else f"{path}?"
+    return f"{encoded}&" if encoded else ""
+
+
+def filters_url(path: str, query: BaseModel | Mapping[str, Any], **extra: Any) -> str:
+    """``path`` with the query's set filters, ending in ``?`` or ``&`` so a page number can follow
+    (the ``pager`` macro appends ``page=N``)."""
+    return f"{path}?{query_string(query, **extra)}"
 
 
 def here(path: str, query: ListQuery) -> str:

@@ -12,7 +12,6 @@ from pydantic import BaseModel, model_validator
 from core.context import Ctx
 
 T = TypeVar("T")
-DEFAULT_PER_PAGE = 50
 
 
 def attempt(ctx: Ctx, action: Callable[[], T]) -> T:
@@ -41,17 +40,3 @@ class BlankIsAbsent(BaseModel):
         if isinstance(data, Mapping):
             return {key: value for key, value in data.items() if value not in ("", None)}
         return data
-
-
-def query_string(values: Mapping[str, Any]) -> str:
-    """The filters of a list (and ``per_page``, unless the default) as a query string ending in
-    ``&`` (or empty), for the pager's and the export's links."""
-    from urllib.parse import urlencode
-
-    kept = {
-        key: str(value).lower() if isinstance(value, bool) else value
-        for key, value in values.items()
-        if not (key == "per_page" and value == DEFAULT_PER_PAGE)
-        if value is not None and value != "" and key != "page"
-    }
-    return urlencode(kept) + "&" if kept else ""

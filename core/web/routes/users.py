@@ -17,7 +17,8 @@ from core.context import Ctx
 from core.errors import DomainError
 from core.web.forms import FormData, field_errors, parse_form
 from core.web.pages import page
-from core.web.routes.settings_forms import BlankIsAbsent, attempt, query_string, ticked
+from core.web.routes.query_forms import query_string
+from core.web.routes.settings_forms import BlankIsAbsent, attempt, ticked
 
 router = APIRouter(prefix="/backoffice/users")
 
