@@ -20,8 +20,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from core import reference
+from core.access.principal_cache import TENANT_BRIEF, TenantBrief
 from core.context import Ctx
 from core.plugins.host import PluginHost
+from core.tenancy.models import Tenant
 from core.web.i18n import translations
 from core.web.sessions import CSRF_FIELD, csrf_token, keep_csrf_cookie
 
@@ -44,6 +46,7 @@ def build_environment(host: PluginHost) -> Environment:
         extensions=["jinja2.ext.i18n"],
         trim_blocks=True,
         lstrip_blocks=True,
+        auto_reload=False,  # templates change with a release, not while serving: no stat per render
     )
     env.install_gettext_translations(translations(), newstyle=True)  # type: ignore[attr-defined]
     env.filters["money"] = money
@@ -109,13 +112,21 @@ def page_context(request: Request, ctx: Ctx | None) -> dict[str, Any]:
         "htmx": is_htmx(request),
     }
     if ctx is not None and ctx.session.tenant_id is not None:
-        from core.tenancy.models import Tenant  # the tenant's zone and name, once per page
-
-        tenant = ctx.session.get(Tenant, ctx.session.tenant_id)
-        if tenant is not None:
-            values["zone"] = tenant.timezone
-            values["tenant"] = tenant
+        values["tenant"] = tenant = tenant_brief(ctx)
+        values["zone"] = tenant.timezone
     return values
+
+
+def tenant_brief(ctx: Ctx) -> TenantBrief:
+    """The caller's tenant's name and zone: read with its access generation when the principal
+    came from the cache (no query), else looked up."""
+    tenant_id = ctx.session.tenant_id
+    brief = ctx.session.info.get(TENANT_BRIEF)
+    if brief is None or brief.id != tenant_id:
+        tenant = ctx.session.get(Tenant, tenant_id)
+        assert tenant is not None
+        brief = ctx.session.info[TENANT_BRIEF] = TenantBrief(tenant.id, tenant.name, tenant.timezone)
+    return brief
 
 
 def render(

@@ -178,3 +178,11 @@ def test_over_https_the_session_cookie_is_secure(crm):
     )
     assert response.status_code == 303
     assert "Secure" in response.headers["set-cookie"]
+
+
+def test_the_layout_shows_the_company_as_it_is_now(crm):
+    acme = crm.tenant("acme", name="Acme Brokers", timezone="Asia/Tokyo")
+    pages = acme.pages()
+    assert "<strong>Acme Brokers</strong>" in pages.get("/backoffice/").text
+    expect(acme.admin.patch("/api/v1/tenant", json={"name": "Acme Markets"}), 200)
+    assert "<strong>Acme Markets</strong>" in pages.get("/backoffice/").text
