@@ -24,7 +24,7 @@ from core.access.principal_cache import TENANT_BRIEF, TenantBrief
 from core.context import Ctx
 from core.plugins.host import PluginHost
 from core.tenancy.models import Tenant
-from core.web.i18n import translations
+from core.web.i18n import ConstantTranslations, translations
 from core.web.sessions import CSRF_FIELD, csrf_token, keep_csrf_cookie
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -43,12 +43,14 @@ def build_environment(host: PluginHost) -> Environment:
         loader=ChoiceLoader([FileSystemLoader(TEMPLATES), PrefixLoader(plugins)]),
         autoescape=True,
         undefined=StrictUndefined,
-        extensions=["jinja2.ext.i18n"],
+        extensions=["jinja2.ext.i18n", ConstantTranslations],
         trim_blocks=True,
         lstrip_blocks=True,
         auto_reload=False,  # templates change with a release, not while serving: no stat per render
     )
-    env.install_gettext_translations(translations(), newstyle=True)  # type: ignore[attr-defined]
+    catalog = translations()
+    env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["gettext_constant"] = catalog.gettext  # ConstantTranslations' lookup at compile time
     env.filters["money"] = money
     env.filters["when"] = when
     env.filters["day"] = day

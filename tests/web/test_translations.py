@@ -65,3 +65,29 @@ def test_the_catalog_template_holds_every_marked_text(tmp_path: Path) -> None:
         wanted = {m.id for m in read_po(current) if m.id}
         have = {m.id for m in read_po(shipped) if m.id}
     assert wanted == have, "run scripts/i18n: the catalog template is out of date"
+
+
+class _French:
+    """A catalog of two texts, as Babel would load it."""
+
+    texts = {"Hello": "Bonjour", "%(n)s clients": "%(n)s clients (fr)"}
+
+    def gettext(self, text: str) -> str:
+        return self.texts.get(text, text)
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return self.gettext(singular if n == 1 else plural)
+
+
+def test_a_constant_text_is_translated_when_compiled_and_a_formatted_one_when_rendered() -> None:
+    from core.web.i18n import ConstantTranslations
+
+    env = Environment(extensions=["jinja2.ext.i18n", ConstantTranslations], autoescape=True)
+    catalog = _French()
+    env.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
+    env.globals["gettext_constant"] = catalog.gettext
+    source = '<p title="{{ _("Hello") }}">{{ _("Hello") }} · {{ _("%(n)s clients", n=3) }}</p>'
+    assert env.from_string(source).render() == '<p title="Bonjour">Bonjour · 3 clients (fr)</p>'
+    compiled = env.compile(source, raw=True)
+    assert "Bonjour" in compiled and "'Hello'" not in compiled  # folded into the template
+    assert "%(n)s clients" in compiled  # looked up at render time, with its variables
