@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, func, literal, select, update
+from sqlalchemy import Row, Select, func, literal, select, union_all, update
 from sqlalchemy.orm import aliased
 
 from core.access.auth import normalize_email, revoke_tokens, set_password
@@ -18,7 +18,7 @@ from core.audit.recorder import LogEntry, record_actions
 from core.context import Ctx
 from core.crm.data_permissions import scope_clients
 from core.crm.groups import get_group
-from core.crm.models import Client, ClientType, KycStatus, PromotionLink
+from core.crm.models import Client, ClientGroup, ClientType, KycStatus, PromotionLink, Rank
 from core.crm.ranks import resolve_rank_and_tier
 from core.crm.schemas.clients import ClientIn, ClientUpdate
 from core.db.base import utcnow
@@ -353,3 +353,22 @@ def direct_referral_counts(ctx: Ctx, client_ids: Iterable[int]) -> dict[int, int
         select(Client.referrer_id, func.count()).where(Client.referrer_id.in_(ids)), ctx.principal
     ).group_by(Client.referrer_id)
     return {referrer_id: n for referrer_id, n in ctx.session.execute(stmt)}
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    """What a clients filter offers to choose from: the company's groups and ranks, by name."""
+
+    groups: list[tuple[int, str]]
+    ranks: list[tuple[int, str]]
+
+
+def filter_choices(ctx: Ctx) -> FilterChoices:
+    """The groups and ranks, as (id, name), in one query (a list page shows them on every load)."""
+    groups = select(literal("g").label("kind"), ClientGroup.id, ClientGroup.name, literal(0).label("sort"))
+    ranks = select(literal("r").label("kind"), Rank.id, Rank.name, Rank.sort_order.label("sort"))
+    rows = ctx.session.execute(union_all(groups, ranks).order_by("kind", "sort", "name")).all()
+    return FilterChoices(
+        groups=[(row.id, row.name) for row in rows if row.kind == "g"],
+        ranks=[(row.id, row.name) for row in rows if row.kind == "r"],
+    )

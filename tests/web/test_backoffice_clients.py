@@ -203,3 +203,14 @@ def test_a_failing_panel_leaves_the_page_up_and_is_recorded(pk):
     failures = expect(acme.admin.get(f"{M}/failures"), 200)["items"]
     assert [(f["plugin"], f["hook"]) for f in failures] == [("fixture_ticker", "crm_ui_slots")]
     assert "failed on purpose" in failures[0]["error"]
+
+
+def test_the_filters_offer_this_companys_groups_and_ranks_only(crm):
+    acme, other = crm.tenant("acme"), crm.tenant("other")
+    expect(acme.admin.post("/api/v1/client-groups", json={"name": "Acme VIP"}), 201)
+    expect(other.admin.post("/api/v1/client-groups", json={"name": "Other VIP"}), 201)
+    expect(acme.admin.post("/api/v1/ranks", json={"name": "Acme rank", "tiers": [{"name": "T1"}]}), 201)
+    expect(other.admin.post("/api/v1/ranks", json={"name": "Other rank", "tiers": [{"name": "T1"}]}), 201)
+    html = acme.pages().get("/backoffice/clients").text
+    assert "Acme VIP" in html and "Acme rank" in html
+    assert "Other VIP" not in html and "Other rank" not in html

@@ -31,11 +31,12 @@ def client_list(
         "result": result,
         "page_url": filters_url("/backoffice/clients", query),
         "export_url": filters_url("/backoffice/clients/export.csv", query, per_page=None).rstrip("?&"),
-        "groups": [(g.id, g.name) for g in groups.list_groups(ctx)],
-        "ranks": [(r.id, r.name) for r in ranks.list_ranks(ctx)],
     }
-    block = "listing" if is_htmx(request) else None
-    return page(request, ctx, "backoffice/clients/list.html", values, block=block)
+    if is_htmx(request):  # the listing alone: the filter form stays as it is
+        return page(request, ctx, "backoffice/clients/list.html", values, block="listing")
+    choices = clients.filter_choices(ctx)
+    values.update(groups=choices.groups, ranks=choices.ranks)
+    return page(request, ctx, "backoffice/clients/list.html", values)
 
 
 @router.get("/export.csv")
