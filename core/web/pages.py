@@ -7,6 +7,7 @@ the plugins' header badges) are computed only for a full page: an htmx fragment 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -16,8 +17,34 @@ from core.access.models import PrincipalKind
 from core.context import Ctx
 from core.crm.clients import get_client
 from core.notify import service as notify
-from core.web.contributions import PLATFORM_NAV, backoffice_nav, portal_nav, render_slot
+from core.web.contributions import PLATFORM_NAV, NavItem, backoffice_nav, portal_nav, render_slot
+from core.web.i18n import gettext
 from core.web.templating import render
+
+
+@dataclass(frozen=True)
+class NavLink:
+    """A navigation entry as the layout draws it: translated, and marked when it is this page."""
+
+    label: str
+    href: str
+    icon: str
+    section: str
+    current: bool
+
+
+def nav_links(request: Request, items: list[NavItem], home: str) -> list[NavLink]:
+    path = request.url.path
+    return [
+        NavLink(
+            gettext(item.label),
+            item.href,
+            item.icon,
+            gettext(item.section) if item.section else "",
+            path == item.href or (item.href != home and path.startswith(item.href)),
+        )
+        for item in items
+    ]
 
 
 def layout_context(request: Request, ctx: Ctx) -> dict[str, Any]:
@@ -29,14 +56,14 @@ def layout_context(request: Request, ctx: Ctx) -> dict[str, Any]:
         client = get_client(ctx, principal.id)
         count = notify.unread_count(ctx) + sum(notify.module_counts(ctx, client).values())
         return {
-            "nav": portal_nav(ctx),
+            "nav": nav_links(request, portal_nav(ctx), "/portal/"),
             "client": client,
             "notification_count": count,
             "header_badges": render_slot(request, ctx, "portal.header_badge", client),
         }
     if principal.kind is PrincipalKind.OPERATOR:
-        return {"nav": list(PLATFORM_NAV)}
-    return {"nav": backoffice_nav(ctx)}
+        return {"nav": nav_links(request, list(PLATFORM_NAV), "/platform/")}
+    return {"nav": nav_links(request, backoffice_nav(ctx), "/backoffice/")}
 
 
 def page(
