@@ -3,7 +3,8 @@ throttle, password rules and login log), and the public landing page."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from starlette.responses import RedirectResponse, Response
@@ -114,85 +115,39 @@ def landing(request: Request, ctx: Ctx = public()) -> Response:
     return render(request, None, "public/landing.html")
 
 
-# --- back office -----------------------------------------------------------------------------------
+def _add_sign_in_pages(audience: Audience, signed_in: Callable[[], Any]) -> None:
+    """The sign-in form, its post and the sign-out of one audience, under its page root. The
+    platform's form asks for no company: any company sent is ignored."""
+    root = PAGE_ROOTS[audience]
+    name = audience.value
+
+    def sign_in_form(
+        request: Request,
+        next: NextQuery = "",
+        company: Annotated[str, Query(max_length=63)] = "",
+        ctx: Ctx = public(),
+    ) -> Response:
+        return _form(request, audience, next_page=next, company=company)
+
+    def sign_in(
+        request: Request,
+        company: Text = "",
+        email: Text = "",
+        password: Text = "",
+        next: Annotated[str, Form(max_length=2000)] = "",
+        ctx: Ctx = public(),
+    ) -> Response:
+        company = "" if audience is Audience.PLATFORM else company
+        return _sign_in(request, ctx, audience, company, email, password, next)
+
+    def sign_out(ctx: Ctx = signed_in()) -> Response:
+        return _sign_out(ctx, audience)
+
+    router.add_api_route(f"{root}/login", sign_in_form, methods=["GET"], name=f"{name}_sign_in_form")
+    router.add_api_route(f"{root}/login", sign_in, methods=["POST"], name=f"{name}_sign_in")
+    router.add_api_route(f"{root}/logout", sign_out, methods=["POST"], name=f"{name}_sign_out")
 
 
-@router.get("/backoffice/login")
-def backoffice_login_form(
-    request: Request,
-    next: NextQuery = "",
-    company: Annotated[str, Query(max_length=63)] = "",
-    ctx: Ctx = public(),
-) -> Response:
-    return _form(request, Audience.BACK_OFFICE, next_page=next, company=company)
-
-
-@router.post("/backoffice/login")
-def backoffice_login(
-    request: Request,
-    company: Text = "",
-    email: Text = "",
-    password: Text = "",
-    next: Annotated[str, Form(max_length=2000)] = "",
-    ctx: Ctx = public(),
-) -> Response:
-    return _sign_in(request, ctx, Audience.BACK_OFFICE, company, email, password, next)
-
-
-@router.post("/backoffice/logout")
-def backoffice_logout(ctx: Ctx = signed_in_staff()) -> Response:
-    return _sign_out(ctx, Audience.BACK_OFFICE)
-
-
-# --- client portal ----------------------------------------------------------------------------------
-
-
-@router.get("/portal/login")
-def portal_login_form(
-    request: Request,
-    next: NextQuery = "",
-    company: Annotated[str, Query(max_length=63)] = "",
-    ctx: Ctx = public(),
-) -> Response:
-    return _form(request, Audience.PORTAL, next_page=next, company=company)
-
-
-@router.post("/portal/login")
-def portal_login(
-    request: Request,
-    company: Text = "",
-    email: Text = "",
-    password: Text = "",
-    next: Annotated[str, Form(max_length=2000)] = "",
-    ctx: Ctx = public(),
-) -> Response:
-    return _sign_in(request, ctx, Audience.PORTAL, company, email, password, next)
-
-
-@router.post("/portal/logout")
-def portal_logout(ctx: Ctx = portal()) -> Response:
-    return _sign_out(ctx, Audience.PORTAL)
-
-
-# --- platform (account managers) ---------------------------------------------------------------------
-
-
-@router.get("/platform/login")
-def platform_login_form(request: Request, next: NextQuery = "", ctx: Ctx = public()) -> Response:
-    return _form(request, Audience.PLATFORM, next_page=next)
-
-
-@router.post("/platform/login")
-def platform_login(
-    request: Request,
-    email: Text = "",
-    password: Text = "",
-    next: Annotated[str, Form(max_length=2000)] = "",
-    ctx: Ctx = public(),
-) -> Response:
-    return _sign_in(request, ctx, Audience.PLATFORM, "", email, password, next)
-
-
-@router.post("/platform/logout")
-def platform_logout(ctx: Ctx = operator()) -> Response:
-    return _sign_out(ctx, Audience.PLATFORM)
+_add_sign_in_pages(Audience.BACK_OFFICE, signed_in_staff)
+_add_sign_in_pages(Audience.PORTAL, portal)
+_add_sign_in_pages(Audience.PLATFORM, operator)
