@@ -12,6 +12,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -95,11 +96,10 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
     browser.close()
 
 
-@pytest.fixture
-def page(browser: Browser, live_server: LiveServer, crm: Any) -> Iterator[Page]:
-    """A fresh browser context (no cookies) on the live server; the ``crm`` kit's database is the
-    server's. Console errors fail the test."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+@contextmanager
+def browser_page(browser: Browser, server: LiveServer) -> Iterator[Page]:
+    """A fresh browser context (no cookies) on ``server``. Console errors fail the test."""
+    context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
     page.set_default_timeout(10_000)
     errors: list[str] = []
@@ -111,6 +111,28 @@ def page(browser: Browser, live_server: LiveServer, crm: Any) -> Iterator[Page]:
     expected = ("Failed to load resource", "Response Status Error Code 4")
     unexpected = [e for e in errors if not e.startswith(expected)]
     assert not unexpected, f"errors in the browser console: {unexpected}"
+
+
+@pytest.fixture
+def page(browser: Browser, live_server: LiveServer, crm: Any) -> Iterator[Page]:
+    """A page on the live server; the ``crm`` kit's database is the server's."""
+    with browser_page(browser, live_server) as page:
+        yield page
+
+
+@pytest.fixture(scope="module")
+def plugin_server(plugin_runtime: Any, plugin_app: FastAPI) -> Iterator[LiveServer]:
+    """The app whose runtime loaded the test plugins (``pk``), on 127.0.0.1."""
+    server = LiveServer(plugin_app).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pk_page(browser: Browser, plugin_server: LiveServer, pk: Any) -> Iterator[Page]:
+    """A page on the app with the test plugins; the ``pk`` kit's database is the server's."""
+    with browser_page(browser, plugin_server) as page:
+        yield page
 
 
 def check_accessibility(page: Page) -> None:

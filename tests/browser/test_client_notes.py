@@ -21,7 +21,7 @@ from core.db import migrate
 from core.runtime import Runtime
 from core.sdk.testing import PASSWORD, CrmKit, wipe
 from core.sdk.testing import expect as expect_status
-from tests.browser.conftest import LiveServer, check_accessibility, shoot, sign_in, visit
+from tests.browser.conftest import LiveServer, browser_page, check_accessibility, shoot, sign_in, visit
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "client_notes"
 API = "/api/v1/plugins/client_notes"
@@ -67,14 +67,8 @@ def notes(notes_server: tuple[LiveServer, CrmKit]) -> Iterator[CrmKit]:
 
 @pytest.fixture
 def notes_page(browser: Browser, notes_server: tuple[LiveServer, CrmKit]) -> Iterator[Page]:
-    context = browser.new_context(base_url=notes_server[0].url, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    errors: list[str] = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    assert not errors, f"errors in the browser: {errors}"
+    with browser_page(browser, notes_server[0]) as page:
+        yield page
 
 
 def test_staff_add_a_note_in_the_client_panel_and_find_it_in_the_list(notes_page: Page, notes: CrmKit):

@@ -5,36 +5,11 @@ a tenant from the console. The app served here loaded the test plugins (the ``pk
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Any
 
-import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from core.sdk.testing import PASSWORD
-from tests.browser.conftest import LiveServer, check_accessibility, shoot, sign_in, visit
-
-
-@pytest.fixture(scope="module")
-def plugin_server(plugin_runtime: Any, plugin_app: Any) -> Iterator[LiveServer]:
-    server = LiveServer(plugin_app).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def pk_page(browser: Browser, plugin_server: LiveServer, pk: Any) -> Iterator[Page]:
-    """As the suite's ``page``, on the app with the test plugins; console errors fail the test."""
-    context = browser.new_context(base_url=plugin_server.url, viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(10_000)
-    errors: list[str] = []
-    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: errors.append(str(error)))
-    yield page
-    context.close()
-    unexpected = [e for e in errors if "Failed to load resource" not in e]
-    assert not unexpected, f"errors in the browser console: {unexpected}"
+from tests.browser.conftest import check_accessibility, shoot, sign_in, visit
 
 
 def test_a_broker_obtains_a_module_and_fills_its_settings(pk_page: Page, pk):

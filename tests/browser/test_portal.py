@@ -5,15 +5,13 @@ promotion link."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 
-import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from core.notify import service as notify
 from core.sdk.testing import PASSWORD, SIGN_UP_PASSWORD
 from core.sdk.testing import expect as expect_status
-from tests.browser.conftest import LiveServer, check_accessibility, shoot, sign_in, visit
+from tests.browser.conftest import check_accessibility, shoot, sign_in, visit
 
 
 def test_a_client_sees_the_pop_up_uses_it_and_buys_a_challenge(page: Page, crm):
@@ -91,42 +89,30 @@ def test_signing_up_through_a_promotion_link(page: Page, crm):
     expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("Welcome"))
 
 
-@pytest.fixture(scope="module")
-def plugin_server(plugin_app) -> Iterator[LiveServer]:
-    """The app with the test plugins loaded (a module's panel on the notifications page)."""
-    server = LiveServer(plugin_app).start()
-    yield server
-    server.stop()
-
-
-def test_the_notifications_tabs_work_with_the_keyboard(browser: Browser, plugin_server, pk):
+def test_the_notifications_tabs_work_with_the_keyboard(pk_page: Page, pk):
     acme = pk.tenant("acme")
     acme.install("fixture_ticker")
     client = acme.client()
     acme.portal(client["id"])
     with acme.ctx() as ctx:
         notify.create_popup(ctx, client["id"], "Read me", "A message")
-    context = browser.new_context(base_url=plugin_server.url)
-    page = context.new_page()
-    try:
-        sign_in(page, "portal", client["email"], PASSWORD, company="acme")
-        page.get_by_role("dialog", name="Read me").get_by_role("button", name="Close").click()
-        visit(page, "/portal/notifications")
-        messages, ticker = (
-            page.get_by_role("tab", name=re.compile("Messages")),
-            page.get_by_role("tab", name="Ticker notes"),
-        )
-        expect(page.get_by_role("tabpanel", name=re.compile("Messages"))).to_contain_text("Read me")
-        expect(page.get_by_role("heading", name="Ticker notes")).to_be_hidden()
-        messages.focus()
-        page.keyboard.press("ArrowRight")
-        expect(ticker).to_be_focused()
-        expect(ticker).to_have_attribute("aria-selected", "true")
-        expect(page.get_by_role("heading", name="Ticker notes")).to_be_visible()
-        expect(page.get_by_text("Read me")).to_be_hidden()
-        check_accessibility(page)
-        page.keyboard.press("Home")
-        expect(messages).to_be_focused()
-        expect(page.get_by_text("Read me")).to_be_visible()
-    finally:
-        context.close()
+    page = pk_page
+    sign_in(page, "portal", client["email"], PASSWORD, company="acme")
+    page.get_by_role("dialog", name="Read me").get_by_role("button", name="Close").click()
+    visit(page, "/portal/notifications")
+    messages, ticker = (
+        page.get_by_role("tab", name=re.compile("Messages")),
+        page.get_by_role("tab", name="Ticker notes"),
+    )
+    expect(page.get_by_role("tabpanel", name=re.compile("Messages"))).to_contain_text("Read me")
+    expect(page.get_by_role("heading", name="Ticker notes")).to_be_hidden()
+    messages.focus()
+    page.keyboard.press("ArrowRight")
+    expect(ticker).to_be_focused()
+    expect(ticker).to_have_attribute("aria-selected", "true")
+    expect(page.get_by_role("heading", name="Ticker notes")).to_be_visible()
+    expect(page.get_by_text("Read me")).to_be_hidden()
+    check_accessibility(page)
+    page.keyboard.press("Home")
+    expect(messages).to_be_focused()
+    expect(page.get_by_text("Read me")).to_be_visible()
