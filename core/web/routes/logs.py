@@ -5,10 +5,10 @@ their data permissions (the rule lives in ``core.audit.service``)."""
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from starlette.responses import Response
 
@@ -16,10 +16,9 @@ from core.api.deps import staff
 from core.audit import service
 from core.audit.routes import LoginQuery, OperationQuery, login_log_csv, operation_log_csv
 from core.context import Ctx
-from core.tenancy.service import get_tenant
 from core.web.pages import page
-from core.web.routes.query_forms import query_string
-from core.web.routes.settings_forms import BlankIsAbsent
+from core.web.routes.query_forms import query_form, query_string
+from core.web.templating import tenant_brief
 
 router = APIRouter(prefix="/backoffice/logs")
 
@@ -27,7 +26,7 @@ ACTIONS = ("create", "update", "delete")
 ACTOR_KINDS = ("staff", "api_key", "client", "operator", "system")
 
 
-class OperationFilters(BlankIsAbsent, OperationQuery):
+class OperationFilters(OperationQuery):
     """The API's operation-log query from the filter form, whose period is given in days of the
     broker's time zone (the first and the last day, both included)."""
 
@@ -44,18 +43,17 @@ class OperationFilters(BlankIsAbsent, OperationQuery):
         return service.LogFilter(**values)
 
 
-class LoginFilters(BlankIsAbsent, LoginQuery):
-    """The API's login-log query, from the filter form."""
+OPERATION_FILTERS = query_form(OperationFilters)
+LOGIN_FILTERS = query_form(LoginQuery)
 
 
 def _zone(ctx: Ctx) -> str:
-    assert ctx.tenant_id is not None
-    return get_tenant(ctx.session, ctx.tenant_id).timezone
+    return tenant_brief(ctx).timezone
 
 
 @router.get("")
 def operation_log(
-    request: Request, query: Annotated[OperationFilters, Query()], ctx: Ctx = staff("audit.read")
+    request: Request, query: OperationFilters = OPERATION_FILTERS, ctx: Ctx = staff("audit.read")
 ) -> Response:
     filters = query.filters()
     result = service.list_operations(ctx, query.to_log_filter(_zone(ctx)), query.paging)
@@ -75,14 +73,14 @@ def operation_log(
 
 @router.get("/export.csv")
 def export_operation_log(
-    query: Annotated[OperationFilters, Query()], ctx: Ctx = staff("audit.read")
+    query: OperationFilters = OPERATION_FILTERS, ctx: Ctx = staff("audit.read")
 ) -> StreamingResponse:
     return operation_log_csv(ctx, query.to_log_filter(_zone(ctx)))
 
 
 @router.get("/logins")
 def login_log(
-    request: Request, query: Annotated[LoginFilters, Query()], ctx: Ctx = staff("audit.read")
+    request: Request, query: LoginQuery = LOGIN_FILTERS, ctx: Ctx = staff("audit.read")
 ) -> Response:
     filters = query.filters()
     result = service.list_logins(ctx, query.to_filter(), query.paging)
@@ -99,7 +97,5 @@ def login_log(
 
 
 @router.get("/logins/export.csv")
-def export_login_log(
-    query: Annotated[LoginFilters, Query()], ctx: Ctx = staff("audit.read")
-) -> StreamingResponse:
+def export_login_log(query: LoginQuery = LOGIN_FILTERS, ctx: Ctx = staff("audit.read")) -> StreamingResponse:
     return login_log_csv(ctx, query.to_filter())

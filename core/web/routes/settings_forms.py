@@ -1,13 +1,10 @@
 """What the back office's settings pages (users, roles, teams, logs) share: a service call whose
-refusal leaves nothing behind, checkbox lists read from a form, and filter forms whose blank
-fields mean "no filter"."""
+refusal leaves nothing behind, and checkbox lists read from a form."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
-
-from pydantic import BaseModel, model_validator
 
 from core.context import Ctx
 
@@ -28,15 +25,3 @@ def ticked(form: Mapping[str, Any], name: str) -> list[str]:
     if value is None:
         return []
     return list(value) if isinstance(value, list) else [value]
-
-
-class BlankIsAbsent(BaseModel):
-    """A mixin for a list's query model on a page: a GET form sends its empty fields as ``name=``;
-    those mean "no filter", as if the field were left out."""
-
-    @model_validator(mode="before")
-    @classmethod
-    def _blank_is_absent(cls, data: Any) -> Any:
-        if isinstance(data, Mapping):
-            return {key: value for key, value in data.items() if value not in ("", None)}
-        return data

@@ -17,8 +17,8 @@ from core.context import Ctx
 from core.errors import DomainError
 from core.web.forms import FormData, field_errors, parse_form
 from core.web.pages import page
-from core.web.routes.query_forms import query_string
-from core.web.routes.settings_forms import BlankIsAbsent, attempt, ticked
+from core.web.routes.query_forms import query_form, query_string
+from core.web.routes.settings_forms import attempt, ticked
 
 router = APIRouter(prefix="/backoffice/users")
 
@@ -32,8 +32,7 @@ DONE = {
 Done = Annotated[str | None, Query(max_length=20)]
 
 
-class UserFilters(BlankIsAbsent, UserQuery):
-    """The API's user list query, from the list's filter form."""
+USER_FILTERS = query_form(UserQuery)  # the API's user list query, from the list's filter form
 
 
 def _choices(ctx: Ctx) -> dict[str, Any]:
@@ -41,9 +40,7 @@ def _choices(ctx: Ctx) -> dict[str, Any]:
 
 
 @router.get("")
-def list_users(
-    request: Request, query: Annotated[UserFilters, Query()], ctx: Ctx = staff("users.read")
-) -> Response:
+def list_users(request: Request, query: UserQuery = USER_FILTERS, ctx: Ctx = staff("users.read")) -> Response:
     filters = query.filters()
     result = service.list_users(ctx, query.paging, **filters)
     choices = _choices(ctx)
