@@ -3,8 +3,10 @@ factory, and ``wrk`` (Debian package ``wrk``) loading a URL from a second proces
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
+import shutil
 import socket
 import subprocess
 import sys
@@ -159,3 +161,21 @@ def wrk(
     p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", out)
     assert p99 is not None, out
     return rps, float(p99.group(1)) * _UNITS[p99.group(2)]
+
+
+def options(description: str) -> argparse.Namespace:
+    """The load benchmarks' command line: rounds of ``--seconds`` under ``--connections``, on
+    SQLite and, when CRM_DATABASE_URL points at PostgreSQL, on PostgreSQL too (``--engines``)."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--engines", default=None, help="comma-separated: sqlite,postgresql")
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: apt-get install wrk")
+    if args.engines is None:
+        on_postgres = os.environ.get("CRM_DATABASE_URL", "").startswith("postgres")
+        args.engines = "sqlite,postgresql" if on_postgres else "sqlite"
+    args.engines = args.engines.split(",")
+    return args

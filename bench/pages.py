@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import statistics
@@ -23,7 +22,7 @@ import tempfile
 from pathlib import Path
 
 import httpx2
-from load import prepare, server, wait_until_up, wrk  # bench/load.py
+from load import options, prepare, server, wait_until_up, wrk  # bench/load.py
 from request import database  # bench/request.py: a SQLite file or a throw-away PostgreSQL database
 
 CLIENTS = 200
@@ -87,18 +86,8 @@ def measure(engine_name: str, args: argparse.Namespace) -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--engines", default=None, help="comma-separated: sqlite,postgresql")
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed: apt-get install wrk")
-    default = (
-        "sqlite,postgresql" if os.environ.get("CRM_DATABASE_URL", "").startswith("postgres") else "sqlite"
-    )
-    results = {name: measure(name, args) for name in (args.engines or default).split(",")}
+    args = options(__doc__.splitlines()[0])
+    results = {name: measure(name, args) for name in args.engines}
     print()
     for engine_name, f in results.items():
         print(

@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from load import prepare, server, wait_until_up, wrk  # bench/load.py
+from load import options, prepare, server, wait_until_up, wrk  # bench/load.py
 from sqlalchemy import create_engine, make_url, text
 
 CLIENTS = 200
@@ -110,18 +110,8 @@ def measure(engine_name: str, args: argparse.Namespace) -> dict[str, dict[str, f
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=5)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--connections", type=int, default=16)
-    parser.add_argument("--engines", default=None, help="comma-separated: sqlite,postgresql")
-    args = parser.parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed: apt-get install wrk")
-    default = (
-        "sqlite,postgresql" if os.environ.get("CRM_DATABASE_URL", "").startswith("postgres") else "sqlite"
-    )
-    results = {name: measure(name, args) for name in (args.engines or default).split(",")}
+    args = options(__doc__.splitlines()[0])
+    results = {name: measure(name, args) for name in args.engines}
     print()
     for engine_name, figures in results.items():
         for name, f in figures.items():
