@@ -39,6 +39,12 @@ def audience_of_path(path: str) -> Audience | None:
     return None
 
 
+def is_local_page(target: object, root: str) -> bool:
+    """Whether ``target`` is a path of this site under ``root`` (a prefix such as
+    ``"/portal/"``), safe to redirect to: never another host (``//host``, ``\\host``)."""
+    return isinstance(target, str) and target.startswith(root) and "//" not in target and "\\" not in target
+
+
 def _secure(request: Request) -> bool:
     return request.url.scheme == "https"
 

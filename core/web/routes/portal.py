@@ -17,6 +17,7 @@ from core.db.paging import PageRequest
 from core.notify import service as notify
 from core.notify.models import Popup
 from core.web.pages import page
+from core.web.sessions import is_local_page
 
 router = APIRouter(prefix="/portal")
 
@@ -31,7 +32,7 @@ def popup_action(popup: Popup) -> tuple[str, str] | None:
     challenges; core's own messages have none."""
     data = popup.data or {}
     url = data.get("action_url")
-    if isinstance(url, str) and url.startswith("/portal/") and "//" not in url and "\\" not in url:
+    if is_local_page(url, "/portal/"):
         label = data.get("action_label")
         return url, label if isinstance(label, str) and label else "Use Now"
     if popup.source != "core":
@@ -56,7 +57,7 @@ def _back(request: Request, fallback: str = "/portal/") -> str:
     root = f"{request.url.scheme}://{request.url.netloc}"
     if referer.startswith(root + "/portal/"):
         path = referer[len(root) :]
-        if "//" not in path and "\\" not in path:
+        if is_local_page(path, "/portal/"):
             return path
     return fallback
 

@@ -19,6 +19,7 @@ from pydantic import BaseModel, create_model
 
 from core.schemas import ListQuery
 from core.web.forms import parse_form
+from core.web.sessions import is_local_page
 
 Q = TypeVar("Q", bound=ListQuery)
 DEFAULT_PER_PAGE = 50
@@ -65,4 +66,4 @@ def back_to(form: dict[str, Any], path: str) -> str:
     """The ``next`` field of a posted form if it is ``path``'s list (an action's way back), else
     ``path``: only our own list URL is followed."""
     target = str(form.pop("next", path))
-    return target if target.startswith(path) and "//" not in target and "\\" not in target else path
+    return target if is_local_page(target, path) else path

@@ -17,7 +17,7 @@ from core.errors import TooManyAttempts, Unauthenticated
 from core.i18n import N_
 from core.portal import registration
 from core.web.i18n import gettext
-from core.web.sessions import PAGE_ROOTS, end_session, start_session
+from core.web.sessions import PAGE_ROOTS, end_session, is_local_page, start_session
 from core.web.templating import render
 
 router = APIRouter()
@@ -34,7 +34,7 @@ NextQuery = Annotated[str, Query(max_length=2000)]
 def safe_next(audience: Audience, target: str | None) -> str:
     """Where to go after signing in: a page of the same audience on this site, else its home."""
     root = PAGE_ROOTS[audience]
-    if target and target.startswith(root + "/") and "//" not in target and "\\" not in target:
+    if is_local_page(target, root + "/"):
         return target
     return root + "/"
 
