@@ -11,6 +11,7 @@ started on the database find it as their own plugins describe it)."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,6 +27,39 @@ from core.runtime import Runtime
 from core.testing import CrmKit, wipe
 
 FIXTURES = Path(__file__).parent / "plugins" / "fixtures"
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "client_notes"
+
+
+def pip_install(source: Path, target: Path) -> None:
+    """Install a plugin's source folder into ``target`` as pip would for a broker (no deps)."""
+    subprocess.run(
+        [
+            *(sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation"),
+            *("--target", str(target), str(source)),
+        ],
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def _example_installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    # Once per worker: Python keeps the modules it imported, so a second install in the same
+    # process would still be served from the first folder.
+    target = tmp_path_factory.mktemp("site-packages")
+    pip_install(EXAMPLE, target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def example_site(_example_installed: Path) -> Iterator[Path]:
+    """The example plugin, pip-installed, on ``sys.path`` while one module runs (outside it, a
+    runtime started in this process does not discover it)."""
+    sys.path.insert(0, str(_example_installed))
+    try:
+        yield _example_installed
+    finally:
+        sys.path.remove(str(_example_installed))
 
 
 @contextmanager

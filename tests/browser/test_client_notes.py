@@ -6,8 +6,6 @@ in tests/plugins/test_sdk.py); the app with it is served on its own port."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,22 +21,11 @@ from core.sdk.testing import PASSWORD, CrmKit, wipe
 from core.sdk.testing import expect as expect_status
 from tests.browser.conftest import LiveServer, browser_page, check_accessibility, shoot, sign_in, visit
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "client_notes"
 API = "/api/v1/plugins/client_notes"
 
 
 @pytest.fixture(scope="module")
-def notes_runtime(tmp_path_factory: pytest.TempPathFactory, crm_runtime: Runtime) -> Iterator[Runtime]:
-    site = tmp_path_factory.mktemp("site-packages")
-    subprocess.run(
-        [
-            *(sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation"),
-            *("--target", str(site), str(EXAMPLE)),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    sys.path.insert(0, str(site))
+def notes_runtime(example_site: Path, crm_runtime: Runtime) -> Iterator[Runtime]:
     runtime = Runtime.from_settings(crm_runtime.settings)
     url = runtime.settings.database_url
     migrate.upgrade(url, runtime.plugins.migration_locations())
@@ -46,7 +33,6 @@ def notes_runtime(tmp_path_factory: pytest.TempPathFactory, crm_runtime: Runtime
     # Leave the suite's database as we found it: the other runtimes do not have this plugin.
     command.downgrade(migrate.alembic_config(url, runtime.plugins.migration_locations()), "client_notes@base")
     runtime.db.dispose()
-    sys.path.remove(str(site))
 
 
 @pytest.fixture(scope="module")

@@ -25,29 +25,10 @@ from core.runtime import Runtime
 from core.scheduler.worker import Worker
 from core.testing import CrmKit, expect, wipe
 from core.web.contributions import render_slot
+from tests.conftest import EXAMPLE, pip_install
 
 ROOT = Path(__file__).resolve().parents[2]
-EXAMPLE = ROOT / "examples" / "client_notes"
 NOTES = "/api/v1/plugins/client_notes"
-
-
-def _pip_install(source: Path, target: Path) -> None:
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pip",
-            "install",
-            "--quiet",
-            "--no-deps",
-            "--no-build-isolation",
-            "--target",
-            str(target),
-            str(source),
-        ],
-        check=True,
-        capture_output=True,
-    )
 
 
 def _run_own_tests(tests: Path, site: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -65,16 +46,7 @@ def _run_own_tests(tests: Path, site: Path, cwd: Path) -> subprocess.CompletedPr
 
 
 @pytest.fixture(scope="module")
-def site(tmp_path_factory) -> Iterator[Path]:
-    target = tmp_path_factory.mktemp("site-packages")
-    _pip_install(EXAMPLE, target)
-    sys.path.insert(0, str(target))
-    yield target
-    sys.path.remove(str(target))
-
-
-@pytest.fixture(scope="module")
-def notes_runtime(site: Path, crm_runtime: Runtime) -> Iterator[Runtime]:
+def notes_runtime(example_site: Path, crm_runtime: Runtime) -> Iterator[Runtime]:
     runtime = Runtime.from_settings(crm_runtime.settings)
     url = runtime.settings.database_url
     migrate.upgrade(url, runtime.plugins.migration_locations())
@@ -92,10 +64,10 @@ def notes(notes_runtime: Runtime) -> Iterator[CrmKit]:
     wipe(notes_runtime.db)
 
 
-def test_an_out_of_tree_plugin_is_discovered_after_pip_install(notes: CrmKit, site: Path):
+def test_an_out_of_tree_plugin_is_discovered_after_pip_install(notes: CrmKit, example_site: Path):
     plugin = notes.runtime.plugins.plugins["client_notes"]
     assert plugin.distribution == "crm-client-notes 1.1.0"
-    assert Path(plugin.module.__file__).is_relative_to(site)  # imported from where pip put it
+    assert Path(plugin.module.__file__).is_relative_to(example_site)  # imported from where pip put it
     assert {t.name for t in plugin.tables} == {"client_notes_notes", "client_notes_digests"}
 
 
@@ -151,8 +123,8 @@ def test_the_examples_client_panel_fills_the_client_page_slot(notes: CrmKit):
     assert panel(globex, globex.client()["id"], "client_notes.read") == ""  # not installed there
 
 
-def test_the_examples_own_tests_pass(site: Path, tmp_path: Path):
-    result = _run_own_tests(EXAMPLE / "tests", site, tmp_path)
+def test_the_examples_own_tests_pass(example_site: Path, tmp_path: Path):
+    result = _run_own_tests(EXAMPLE / "tests", example_site, tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "7 passed" in result.stdout
 
@@ -167,7 +139,7 @@ def test_crm_plugins_new_scaffolds_a_plugin_that_passes_its_own_test(tmp_path: P
     assert (package / "manifest.json").exists()
     assert (package / "pages.py").exists() and (package / "templates" / "greetings.html").exists()
     site = tmp_path / "site"
-    _pip_install(target, site)
+    pip_install(target, site)
     outcome = _run_own_tests(target / "tests", site, tmp_path)
     assert outcome.returncode == 0, outcome.stdout[-3000:] + outcome.stderr[-3000:]
     assert "3 passed" in outcome.stdout
