@@ -52,7 +52,10 @@ def error_response(
 
 
 def field_name(loc: tuple[Any, ...] | list[Any]) -> str:
-    parts = list(loc)
+    """A pydantic location as the field's name (``criteria.all.0.value``). The tags of a tagged
+    union written in brackets (``Tag("[leaf]")``: which member was validated) are not fields and
+    are left out."""
+    parts = [p for p in loc if not (isinstance(p, str) and p.startswith("[") and p.endswith("]"))]
     if parts and parts[0] in _LOCATIONS:
         parts = parts[1:]
     return ".".join(str(p) for p in parts) or "body"

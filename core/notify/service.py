@@ -48,9 +48,11 @@ def create_popup(
     *,
     source: str = "core",
     data: dict[str, Any] | None = None,
+    flush: bool = True,
 ) -> Popup:
     """A pop-up for one client (modules call this too, with their name as ``source``). ``data`` is
-    a JSON object for the module's portal widget (the API shows it as an object)."""
+    a JSON object for the module's portal widget (the API shows it as an object). ``flush=False``
+    leaves the row to the unit of work's next flush: many pop-ups are then written together."""
     popup = Popup(
         client_id=client_id,
         title=title,
@@ -60,7 +62,8 @@ def create_popup(
         tenant_id=ctx.tenant_id,
     )
     ctx.session.add(popup)
-    ctx.session.flush()
+    if flush:
+        ctx.session.flush()
     return popup
 
 
