@@ -14,7 +14,7 @@ from rich.markup import escape
 
 from core.cli.common import console, errors, reported
 from core.cli.database import Need, database, runtime
-from core.cli.operations import events_app, jobs_app, marketplace_app, plugins_app, worker
+from core.cli.operations import events_app, jobs_app, marketplace_app, module_command, plugins_app, worker
 
 app = typer.Typer(help="crm-marketplace: a multi-tenant CRM for forex and CFD brokers.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -32,6 +32,11 @@ app.add_typer(marketplace_app, name="marketplace")
 app.add_typer(jobs_app, name="jobs")
 app.add_typer(events_app, name="events")
 app.command("worker")(worker)
+app.command(
+    "module",
+    context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+    add_help_option=False,
+)(module_command)
 
 # --- db ----------------------------------------------------------------------------------------
 

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.markup import escape
 
-from core.cli.common import console, errors, reported
+from core.cli.common import console, errors, fail, reported
 from core.cli.database import Need, runtime
 
 if TYPE_CHECKING:  # imported by the commands that use them: crm --help must start fast
@@ -332,6 +333,39 @@ def worker(interval: Annotated[float, typer.Option(help="Seconds between passes.
         pass
     finally:
         watcher.stop()
+
+
+# --- modules' own commands ---------------------------------------------------------------------
+
+
+def module_command(
+    context: typer.Context,
+    name: Annotated[str, typer.Argument(help="The module's name, e.g. status_system.")],
+    tenant: Tenant,
+) -> None:
+    """Run a module's own command for a tenant: crm module NAME --tenant SLUG COMMAND [ARGS]...
+    (without COMMAND: the module's commands)."""
+    import click
+    import typer.main
+
+    from core.plugins.dispatch import enabled_plugins
+
+    rt = runtime()
+    commands = rt.plugins.commands(name)
+    if commands is None:
+        raise fail(f"no module {escape(name)} with commands on this host")
+    command = typer.main.get_command(commands)
+    arguments = list(context.args) or ["--help"]
+    with reported(), tenant_ctx(rt, tenant, f"module {name} {' '.join(arguments)[:100]}") as unit:
+        if name not in enabled_plugins(unit):
+            raise fail(f"{escape(name)} is not enabled for {escape(tenant)}")
+        try:
+            code = command.main(arguments, prog_name=f"crm module {name}", obj=unit, standalone_mode=False)
+        except click.ClickException as error:
+            error.show()
+            raise typer.Exit(error.exit_code) from None
+        if isinstance(code, int) and code:
+            raise typer.Exit(code)
 
 
 # --- events --------------------------------------------------------------------------------------

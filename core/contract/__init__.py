@@ -1,4 +1,4 @@
-"""The plugin contract of crm-marketplace (hook contract version 1.4).
+"""The plugin contract of crm-marketplace (hook contract version 1.5).
 
 A plugin is a Python distribution with an entry point in the group ``crm.plugins`` that names its
 *hooks module*. Next to that module, in the same package, sits ``manifest.json`` (validated
@@ -62,6 +62,7 @@ from core.contract.hooks import (
     PROJECT,
     CrmHooks,
     HookKind,
+    announcer_of,
     hook_names,
     hookimpl,
     hookspec,
@@ -69,10 +70,16 @@ from core.contract.hooks import (
 )
 from core.contract.values import (
     ICONS,
+    OPERATORS,
     SLOTS,
+    ClientMetric,
+    ClientSegment,
     JobContext,
     JobHandler,
     LostLease,
+    MetricKind,
+    MetricMeasure,
+    MetricQuery,
     NavEntry,
     NoProgress,
     PortalPage,
@@ -81,18 +88,25 @@ from core.contract.values import (
     Quote,
     RunAccess,
     SlotContribution,
+    StatusChange,
 )
 
 __all__ = [
     "HOOKS_VERSION",
     "ICONS",
+    "OPERATORS",
     "PROJECT",
     "SLOTS",
+    "ClientMetric",
+    "ClientSegment",
     "CrmHooks",
     "HookKind",
     "JobContext",
     "JobHandler",
     "LostLease",
+    "MetricKind",
+    "MetricMeasure",
+    "MetricQuery",
     "NavEntry",
     "NoProgress",
     "PortalPage",
@@ -101,6 +115,8 @@ __all__ = [
     "Quote",
     "RunAccess",
     "SlotContribution",
+    "StatusChange",
+    "announcer_of",
     "hook_names",
     "hookimpl",
     "hookspec",

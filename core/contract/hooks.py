@@ -13,16 +13,34 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pluggy
 
-from core.contract.values import JobHandler, NavEntry, PortalPage, Quote, SlotContribution
+from core.contract.values import (
+    ClientMetric,
+    ClientSegment,
+    JobHandler,
+    NavEntry,
+    PortalPage,
+    Quote,
+    SlotContribution,
+    StatusChange,
+)
 
 if TYPE_CHECKING:
     from fastapi import APIRouter
+    from sqlalchemy import Select
 
     from core.context import Ctx
-    from core.crm.models import Client, Deposit, KycDocument, PromotionLink, PropChallenge, PropOrder
+    from core.crm.models import (
+        Client,
+        Deposit,
+        KycDocument,
+        PromotionLink,
+        PropChallenge,
+        PropOrder,
+        TradingAccount,
+    )
 
 PROJECT = "crm"
-HOOKS_VERSION = "1.4"
+HOOKS_VERSION = "1.5"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
@@ -77,6 +95,17 @@ chained = _declare(HookKind.CHAINED)
 query = _declare(HookKind.QUERY)
 
 
+def announced_by(module: str) -> Callable[[Hook], Hook]:
+    """An event that a module announces (``core.sdk.announce``) rather than core: declared here so
+    that any plugin can consume it without importing the module that announces it."""
+
+    def mark(function: Hook) -> Hook:
+        function.crm_announced_by = module  # type: ignore[attr-defined]
+        return function
+
+    return mark
+
+
 class CrmHooks:
     """Every hook a plugin may implement. Argument names are the contract."""
 
@@ -114,7 +143,23 @@ class CrmHooks:
         where ``path`` is relative to your portal page router (``crm_portal_page_router``). Shown
         to the clients of tenants with your plugin enabled."""
 
+    @registration
+    def crm_client_metrics(self) -> list[ClientMetric] | None:
+        """Since 1.5. Facts about clients your plugin can measure, for rules in other modules (a
+        status's criteria): each a ``ClientMetric`` named ``"<your plugin>.<metric>"``, whose
+        ``measure`` answers for many clients at once (one query, never one per client). Offered to
+        tenants with your plugin enabled; a bad definition stops your plugin from loading."""
+
     # --- web pages (since 1.4): see "Pages" in docs/plugins.md ----------------------------------
+
+    @registration
+    def crm_cli_commands(self) -> Any | None:
+        """Since 1.5. Your command-line commands: a ``typer.Typer``, run as ``crm module <name>
+        --tenant SLUG <command> …`` (imported only when such a command runs, so ``crm --help``
+        stays fast). A command receives the tenant's unit of work as ``typer.Context.obj`` (a
+        ``Ctx`` acting as the platform, logged as "cli"): it commits when the command returns and
+        is rolled back if it fails; a ``DomainError`` is printed as the error (exit code 1). The
+        tenant must have your plugin enabled."""
 
     @registration
     def crm_templates(self) -> str | Path | None:
@@ -186,7 +231,8 @@ class CrmHooks:
 
     @event
     def crm_client_registered(self, ctx: Ctx, client: Client, promotion_link: PromotionLink | None) -> None:
-        """A client signed up in the portal; ``promotion_link`` is the link they came through."""
+        """A new client: signed up in the portal (``promotion_link`` is the link they came through,
+        if any) or, since 1.5, created by staff or a module (``promotion_link`` is None)."""
 
     @event
     def crm_client_logged_in(self, ctx: Ctx, client: Client) -> None:
@@ -194,8 +240,9 @@ class CrmHooks:
 
     @event
     def crm_client_updated(self, ctx: Ctx, client: Client, changes: dict[str, tuple[Any, Any]]) -> None:
-        """A client's rank, tier or group changed: ``changes`` maps each changed field
-        (``rank_id``, ``tier_id``, ``group_id``) to ``(before, after)``."""
+        """A client's record changed: ``changes`` maps each changed field to ``(before, after)``.
+        Announced fields: ``rank_id``, ``tier_id``, ``group_id``; since 1.5 also ``client_type``,
+        ``country``, ``language``, ``referrer_id`` and ``suspended``."""
 
     @event
     def crm_deposit_approved(self, ctx: Ctx, deposit: Deposit) -> None:
@@ -204,6 +251,10 @@ class CrmHooks:
     @event
     def crm_kyc_document_verified(self, ctx: Ctx, document: KycDocument) -> None:
         """A KYC document was verified; the client's ``kyc_status`` is already updated."""
+
+    @event
+    def crm_trading_account_opened(self, ctx: Ctx, account: TradingAccount) -> None:
+        """Since 1.5. A trading account was opened for ``account.client_id``."""
 
     @event
     def crm_order_paid(self, ctx: Ctx, order: PropOrder) -> None:
@@ -216,6 +267,14 @@ class CrmHooks:
     @event
     def crm_order_cancelled(self, ctx: Ctx, order: PropOrder) -> None:
         """A placed prop-challenge order was cancelled."""
+
+    # --- module events: announced by a module, consumed by any (``core.sdk.announce``) -------
+
+    @event
+    @announced_by("status_system")
+    def crm_client_status_changed(self, ctx: Ctx, client: Client, change: StatusChange) -> None:
+        """Since 1.5. Announced by the Status System module: ``client``'s status changed (only on a
+        real change, once). ``change`` says from which status to which, and why."""
 
     # --- chained: part of an action; an exception fails the action ---------------------------
 
@@ -249,6 +308,25 @@ class CrmHooks:
         """Items of yours the portal's notification badge should count for this client, e.g.
         ``{"coupons": 2}``. Only read. A failure is recorded in the plugin-health view and your
         count is left out: the client still sees the portal and the other plugins' counts."""
+
+    @query
+    def crm_client_segments(self, ctx: Ctx) -> list[ClientSegment] | None:
+        """Since 1.5. Audiences of clients your module offers to other modules ("clients with
+        status Gold"): ``{"key", "label", "description"}``, ``key`` unique within your plugin. Other
+        modules target them as ``"<your plugin>:<key>"`` (a coupon's distribution, for one) without
+        importing you. Only read."""
+
+    @query
+    def crm_segment_members(self, ctx: Ctx, segment: str) -> Select | None:
+        """Since 1.5. The members of one of your segments (``segment`` is your ``key``): a
+        ``SELECT`` of one column of client ids that filters on ``tenant_id`` itself (it may feed an
+        ``INSERT … FROM SELECT``). Only your plugin is asked about its own keys; return None for a
+        key you no longer offer. Core narrows it to the clients the user may see."""
+
+
+def announcer_of(hook: str) -> str | None:
+    """The module that announces a module event, or None for core's own hooks."""
+    return getattr(vars(CrmHooks).get(hook), "crm_announced_by", None)
 
 
 def kind_of(hook: str) -> HookKind:

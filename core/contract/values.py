@@ -6,12 +6,12 @@ being built (``Quote``), a job's run (``JobContext``), a portal navigation entry
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any, Protocol, TypedDict
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypedDict
 
 if TYPE_CHECKING:
     from core.context import Ctx
@@ -242,3 +242,83 @@ SLOTS: dict[str, tuple[str, str]] = {
         "``option.<name>:int`` to receive a whole number",
     ),
 }
+
+
+# --- client metrics (since 1.5) --------------------------------------------------------------------
+
+MetricKind = Literal["amount", "number", "flag", "choice", "set"]
+
+# What a rule may ask of a metric of each kind, and what a rule's ``value`` is for it:
+#   amount  ">=", ">", "<=", "<", "=="   a decimal amount in the rule's ``currency`` (per-currency)
+#   number  ">=", ">", "<=", "<", "=="   a whole number (a count, days)
+#   flag    "is"                          true or false
+#   choice  "in", "not_in"                a list of values; the client has one value (a country)
+#   set     "includes_all", "includes_any", "excludes"
+#                                         a list of values; the client holds several (documents)
+OPERATORS: dict[str, tuple[str, ...]] = {
+    "amount": (">=", ">", "<=", "<", "=="),
+    "number": (">=", ">", "<=", "<", "=="),
+    "flag": ("is",),
+    "choice": ("in", "not_in"),
+    "set": ("includes_all", "includes_any", "excludes"),
+}
+
+
+@dataclass(frozen=True)
+class MetricQuery:
+    """What a metric is asked: for ``client_ids`` (None: every client of the tenant), in
+    ``currency`` (per-currency metrics), over the last ``window_days`` days before ``now`` (windowed
+    metrics; None: the client's whole history)."""
+
+    client_ids: Sequence[int] | None
+    now: datetime
+    currency: str | None = None
+    window_days: int | None = None
+
+
+class MetricMeasure(Protocol):
+    """``(ctx, query) -> rows of (client id, value)`` for the clients asked, one query for all of
+    them. Leave out clients at the default: 0 (amount, number), false (flag), none (choice), empty
+    (set). Amount and number rows of one client add up; a set metric gives one row per value held;
+    a flag row means true."""
+
+    def __call__(self, ctx: Any, query: MetricQuery) -> Iterable[tuple[int, Any]]: ...
+
+
+@dataclass(frozen=True)
+class ClientMetric:
+    """A fact about clients that rules can test (``crm_client_metrics``). ``choices`` lists the
+    values a choice or set metric can take, as ``(value, label)``, for editors and validation."""
+
+    name: str  # "<plugin>.<metric>" (core's own are unprefixed)
+    label: str  # shown to staff in rule editors, and to clients in their checklist
+    kind: MetricKind
+    measure: MetricMeasure
+    description: str = ""
+    per_currency: bool = False  # a rule must name a currency (amounts)
+    windowed: bool = False  # a rule may name a window in days
+    choices: Callable[[Any], list[tuple[str, str]]] | None = None  # (ctx) -> values (choice, set)
+    unit: str = ""  # shown after a number ("days")
+
+
+# --- client segments and statuses (since 1.5) --------------------------------------------------------
+
+
+class ClientSegment(TypedDict):
+    """An audience of clients a module offers to others (``crm_client_segments``)."""
+
+    key: str  # unique within your plugin; others name it "<plugin>:<key>"
+    label: str  # shown to staff choosing an audience: "Status: Gold"
+    description: str
+
+
+class StatusChange(TypedDict):
+    """A client's status change (``crm_client_status_changed``)."""
+
+    previous_status_id: int | None
+    previous_status: str | None  # its name
+    status_id: int
+    status: str
+    direction: Literal["up", "down", "same_level"]
+    cause: Literal["rule", "demotion", "manual", "lock", "floor", "expiry"]
+    reason: str

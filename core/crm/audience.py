@@ -1,4 +1,5 @@
-"""An audience of clients — chosen one by one and/or by client group — as one query of client ids.
+"""An audience of clients — chosen one by one, by client group and/or by segment (a module's
+audience, ``core.crm.segments``) — as one query of client ids.
 
 Set-based, so sending to a 100,000-client group is one statement, not 100,000 objects. Only
 clients the caller may see (data permissions) are in it, and the query filters on the tenant
@@ -15,14 +16,21 @@ from sqlalchemy import Select, or_, select
 from core.context import Ctx
 from core.crm.data_permissions import scope_clients
 from core.crm.models import Client, ClientGroup
+from core.crm.segments import segment_query
 from core.errors import InvalidInput
 
 
 def audience_query(
-    ctx: Ctx, client_ids: Sequence[int], group_ids: Sequence[int], *, field_prefix: str = ""
+    ctx: Ctx,
+    client_ids: Sequence[int],
+    group_ids: Sequence[int],
+    *,
+    segments: Sequence[str] = (),
+    field_prefix: str = "",
 ) -> Select[Any]:
-    """``SELECT clients.id`` for the clients named and the members of the groups named, each
-    once. A client the caller cannot see, or an unknown group, is a 422 naming the field."""
+    """``SELECT clients.id`` for the clients named, the members of the groups named and the
+    members of the segments named (``"<plugin>:<key>"``), each once. A client the caller cannot
+    see, an unknown group or an unknown segment is a 422 naming the field."""
     conditions = []
     if client_ids:
         wanted = set(client_ids)
@@ -39,7 +47,9 @@ def audience_query(
         if missing:
             raise InvalidInput(f"{field_prefix}group_ids", f"no client group {missing[0]}")
         conditions.append(Client.group_id.in_(known))
+    for key in dict.fromkeys(segments):
+        conditions.append(Client.id.in_(segment_query(ctx, key, field=f"{field_prefix}segments")))
     if not conditions:
-        raise InvalidInput(f"{field_prefix}client_ids", "choose at least one client or client group")
+        raise InvalidInput(f"{field_prefix}client_ids", "choose at least one client, client group or segment")
     stmt = select(Client.id).where(Client.tenant_id == ctx.tenant_id, or_(*conditions))
     return scope_clients(stmt, ctx.principal)

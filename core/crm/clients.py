@@ -16,6 +16,7 @@ from core.access.models import PrincipalKind
 from core.access.service import assigned_user, check_team
 from core.audit.recorder import LogEntry, record_actions
 from core.context import Ctx
+from core.crm.client_events import announce_changes, watched_values
 from core.crm.data_permissions import scope_clients
 from core.crm.groups import get_group
 from core.crm.models import Client, ClientGroup, ClientType, KycStatus, PromotionLink, Rank
@@ -30,9 +31,6 @@ from core.schemas import apply_changes
 
 # A referral chain longer than this is treated as corrupt rather than walked forever.
 MAX_TREE_DEPTH = 10_000
-
-# Changes to these fields are announced to modules (crm_client_updated).
-WATCHED_FIELDS = ("rank_id", "tier_id", "group_id")
 
 
 @dataclass(frozen=True)
@@ -189,9 +187,12 @@ def new_client(
 
 
 def create_client(ctx: Ctx, data: ClientIn) -> Client:
+    """A client created by staff or a module: announced as a registration without a link."""
     ctx.require("clients.create")
     creator = ctx.principal.user_id if ctx.principal is not None else None
-    return new_client(ctx, data, default_assignee=creator)
+    client = new_client(ctx, data, default_assignee=creator)
+    fire(ctx, "crm_client_registered", client=client, promotion_link=None)
+    return client
 
 
 def update_client(ctx: Ctx, client_id: int, data: ClientUpdate) -> Client:
@@ -201,7 +202,7 @@ def update_client(ctx: Ctx, client_id: int, data: ClientUpdate) -> Client:
         # loop; serialize them per tenant, before taking any row lock.
         serialize_on(ctx.session, f"referral-tree:{ctx.tenant_id}")
     client = get_client(ctx, client_id, for_update=True)
-    watched = {name: getattr(client, name) for name in WATCHED_FIELDS}
+    before = watched_values(client)
     changes = data.changes()
     if "email" in changes:
         changes["email"] = normalize_email(str(changes["email"]))
@@ -228,12 +229,24 @@ def update_client(ctx: Ctx, client_id: int, data: ClientUpdate) -> Client:
     if suspending:
         revoke_tokens(ctx.session, PrincipalKind.CLIENT, client.id)
     ctx.session.flush()
-    changes = {
-        name: (old, getattr(client, name)) for name, old in watched.items() if getattr(client, name) != old
-    }
-    if changes:
-        fire(ctx, "crm_client_updated", client=client, changes=changes)
+    announce_changes(ctx, client, before)
     return client
+
+
+def set_client_group(ctx: Ctx, client_id: int, group_id: int | None) -> bool:
+    """Move a client into a client group (None: out of any), as a module does for its own reasons
+    (a status that carries a group): logged and announced (``crm_client_updated``) like staff's
+    change. The caller has checked its own permission. Returns whether the client moved."""
+    client = get_client(ctx, client_id, for_update=True)
+    if group_id is not None:
+        get_group(ctx, group_id, field="group_id")
+    if client.group_id == group_id:
+        return False
+    before = watched_values(client)
+    client.group_id = group_id
+    ctx.session.flush()
+    announce_changes(ctx, client, before)
+    return True
 
 
 @dataclass(frozen=True)
@@ -283,7 +296,7 @@ def change_tiers_if(ctx: Ctx, moves: Iterable[TierMove]) -> set[int]:
     for first in range(0, len(ids), 1000):
         chunk = select(Client).where(Client.id.in_(ids[first : first + 1000]))
         for client in ctx.session.scalars(chunk.execution_options(populate_existing=True)):
-            fire(ctx, "crm_client_updated", client=client, changes={"tier_id": moved[client.id]})
+            announce_changes(ctx, client, {"tier_id": moved[client.id][0]})
     return set(moved)
 
 

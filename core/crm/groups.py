@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.context import Ctx
-from core.crm.models import ClientGroup
+from core.crm.client_events import announce_changes
+from core.crm.models import Client, ClientGroup
 from core.crm.schemas.groups import ClientGroupIn, ClientGroupUpdate
 from core.db.lookup import ensure_unique, fetch
 from core.schemas import apply_changes
@@ -42,7 +43,14 @@ def update_group(ctx: Ctx, group_id: int, data: ClientGroupUpdate) -> ClientGrou
 
 
 def delete_group(ctx: Ctx, group_id: int) -> None:
-    """Clients of a deleted group stay, without a group."""
+    """Clients of a deleted group stay, without a group (each announced to modules)."""
     ctx.require("client_groups.manage")
-    ctx.session.delete(get_group(ctx, group_id))
-    ctx.session.flush()
+    group = get_group(ctx, group_id)
+    in_group = select(Client.id).where(Client.group_id == group.id).order_by(Client.id)
+    members = list(ctx.session.scalars(in_group))
+    ctx.session.delete(group)
+    ctx.session.flush()  # the database sets the members' group_id to NULL
+    for first in range(0, len(members), 1000):
+        chunk = select(Client).where(Client.id.in_(members[first : first + 1000]))
+        for client in ctx.session.scalars(chunk.execution_options(populate_existing=True)):
+            announce_changes(ctx, client, {"group_id": group_id})

@@ -17,6 +17,7 @@ from core.crm.schemas.trading_accounts import TradingAccountIn, TradingAccountUp
 from core.db.filters import where_equal
 from core.db.paging import PageRequest, PageResult, paginate
 from core.errors import Conflict, FieldError
+from core.plugins.dispatch import fire
 from core.schemas import apply_changes
 
 
@@ -67,6 +68,7 @@ def open_account(ctx: Ctx, data: TradingAccountIn) -> TradingAccount:
     except IntegrityError:
         # Another request took the login between our check and our insert.
         raise _login_taken(data) from None
+    fire(ctx, "crm_trading_account_opened", account=account)
     return account
 
 

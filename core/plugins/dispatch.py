@@ -1,6 +1,7 @@
-"""Calling plugins for one tenant, each hook as its declared kind: events (``fire``: isolated),
-chained hooks (``chain``: all or nothing), queries (``collect``), lifecycle (``call_lifecycle``),
-and the replay of a recorded failure.
+"""Calling plugins for one tenant, each hook as its declared kind: events (``fire``: isolated;
+``announce``: a module's own events, delivered alike), chained hooks (``chain``: all or nothing),
+queries (``collect``; ``ask``: one plugin), lifecycle (``call_lifecycle``), and the replay of a
+recorded failure.
 
 Only the plugins installed and enabled for the tenant are called, in a stable order (by name).
 Plugins act as the system: ``ctx.principal`` is None in their hooks and the operation log names
@@ -17,7 +18,7 @@ from typing import Any
 from pluggy import HookRelay
 
 from core.context import Ctx
-from core.contract import HookKind, kind_of
+from core.contract import HookKind, announcer_of, kind_of
 from core.db.base import utcnow
 from core.errors import Conflict, DomainError
 from core.failures.models import PluginFailure
@@ -80,8 +81,47 @@ def _invoke(implementation: Any, kwargs: dict[str, Any]) -> Any:
 
 
 def fire(ctx: Ctx, hook: str, **kwargs: Any) -> None:
-    """Deliver a domain event. Each plugin's handler runs in its own savepoint: a failure undoes
-    only that handler's changes, is recorded for replay, and stops neither core nor the others."""
+    """Deliver one of core's domain events. Each plugin's handler runs in its own savepoint: a
+    failure undoes only that handler's changes, is recorded for replay, and stops neither core nor
+    the others. A module's event (``announced_by``) is refused: modules ``announce`` their own."""
+    if announcer_of(hook) is not None:
+        raise TypeError(f"{hook} is announced by the {announcer_of(hook)} module, not fired by core")
+    _deliver(ctx, hook, kwargs)
+
+
+def _acting_plugin(ctx: Ctx) -> str | None:
+    """The plugin the unit of work is acting as now (inside a hook the host called), if any."""
+    label = ctx.session.info.get("actor_label")
+    if isinstance(label, str) and label.startswith("plugin:"):
+        return label.removeprefix("plugin:")
+    return None
+
+
+def announce(ctx: Ctx, hook: str, *, announcer: str | None = None, **kwargs: Any) -> None:
+    """Deliver a module event (a hook declared ``announced_by(<module>)``) exactly as core's
+    events are delivered: each enabled plugin's handler in its own savepoint, a failure recorded
+    for replay.
+
+    The module announcing is the plugin the unit of work acts as (inside a hook the host called
+    it: ``actor_label`` is ``plugin:<name>``) or, outside one (its routes, its jobs), the one named
+    by ``announcer``; when both are known they must agree. It must be the module the contract
+    declares. ``TypeError`` otherwise, or for a hook that is not a module event: a module speaks
+    neither for core nor for another module."""
+    declared = announcer_of(hook)
+    if declared is None:
+        raise TypeError(f"{hook} is not a module event: only core fires it")
+    acting = _acting_plugin(ctx)
+    if acting is not None and announcer is not None and acting != announcer:
+        raise TypeError(f"the {acting} module cannot announce {hook} as {announcer}")
+    caller = acting or announcer
+    if caller is None:
+        raise TypeError(f"name the module announcing {hook} (announcer=...)")
+    if caller != declared:
+        raise TypeError(f"{hook} is announced by the {declared} module only, not by {caller}")
+    _deliver(ctx, hook, kwargs)
+
+
+def _deliver(ctx: Ctx, hook: str, kwargs: dict[str, Any]) -> None:
     for implementation in _implementations(ctx, hook, HookKind.EVENT):
         plugin = implementation.plugin_name
         try:
@@ -129,6 +169,24 @@ def collect(ctx: Ctx, hook: str, *, strict: bool = False, **kwargs: Any) -> dict
         if result is not None:
             answers[plugin] = result
     return answers
+
+
+def ask(ctx: Ctx, plugin: str, hook: str, **kwargs: Any) -> Any:
+    """One plugin's answer to a query hook about its own records (``crm_segment_members``): in a
+    savepoint, acting as it. None when it is not enabled for the tenant, does not implement the
+    hook, answers None or fails (the failure is recorded, as in ``collect``)."""
+    _require_kind(hook, HookKind.QUERY)
+    if plugin not in enabled_plugins(ctx):
+        return None
+    implementation = ctx.runtime.plugins.implementation(plugin, hook)
+    if implementation is None:
+        return None
+    try:
+        with ctx.session.begin_nested(), acting_as(ctx, plugin) as plugin_ctx:
+            return _invoke(implementation, {**kwargs, "ctx": plugin_ctx})
+    except Exception as error:
+        record_failure(ctx, plugin, hook, kwargs, error)
+        return None
 
 
 def call_lifecycle(ctx: Ctx, plugin: str, hook: str, **kwargs: Any) -> None:

@@ -19,6 +19,7 @@ import importlib
 import importlib.metadata
 import importlib.util
 import logging
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -60,6 +61,8 @@ class LoadedPlugin:
     portal_page_router: APIRouter | None = None
     backoffice_nav: list[dict[str, str]] = field(default_factory=list)
     slots: list[dict[str, Any]] = field(default_factory=list)
+    # Client metrics (contract 1.5) the plugin offers to rules.
+    metrics: list[contract.ClientMetric] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -230,6 +233,19 @@ class PluginHost:
         function = getattr(module, hook, None)
         return function() if function is not None and hasattr(function, f"{contract.PROJECT}_impl") else None
 
+    def commands(self, name: str) -> Any | None:
+        """A loaded plugin's command-line commands (``crm_cli_commands``), asked for only when the
+        CLI runs one; None when it has none. A wrong answer is the plugin's mistake, said so."""
+        plugin = self.plugins.get(name)
+        if plugin is None:
+            return None
+        import typer
+
+        commands = self._registration(plugin.module, "crm_cli_commands")
+        if commands is not None and not isinstance(commands, typer.Typer):
+            raise PluginRejected(f"crm_cli_commands of {name} must return a typer.Typer, not {commands!r}")
+        return commands
+
     def _collect_registrations(self, plugin: LoadedPlugin) -> None:
         for kind in ("backoffice", "portal"):
             router = self._registration(plugin.module, f"crm_{kind}_router")
@@ -253,6 +269,9 @@ class PluginHost:
             if not plugin.migrations.is_dir():
                 raise PluginRejected(f"migrations folder {plugin.migrations} does not exist")
         plugin.portal_pages = list(self._registration(plugin.module, "crm_portal_pages") or [])
+        plugin.metrics = check_metrics(
+            self._registration(plugin.module, "crm_client_metrics") or [], plugin.name
+        )
         self._collect_web(plugin)
         plugin.tables = self._tables_of(plugin)
 
@@ -451,3 +470,37 @@ def check_slot(piece: Any, registry: PermissionRegistry, templates: Path | None)
     if "context" in piece and not callable(piece["context"]):
         raise PluginRejected("slot contribution: 'context' must be callable")
     return {"order": 100, **piece}
+
+
+METRIC_NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]{0,62}$")
+
+
+def check_metrics(metrics: Any, plugin: str) -> list[contract.ClientMetric]:
+    """A plugin's client metrics (``crm_client_metrics``), each checked: a mistake stops the load."""
+    if not isinstance(metrics, list | tuple):
+        raise PluginRejected("crm_client_metrics must return a list of core.sdk.ClientMetric")
+    checked: dict[str, contract.ClientMetric] = {}
+    for metric in metrics:
+        if not isinstance(metric, contract.ClientMetric):
+            raise PluginRejected(f"crm_client_metrics returned {metric!r}, not a core.sdk.ClientMetric")
+        name = metric.name
+        if not METRIC_NAME.match(name) or not name.startswith(f"{plugin}."):
+            raise PluginRejected(f"metric {name!r} must be named '{plugin}.<metric>' (lowercase, digits, _)")
+        if name in checked:
+            raise PluginRejected(f"metric {name!r} is offered twice")
+        if metric.kind not in contract.OPERATORS:
+            raise PluginRejected(
+                f"metric {name!r} has kind {metric.kind!r}; one of {sorted(contract.OPERATORS)}"
+            )
+        if not callable(metric.measure):
+            raise PluginRejected(f"metric {name!r} has no measure function")
+        if not metric.label.strip() or len(metric.label) > 100:
+            raise PluginRejected(f"metric {name!r} needs a label of 1 to 100 characters")
+        if metric.per_currency and metric.kind != "amount":
+            raise PluginRejected(f"metric {name!r}: only an amount is per currency")
+        if metric.kind == "amount" and not metric.per_currency:
+            raise PluginRejected(f"metric {name!r}: an amount is per currency (per_currency=True)")
+        if metric.kind in ("choice", "set") and metric.choices is None:
+            raise PluginRejected(f"metric {name!r}: a {metric.kind} metric lists its choices")
+        checked[name] = metric
+    return list(checked.values())

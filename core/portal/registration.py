@@ -34,6 +34,7 @@ from core.access.recovery import (
 )
 from core.context import Ctx
 from core.crm import promotion
+from core.crm.client_events import announce_changes, watched_values
 from core.crm.clients import get_client, new_client
 from core.crm.models import Client, ClientType, PromotionLink
 from core.crm.schemas.clients import ClientIn
@@ -211,8 +212,10 @@ def profile(ctx: Ctx) -> Client:
 
 def update_profile(ctx: Ctx, data: PortalProfileUpdate) -> Client:
     client = profile(ctx)
+    before = watched_values(client)
     apply_changes(client, data.changes())
     ctx.session.flush()
+    announce_changes(ctx, client, before)  # the language is announced
     return client
 
 

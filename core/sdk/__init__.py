@@ -16,20 +16,26 @@ from core.context import Ctx
 from core.contract import (
     HOOKS_VERSION,
     ICONS,
+    OPERATORS,
     SLOTS,
+    ClientMetric,
+    ClientSegment,
     HookKind,
     JobContext,
     LostLease,
+    MetricKind,
+    MetricQuery,
     NavEntry,
     PortalPage,
     PriceAdjustment,
     Progress,
     Quote,
     SlotContribution,
+    StatusChange,
     hookimpl,
 )
 from core.crm.audience import audience_query
-from core.crm.clients import TierMove, change_tier_if, change_tiers_if, get_client
+from core.crm.clients import TierMove, change_tier_if, change_tiers_if, get_client, set_client_group
 from core.crm.data_permissions import (
     client_condition,
     get_client_owned,
@@ -37,6 +43,7 @@ from core.crm.data_permissions import (
     scope_clients,
     visible_client_ids,
 )
+from core.crm.metrics import CORE_METRICS, available_metrics
 from core.crm.models import (
     Client,
     ClientGroup,
@@ -51,9 +58,11 @@ from core.crm.models import (
     PropOrderStatus,
     Rank,
     Tier,
+    TradingAccount,
 )
 from core.crm.money import check_company_currency, check_precision, company_currencies
 from core.crm.ranks import get_rank
+from core.crm.segments import list_segments, segment_query
 from core.db.base import Base, IdType, TenantOwned, Timestamped, utcnow
 from core.db.lookup import ensure_unique, fetch
 from core.db.paging import PageRequest, PageResult, count, paginate, paginate_rows
@@ -62,6 +71,7 @@ from core.db.types import Money, UTCDateTime, enum_type, money_sum, money_units
 from core.errors import Conflict, DomainError, FieldError, InvalidInput, NotFound, PermissionDenied
 from core.marketplace.settings import settings_of
 from core.notify.service import create_popup, popup_each, queue_email
+from core.plugins.dispatch import announce
 from core.reference import display_amount, minor_units, round_to_currency
 from core.scheduler.service import ensure_schedule, holds_lease, is_running, list_schedules, remove_schedule
 from core.schemas import (
@@ -105,6 +115,19 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "Progress",
     "Quote",
     "hookimpl",
+    # client metrics (contract 1.5)
+    "ClientMetric",
+    "MetricKind",
+    "MetricQuery",
+    "OPERATORS",
+    "CORE_METRICS",
+    "available_metrics",
+    # module events and client segments (contract 1.5)
+    "announce",
+    "StatusChange",
+    "ClientSegment",
+    "list_segments",
+    "segment_query",
     # web pages (contract 1.4)
     "ICONS",
     "SLOTS",
@@ -207,6 +230,7 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "Tenant",
     "Tier",
     "TierMove",
+    "TradingAccount",
     "audience_query",
     "change_tier_if",
     "change_tiers_if",
@@ -216,6 +240,7 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "get_rank",
     "scope_client_owned",
     "scope_clients",
+    "set_client_group",
     "visible_client_ids",
     # pop-ups, schedules, settings, audit
     "create_popup",

@@ -117,7 +117,12 @@ def test_a_disabled_module_has_no_routes_no_events_and_keeps_its_data(pk):
     )
     expect(acme.admin.post(f"/api/v1/deposits/{deposit['id']}/approve"), 200)
     expect(acme.admin.post(f"{M}/fixture_ticker/enable"), 200)
-    assert expect(acme.admin.get(f"{TICKER}/notes"), 200) == ["installed", "kept"]  # no deposit note
+    # The welcome (a client created by staff is registered) and the kept note; no deposit note.
+    assert expect(acme.admin.get(f"{TICKER}/notes"), 200) == [
+        "installed",
+        f"welcome {client['email']} via nothing",
+        "kept",
+    ]
 
 
 def test_uninstall_is_refused_while_another_module_needs_it_or_cascades(pk):
@@ -246,7 +251,7 @@ def test_two_tenants_with_different_modules_never_see_each_others_hooks(pk):
             201,
         )
         expect(tenant.admin.post(f"/api/v1/deposits/{deposit['id']}/approve"), 200)
-    assert pk.count("fixture_ticker_notes", acme.id) == 2  # installed + the deposit
+    assert pk.count("fixture_ticker_notes", acme.id) == 3  # installed + the new client + the deposit
     assert pk.count("fixture_ticker_notes", globex.id) == 0
     assert globex.admin.get(f"{TICKER}/notes").status_code == 404
     assert expect(globex.admin.get(f"{M}/fixture_ticker"), 200)["state"] == "available"

@@ -141,3 +141,124 @@ def test_module_writes_are_attributed_to_the_module_in_the_operation_log(pk):
     assert [(e["action"], e["actor_label"]) for e in entries] == [("create", "plugin:fixture_partner")]
     deposits = expect(acme.admin.get("/api/v1/operation-log", params={"entity": "deposits"}), 200)["items"]
     assert {e["actor_kind"] for e in deposits} == {"staff"}  # core's own change keeps its actor
+
+
+# --- module events (contract 1.5): announced by the module the contract names -------------------
+
+STATUS_CHANGE = {
+    "previous_status_id": None,
+    "previous_status": None,
+    "status_id": 3,
+    "status": "Gold",
+    "direction": "up",
+    "cause": "rule",
+    "reason": "deposits over 10,000 USD",
+}
+
+
+def _listener_heard(tenant) -> list[tuple[str, int, dict]]:
+    from sqlalchemy import select
+
+    from core.notify.models import Popup
+
+    with tenant.ctx() as ctx:
+        stmt = select(Popup).where(Popup.source == "fixture_segments").order_by(Popup.id)
+        return [(p.title, p.client_id, p.data) for p in ctx.session.scalars(stmt)]
+
+
+def _announce_status(tenant, client_id: int, **how) -> None:
+    from core.crm.models import Client
+    from core.plugins.dispatch import acting_as, announce
+
+    with tenant.ctx() as ctx:
+        client = ctx.session.get(Client, client_id)
+        if "acting_as" in how:
+            with acting_as(ctx, how.pop("acting_as")) as plugin_ctx:
+                announce(plugin_ctx, "crm_client_status_changed", client=client, change=STATUS_CHANGE, **how)
+        else:
+            announce(ctx, "crm_client_status_changed", client=client, change=STATUS_CHANGE, **how)
+
+
+def test_a_module_event_reaches_every_consumer_like_a_core_event(pk):
+    acme = pk.tenant("acme")
+    acme.install("fixture_segments")
+    client = acme.client()
+    # From the announcer's route or job (it names itself), or inside a hook the host called it.
+    _announce_status(acme, client["id"], announcer="status_system")
+    _announce_status(acme, client["id"], acting_as="status_system")
+    heard = [h for h in _listener_heard(acme) if h[0] == "crm_client_status_changed"]
+    assert heard == [("crm_client_status_changed", client["id"], STATUS_CHANGE)] * 2
+
+
+def test_only_the_module_the_contract_names_announces_its_event(pk):
+    import pytest
+
+    from core.crm.models import Client
+    from core.plugins.dispatch import announce, fire
+
+    acme = pk.tenant("acme")
+    acme.install("fixture_segments")
+    client_id = acme.client()["id"]
+    refusals = [
+        {"announcer": "fixture_segments"},  # another module
+        {"acting_as": "fixture_segments"},  # another module, inside its own hook
+        {"acting_as": "fixture_segments", "announcer": "status_system"},  # posing as the announcer
+        {},  # nobody
+    ]
+    for how in refusals:
+        with pytest.raises(TypeError):
+            _announce_status(acme, client_id, **how)
+    with acme.ctx() as ctx:
+        client = ctx.session.get(Client, client_id)
+        with pytest.raises(TypeError, match="not a module event"):  # a module never speaks for core
+            announce(
+                ctx, "crm_client_registered", announcer="status_system", client=client, promotion_link=None
+            )
+        with pytest.raises(TypeError, match="not a module event"):
+            announce(ctx, "crm_price_order", announcer="status_system")
+        with pytest.raises(TypeError, match="announced by the status_system module"):  # nor core for one
+            fire(ctx, "crm_client_status_changed", client=client, change=STATUS_CHANGE)
+    assert not [h for h in _listener_heard(acme) if h[0] == "crm_client_status_changed"]
+
+
+def test_a_failed_module_event_is_recorded_and_replayed_after_the_fix(pk):
+    acme = pk.tenant("acme")
+    acme.install("fixture_segments")
+    client = acme.client()
+    expect(acme.admin.put(f"{M}/fixture_segments/settings", json={"values": {"fail_events": True}}), 200)
+    _announce_status(acme, client["id"], announcer="status_system")
+    assert not [h for h in _listener_heard(acme) if h[0] == "crm_client_status_changed"]  # undone
+    failure = expect(acme.admin.get(f"{M}/failures"), 200)["items"][0]
+    assert (failure["plugin"], failure["hook"]) == ("fixture_segments", "crm_client_status_changed")
+    assert failure["payload"]["change"] == STATUS_CHANGE
+    assert failure["payload"]["client"]["id"] == client["id"]
+    expect(acme.admin.put(f"{M}/fixture_segments/settings", json={"values": {"fail_events": False}}), 200)
+    replayed = expect(acme.admin.post(f"{M}/failures/{failure['id']}/replay"), 200)
+    assert replayed["resolved"] is True
+    heard = [h for h in _listener_heard(acme) if h[0] == "crm_client_status_changed"]
+    assert heard == [("crm_client_status_changed", client["id"], STATUS_CHANGE)]
+
+
+def test_the_status_system_announces_each_real_change_once(pk):
+    acme = pk.tenant("acme")
+    acme.install("fixture_segments")
+    acme.install("status_system")
+    statuses = "/api/v1/plugins/status_system/statuses"
+    expect(acme.admin.post(statuses, json={"name": "Base"}), 201)
+    rule = {"metric": "deposits_count", "operator": ">=", "value": 1}
+    gold = expect(acme.admin.post(statuses, json={"name": "Gold", "criteria": rule}), 201)
+    client = acme.client()
+    for _ in range(2):  # the second deposit changes nothing: nothing is announced
+        deposit = expect(
+            acme.admin.post(
+                "/api/v1/deposits", json={"client_id": client["id"], "amount": "5", "currency": "USD"}
+            ),
+            201,
+        )
+        if deposit["status"] != "approved":
+            expect(acme.admin.post(f"/api/v1/deposits/{deposit['id']}/approve"), 200)
+    heard = [h for h in _listener_heard(acme) if h[0] == "crm_client_status_changed"]
+    assert [
+        (client_id, change["status_id"], change["direction"], change["cause"])
+        for _, client_id, change in heard
+    ] == [(client["id"], gold["id"], "up", "rule")]

@@ -179,7 +179,7 @@ def test_the_client_panel_slot_shows_a_plugins_panel_to_users_holding_its_permis
     client = acme.client()
     reader = acme.user(["clients.read", "fixture_ticker.read"])
     page = acme.pages(reader.label).get(f"{LIST}/{client['id']}")
-    assert page.status_code == 200 and "Notes about this client: 0" in page.text
+    assert page.status_code == 200 and "Notes about this client: 1" in page.text  # the ticker's welcome
     clerk = acme.user(["clients.read"])
     without = acme.pages(clerk.label).get(f"{LIST}/{client['id']}")
     assert without.status_code == 200 and PANEL not in without.text

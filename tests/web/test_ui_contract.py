@@ -70,7 +70,7 @@ def test_portal_navigation_page_and_header_badge_of_a_plugin(pk):
     assert 'href="/portal/plugins/fixture_ticker/notes"' in home.text
     assert '<span class="state">Ticker</span>' in home.text  # the header badge slot
     mine = portal.get("/portal/plugins/fixture_ticker/notes")
-    assert mine.status_code == 200 and "You have 0 notes." in mine.text
+    assert mine.status_code == 200 and "You have 1 notes." in mine.text  # the ticker's welcome
     # A staff member's session opens no portal page, and a client's no back-office page.
     assert acme.pages().get("/portal/plugins/fixture_ticker/notes").status_code == 303
     assert portal.get(NOTES_PAGE).status_code == 303

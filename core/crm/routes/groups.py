@@ -4,8 +4,8 @@ from fastapi import APIRouter, Response
 
 from core.api.deps import PathId, staff
 from core.context import Ctx
-from core.crm import groups
-from core.crm.schemas.groups import ClientGroupIn, ClientGroupOut, ClientGroupUpdate
+from core.crm import groups, segments
+from core.crm.schemas.groups import ClientGroupIn, ClientGroupOut, ClientGroupUpdate, SegmentOut
 
 router = APIRouter(tags=["client groups"])
 
@@ -38,3 +38,13 @@ def update_group(
 def delete_group(group_id: PathId, ctx: Ctx = staff("client_groups.manage")) -> Response:
     groups.delete_group(ctx, group_id)
     return Response(status_code=204)
+
+
+@router.get(
+    "/segments",
+    response_model=list[SegmentOut],
+    description="Audiences of clients the company's modules offer, to target as a whole by key "
+    "(`<module>:<key>`), as client groups are.",
+)
+def list_segments(ctx: Ctx = staff("clients.read")) -> list[SegmentOut]:
+    return [SegmentOut.model_validate(s) for s in segments.list_segments(ctx)]

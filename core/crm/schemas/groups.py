@@ -29,3 +29,12 @@ class ClientGroupOut(Output):
     name: str
     description: str
     created_at: datetime
+
+
+class SegmentOut(Output):
+    """A segment a module offers (``crm_client_segments``): target it by ``key``."""
+
+    key: str = Field(description="`<module>:<key>`")
+    plugin: str
+    label: str
+    description: str
