@@ -33,9 +33,9 @@ def _popup_data(coupon: Coupon) -> dict[str, Any]:
 
 
 def distribute(ctx: Ctx, coupon_id: int, data: DistributeIn) -> tuple[Coupon, int]:
-    """Manual: grant the coupon now to the chosen clients and the members of the chosen groups (each
-    once, within the user's data permissions), each with the pop-up. Promotion links: from now on,
-    each client who signs up through one of the coupon's links receives it."""
+    """Manual: grant the coupon now to the chosen clients and the members of the chosen groups and
+    segments (each once, within the user's data permissions), each with the pop-up. Promotion
+    links: from now on, each client who signs up through one of the coupon's links receives it."""
     ctx.require("coupons.update")
     coupon = get_coupon(ctx, coupon_id, lock=True)
     if coupon.status is not CouponStatus.UNDISTRIBUTED:
@@ -51,14 +51,15 @@ def distribute(ctx: Ctx, coupon_id: int, data: DistributeIn) -> tuple[Coupon, in
     )
     recipients = 0
     if coupon.distribution_method is DistributionMethod.MANUAL:
-        clients = audience_query(ctx, data.client_ids, data.group_ids)
+        clients = audience_query(ctx, data.client_ids, data.group_ids, segments=data.segments)
         recipients = _grant_all(ctx, coupon, clients)
         if recipients == 0:
-            raise InvalidInput("group_ids" if data.group_ids else "client_ids", "no client to distribute to")
+            field = "group_ids" if data.group_ids else "segments" if data.segments else "client_ids"
+            raise InvalidInput(field, "no client to distribute to")
         popup_each(
             ctx, clients, coupon.popup_title, coupon.popup_text, source="coupons", data=_popup_data(coupon)
         )
-    elif data.client_ids or data.group_ids:
+    elif data.client_ids or data.group_ids or data.segments:
         raise InvalidInput("client_ids", "a promotion-link coupon goes to new sign-ups: choose no clients")
     coupon.status, coupon.distributed_at = CouponStatus.DISTRIBUTED, utcnow()
     ctx.session.flush()
@@ -71,6 +72,7 @@ def distribute(ctx: Ctx, coupon_id: int, data: DistributeIn) -> tuple[Coupon, in
             "recipients": recipients,
             "client_ids": data.client_ids,
             "group_ids": data.group_ids,
+            "segments": data.segments,
             "design_id": data.design_id,
         },
     )

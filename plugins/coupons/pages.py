@@ -22,6 +22,7 @@ from core.sdk import (
     PathId,
     csv_export,
     field_errors,
+    list_segments,
     page,
     parse_form,
     portal,
@@ -211,7 +212,7 @@ def _posted_values(form: Mapping[str, Any], defaults: Mapping[str, Any]) -> dict
     values = {**defaults, **form}
     for flag in ("allow_with_promo_codes", "allow_with_coupons", "enabled"):
         values[flag] = flag in form
-    for many in ("promotion_link_ids", "challenge_ids", "client_ids", "group_ids"):
+    for many in ("promotion_link_ids", "challenge_ids", "client_ids", "group_ids", "segments"):
         item = form.get(many, [])
         values[many] = [str(i) for i in (item if isinstance(item, list) else [item])]
     return values
@@ -341,7 +342,14 @@ def revoke_coupon(coupon_id: PathId, ctx: Ctx = staff(UPDATE)) -> Response:
 
 # --- distribute ------------------------------------------------------------------------------------
 
-NEW_DISTRIBUTION = {"popup_title": "", "popup_text": "", "design_id": "", "client_ids": [], "group_ids": []}
+NEW_DISTRIBUTION = {
+    "popup_title": "",
+    "popup_text": "",
+    "design_id": "",
+    "client_ids": [],
+    "group_ids": [],
+    "segments": [],
+}
 
 
 def _distribute_dialog(
@@ -369,6 +377,7 @@ def _distribute_dialog(
             "start": start,
             "manual": coupon.distribution_method is DistributionMethod.MANUAL,
             "groups": choices.groups(ctx),
+            "segments": list_segments(ctx),
             "chosen": choices.clients_named(ctx, chosen),
             "matches": [c for c in choices.find_clients(ctx, None) if c.id not in chosen],
         },
@@ -414,8 +423,12 @@ def distribute_clients(
 def distribute(request: Request, coupon_id: PathId, form: FormData, ctx: Ctx = staff(UPDATE)) -> Response:
     coupon = service.get_coupon(ctx, coupon_id)
     body = {
-        k: form[k] for k in ("client_ids", "group_ids", "popup_title", "popup_text", "design_id") if k in form
+        k: form[k]
+        for k in ("client_ids", "group_ids", "segments", "popup_title", "popup_text", "design_id")
+        if k in form
     }
+    if isinstance(body.get("segments"), str):  # one box ticked: the form reads it as one value
+        body["segments"] = [body["segments"]]
     try:
         data = parse_form(DistributeIn, body)
         with ctx.session.begin_nested():  # a refusal (no client to send to) undoes the grants

@@ -21,6 +21,7 @@ from core.sdk import (
     Patch,
     PositiveAmount,
     display_amount,
+    distinct_list,
     id_list,
 )
 from plugins.coupons.models import CouponStatus, DiscountMethod, DistributionMethod, UseCase
@@ -31,6 +32,11 @@ Ids500 = id_list(500)
 
 
 Code = Annotated[str, Field(min_length=3, max_length=32, pattern=r"^[A-Za-z0-9_-]+$")]
+
+# A segment another module offers, by its key: "<module>:<key>" (core.sdk.list_segments).
+SegmentKey = Annotated[
+    str, Field(min_length=3, max_length=100, pattern=r"^[a-z][a-z0-9_]{1,39}:[^:\s][^:]*$")
+]
 
 
 class TermsIn(Input):
@@ -140,11 +146,15 @@ class CouponQuery(ListQuery):
 
 
 class DistributeIn(Input):
-    """Manual distribution names clients and/or client groups (resolved now; a client in two groups
-    gets one coupon). Promotion-link coupons name none: new sign-ups receive them."""
+    """Manual distribution names clients, client groups and/or segments other modules offer
+    (resolved now; a client in two of them gets one coupon). Promotion-link coupons name none: new
+    sign-ups receive them."""
 
     client_ids: Ids10_000 = Field(default_factory=list)
     group_ids: Ids100 = Field(default_factory=list)
+    segments: distinct_list(SegmentKey, 20) = Field(  # type: ignore[valid-type]
+        default_factory=list, description="Segment keys, `<module>:<key>` (`GET /api/v1/segments`)"
+    )
     popup_title: str = Field(min_length=1, max_length=100)
     popup_text: str = Field(min_length=1, max_length=1000)
     design_id: str = Field(min_length=1, max_length=32)
