@@ -4,7 +4,8 @@ The tenant ``demo`` gets staff in two sales teams whose roles show the three dat
 client groups, ranks with tiers, about 200 clients in a referral tree of IBs and traders, their
 deposits (portal requests and manual entries, in every state), trading accounts, promotion
 links, prop challenges and a few orders, then every module this installation has, each adding
-its own demo records. Seeding is deterministic and runs once.
+its own demo records, and last a morning's work through core's services (documents verified,
+deposits approved) whose events the modules hear. Seeding is deterministic and runs once.
 
 ``runner`` runs the steps (``steps/``, one Python module each) in order over one ``DemoContext``.
 """

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from core.demo.context import DEMO_SEED, DemoContext, DemoStep
 from core.demo.logins import SLUG, DemoLogins, logins
+from core.demo.steps.activity import seed_activity
 from core.demo.steps.clients import seed_clients
 from core.demo.steps.deposits import seed_deposits
 from core.demo.steps.groups import seed_groups
@@ -36,6 +37,7 @@ STEPS: tuple[DemoStep, ...] = (
     seed_trading_accounts,
     seed_prop_challenges,
     install_modules,
+    seed_activity,  # after the modules: they hear its events
 )
 RANDOM_SEED = 7
 

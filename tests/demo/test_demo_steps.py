@@ -59,10 +59,16 @@ def test_each_step_adds_its_own_records_in_order(crm: CrmKit) -> None:
             grown.append((step.__name__, {t for t in tables if after[t] > before[t]}))
             before = after
     assert grown[: len(STEP_TABLES)] == STEP_TABLES
-    # Last, every module is installed for the tenant (its demo records: tests/cli/test_cli.py).
-    modules_step, module_tables = grown[-1]
-    assert (modules_step, len(grown)) == ("install_modules", len(STEP_TABLES) + 1)
+    # Then every module is installed for the tenant (its demo records: tests/cli/test_cli.py and
+    # tests/demo/test_demo_status_system.py)…
+    modules_step, module_tables = grown[len(STEP_TABLES)]
+    assert modules_step == "install_modules"
     assert "tenant_plugins" in module_tables
+    # …and last, work done through core's services that the modules hear: it decides core's records
+    # (documents verified, deposits approved) and adds none of them.
+    activity_step, activity_tables = grown[-1]
+    assert (activity_step, len(grown)) == ("seed_activity", len(STEP_TABLES) + 2)
+    assert not activity_tables & set().union(*(tables for _, tables in STEP_TABLES))
 
 
 def test_the_staff_work_in_two_teams_and_each_client_follows_an_agent(crm: CrmKit) -> None:
