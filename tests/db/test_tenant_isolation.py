@@ -143,6 +143,10 @@ def _build(tenant, crm) -> SimpleNamespace:
     Worker(crm.runtime).run_now(tenant.slug, "tier_upgrade.settlement", key=str(r.rule_id))
     records = expect(admin.get(f"{API}/plugins/tier_upgrade/records"), 200)  # the auto report
     r.record_id = records["items"][0]["id"]
+    tenant.install("status_system")
+    r.status_id = expect(
+        admin.post(f"{API}/plugins/status_system/statuses", json={"name": f"{tenant.slug} status"}), 201
+    )["id"]
     with tenant.ctx() as ctx:  # a module's recorded failure, as the event dispatcher writes it
         failure = PluginFailure(
             plugin="any", hook="crm_deposit_approved", payload={}, error=f"{tenant.slug} boom"
@@ -265,6 +269,7 @@ LISTED = {
     "promo-codes": "promo_id",
     "rules": "rule_id",
     "records": "record_id",
+    "statuses": "status_id",
 }
 
 
@@ -388,6 +393,7 @@ def _pointing_at_b(a: SimpleNamespace, b: SimpleNamespace) -> list[tuple[str, st
         ("POST", f"{API}/portal/prop/orders", {"challenge_id": b.challenge_id}, "challenge_id"),
         *_coupons_pointing_at_b(a, b),
         *_tier_upgrade_pointing_at_b(a, b),
+        *_status_system_pointing_at_b(a, b),
         ("POST", f"{API}/portal/prop/quote", {"challenge_id": b.challenge_id}, "challenge_id"),
     ]
 
@@ -429,6 +435,19 @@ def _tier_upgrade_pointing_at_b(
         ("PATCH", f"{rules}/{a.rule_id}", {"tiers": tiers}, "tiers.0.tier_id"),
         ("POST", f"{records}/upgrade", {"record_ids": [b.record_id]}, "record_ids"),
         ("POST", f"{records}/reject", {"record_ids": [b.record_id]}, "record_ids"),
+    ]
+
+
+def _status_system_pointing_at_b(
+    a: SimpleNamespace, b: SimpleNamespace
+) -> list[tuple[str, str, dict[str, Any], str]]:
+    statuses = f"{API}/plugins/status_system/statuses"
+    assign = f"{API}/plugins/status_system/clients/{a.client_id}/assign"
+    return [
+        ("POST", statuses, {"name": "X", "group_id": b.group_id}, "group_id"),
+        ("PATCH", f"{statuses}/{a.status_id}", {"group_id": b.group_id}, "group_id"),
+        ("PUT", f"{statuses}/order", {"status_ids": [b.status_id]}, "status_ids"),
+        ("POST", assign, {"status_id": b.status_id, "mode": "lock", "reason": "x"}, "status_id"),
     ]
 
 

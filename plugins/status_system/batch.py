@@ -1,0 +1,47 @@
+"""The scheduled re-evaluation of every client of a broker (windowed metrics, expiries, rule changes).
+
+It reads a snapshot (blocking no writer), decides for every client at once on arrays, and then
+writes only the clients whose standing changes, a chunk at a time, each chunk in its own short
+transaction through ``standing.recompute`` (which locks the chunk's clients and decides again with
+fresh facts). So events arriving meanwhile and a second worker running the same batch cannot write
+a change twice, and one broker's batch never holds another's writes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import select
+
+from core.sdk import Client, Ctx, JobContext
+from plugins.status_system.ladder import load_ladder
+from plugins.status_system.standing import decide_all, recompute
+
+JOB = "status_system.evaluation"
+CRON = "15 1 * * *"  # every night at 01:15 in the broker's time zone
+CHUNK = 500
+
+
+def candidates(ctx: Ctx, now: datetime) -> np.ndarray:
+    """The clients whose standing would change now, decided for all clients in one pass."""
+    ladder = load_ladder(ctx)
+    if not ladder.rungs:
+        return np.zeros(0, dtype=np.int64)
+    ids = np.sort(np.fromiter(ctx.session.scalars(select(Client.id)), dtype=np.int64))
+    decision = decide_all(ctx, ladder, ids, now)
+    return ids[decision.dirty]
+
+
+def run_job(job: JobContext) -> None:
+    """Re-evaluate every client as of the run's period (a run by hand: as of now)."""
+    now = job.period
+    job.progress.start(None, "Deciding for every client")  # one pass: no steps to count
+    with job.read() as ctx:
+        changing = candidates(ctx, now)
+    job.progress.start(len(changing), "Writing the clients whose status changes")
+    for first in range(0, len(changing), CHUNK):
+        chunk = changing[first : first + CHUNK].tolist()
+        with job.batch() as ctx:
+            recompute(ctx, chunk, now=now)
+        job.progress.advance(len(chunk))

@@ -1,0 +1,481 @@
+"""The criteria tree: its check against the metric registry, and the one evaluator.
+
+A tree is ``{"all": [...]}``, ``{"any": [...]}``, ``{"not": node}`` or a leaf ``{"metric",
+"operator", "value", "currency"?, "window_days"?}``. The evaluator works on arrays: it decides for a
+million clients at once in the nightly batch, and for one client (arrays of one) when a deposit is
+approved, so the decision, the progress bar and the checklist always come from the same code.
+
+**Progress**, defined once: a leaf scores 1 when it is met. An unmet lower bound on a number
+(``>=``, ``>``) scores ``min(current / target, 0.99)``; an unmet ``includes_all`` scores the share
+of the values held (below 1, as one is missing); any other unmet leaf scores 0. ``all`` scores the
+mean of its children, ``any`` the maximum, ``not`` 1 when met and 0 otherwise. So a score is in
+[0, 1], and it is 1 exactly when the node is met.
+
+**Hysteresis**: evaluated with ``share`` below 1, a lower bound on a number is relaxed to ``share``
+of its target (the status is kept while the client stays above 90 % of it, by default).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+from sqlalchemy import BigInteger, String, and_, case, cast, func, select, true, type_coerce
+
+from core.sdk import (
+    CORE_METRICS,
+    OPERATORS,
+    Client,
+    ClientMetric,
+    Ctx,
+    Deposit,
+    DepositStatus,
+    InvalidInput,
+    MetricQuery,
+    company_currencies,
+    money_sum,
+    money_units,
+)
+
+UNITS = 10_000  # amounts are compared as integer units of 10^-4, as Money stores them
+CEILING = 2**62  # sums are clamped here: above any target, so no comparison changes
+NEARLY = 0.99  # the best score of an unmet lower bound
+
+
+@dataclass(frozen=True)
+class Need:
+    """One measurement a tree needs: a metric, in a currency, over a window."""
+
+    metric: str
+    currency: str | None = None
+    window_days: int | None = None
+
+    @property
+    def order(self) -> tuple[str, str, int]:
+        return (self.metric, self.currency or "", self.window_days or 0)
+
+
+def leaves(tree: Mapping[str, Any] | None, path: str = "criteria") -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """Every leaf with its path ("criteria.all.0.value" names a field of it)."""
+    if tree is None:
+        return
+    if "all" in tree or "any" in tree:
+        key = "all" if "all" in tree else "any"
+        for i, child in enumerate(tree[key]):
+            yield from leaves(child, f"{path}.{key}.{i}")
+    elif "not" in tree:
+        yield from leaves(tree["not"], f"{path}.not")
+    else:
+        yield path, tree
+
+
+def need_of(leaf: Mapping[str, Any]) -> Need:
+    return Need(leaf["metric"], leaf.get("currency"), leaf.get("window_days"))
+
+
+def needs(trees: Iterable[Mapping[str, Any] | None]) -> set[Need]:
+    return {need_of(leaf) for tree in trees for _, leaf in leaves(tree)}
+
+
+# --- the check: a tree that passes it can always be evaluated -----------------------------------
+
+
+def check(ctx: Ctx, tree: Mapping[str, Any] | None, metrics: Mapping[str, ClientMetric]) -> None:
+    """Refuse (422, naming the field) a leaf the metric registry cannot answer as written."""
+    currencies: list[str] | None = None
+    for path, leaf in leaves(tree):
+        metric = metrics.get(leaf["metric"])
+        if metric is None:
+            raise InvalidInput(f"{path}.metric", f"no metric {leaf['metric']!r} (see the metrics list)")
+        if leaf["operator"] not in OPERATORS[metric.kind]:
+            allowed = ", ".join(OPERATORS[metric.kind])
+            raise InvalidInput(f"{path}.operator", f"{metric.label}: use one of {allowed}")
+        value = leaf["value"]
+        if metric.kind in ("amount", "number"):
+            if isinstance(value, bool) or not isinstance(value, int | float | Decimal | str):
+                raise InvalidInput(f"{path}.value", f"{metric.label}: give a number")
+            if metric.kind == "number" and Decimal(str(value)) != int(Decimal(str(value))):
+                raise InvalidInput(f"{path}.value", f"{metric.label}: give a whole number")
+            if Decimal(str(value)) > 10**12:
+                raise InvalidInput(f"{path}.value", "at most 10^12")
+        elif metric.kind == "flag":
+            if not isinstance(value, bool):
+                raise InvalidInput(f"{path}.value", f"{metric.label}: give true or false")
+        else:
+            if not isinstance(value, list):
+                raise InvalidInput(f"{path}.value", f"{metric.label}: give a list of values")
+            known = {code for code, _ in metric.choices(ctx)} if metric.choices else None
+            if known is not None:
+                unknown = [item for item in value if item not in known]
+                if unknown:
+                    raise InvalidInput(
+                        f"{path}.value", f"{metric.label}: {unknown[0]!r} is not one of its values"
+                    )
+        if metric.per_currency:
+            if not leaf.get("currency"):
+                raise InvalidInput(f"{path}.currency", f"{metric.label}: name the currency")
+            currencies = currencies if currencies is not None else company_currencies(ctx)
+            if leaf["currency"] not in currencies:
+                raise InvalidInput(
+                    f"{path}.currency", f"{leaf['currency']} is not one of the broker's currencies"
+                )
+        elif leaf.get("currency"):
+            raise InvalidInput(f"{path}.currency", f"{metric.label} is not in a currency")
+        if leaf.get("window_days") and not metric.windowed:
+            raise InvalidInput(f"{path}.window_days", f"{metric.label} has no window")
+
+
+# --- facts: the metrics measured for an array of clients ----------------------------------------
+
+
+@dataclass
+class Facts:
+    """What the trees need, measured for ``ids`` (sorted client ids), as arrays aligned with them.
+    ``raw`` keeps each client's values as measured (exact amounts, for the checklist's words) when
+    asked for (a few clients)."""
+
+    ids: np.ndarray
+    numbers: dict[Need, np.ndarray] = field(default_factory=dict)  # int64: amounts in units
+    choices: dict[Need, tuple[np.ndarray, dict[str, int]]] = field(default_factory=dict)
+    sets: dict[Need, dict[str, np.ndarray]] = field(default_factory=dict)  # value -> held
+    raw: dict[Need, dict[int, Any]] | None = None
+
+    def value_of(self, need: Need, client_id: int, kind: str) -> Any:
+        """The client's measured value (from ``raw``), or the metric's default."""
+        assert self.raw is not None, "measure(..., keep_raw=True) for the checklist"
+        found = self.raw.get(need, {}).get(client_id)
+        if found is not None:
+            return found
+        return {"amount": Decimal(0), "number": 0, "flag": False, "choice": None, "set": set()}[kind]
+
+
+def positions(ids: np.ndarray, client_ids: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Where each measured client sits in ``ids``, and which of them are there at all."""
+    found = np.asarray(client_ids, dtype=np.int64)
+    at = np.searchsorted(ids, found)
+    at = np.minimum(at, max(len(ids) - 1, 0))
+    inside = ids[at] == found if len(ids) else np.zeros(len(found), dtype=bool)
+    return at, inside
+
+
+def _units(value: Any) -> int:
+    units = int(Decimal(value).scaleb(4)) if not isinstance(value, int) else value * UNITS
+    return min(units, CEILING)
+
+
+# Core's deposit metrics and client columns, when the registry holds core's own (a plugin may
+# replace a metric by name), are measured together: one GROUP BY over the approved deposits for
+# every deposit need, one read of the clients for every column, whatever the number of leaves. The
+# values are those of the metrics' own ``measure`` (plugins/status_system/tests check it).
+CORE = {metric.name: metric for metric in CORE_METRICS}
+DEPOSITS = ("deposits_sum", "deposits_count")
+CLIENT_COLUMNS: dict[str, Any] = {
+    "kyc_status": type_coerce(Client.kyc_status, String()),
+    "country": Client.country,
+    "language": Client.language,
+    "client_type": type_coerce(Client.client_type, String()),
+    "client_group": Client.group_id,
+}
+IN_LIST = 5000  # clients asked about in one statement's IN list (SQLite allows 32,766 parameters)
+
+
+def _is_core(metrics: Mapping[str, ClientMetric], name: str) -> bool:
+    return name in CORE and metrics.get(name) is CORE[name]
+
+
+def _approved_in(need: Need, now: datetime) -> Any:
+    """The condition a deposit meets to count for ``need`` (besides being approved)."""
+    condition = true()
+    if need.window_days is not None:
+        start = now - timedelta(days=need.window_days)
+        condition = and_(Deposit.decided_at >= start, Deposit.decided_at <= now)
+    if need.metric == "deposits_sum":
+        condition = and_(Deposit.currency == need.currency, condition)
+    return condition
+
+
+def _deposit_columns(ctx: Ctx, wanted: list[Need], now: datetime, exact: bool) -> list[Any]:
+    """One aggregate per need. ``exact``: sums as money (None when the client has none); otherwise
+    as integer units clamped at CEILING, computed by PostgreSQL without a decimal in Python."""
+    postgresql = ctx.session.get_bind().dialect.name == "postgresql"
+    columns = []
+    for need in wanted:
+        condition = _approved_in(need, now)
+        if need.metric == "deposits_count":
+            plain = need.window_days is None
+            columns.append(func.count() if plain else func.sum(case((condition, 1), else_=0)))
+        elif exact or not postgresql:
+            columns.append(money_units(money_sum(case((condition, Deposit.amount)))))
+        else:
+            total = func.coalesce(func.sum(case((condition, Deposit.amount))), 0) * UNITS
+            columns.append(cast(func.least(total, CEILING), BigInteger))
+    return columns
+
+
+def _in_chunks(stmt: Any, column: Any, ids: np.ndarray, every_client: bool) -> Iterator[Any]:
+    if every_client:
+        yield stmt
+        return
+    asked = ids.tolist()
+    for first in range(0, len(asked), IN_LIST):
+        yield stmt.where(column.in_(asked[first : first + IN_LIST]))
+
+
+def _measure_deposits(ctx: Ctx, wanted: list[Need], facts: Facts, now: datetime, every_client: bool) -> None:
+    exact = facts.raw is not None
+    stmt = (
+        select(Deposit.client_id, *_deposit_columns(ctx, wanted, now, exact))
+        .where(Deposit.status == DepositStatus.APPROVED)
+        .group_by(Deposit.client_id)
+    )
+    rows = [row for chunk in _in_chunks(stmt, Deposit.client_id, facts.ids, every_client) for row in
+            ctx.session.execute(chunk)]  # fmt: skip
+    client_ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+    at, inside = positions(facts.ids, client_ids)
+    at = at[inside]
+    for i, need in enumerate(wanted, start=1):
+        values = [row[i] for row in rows]
+        column = np.zeros(len(facts.ids), dtype=np.int64)
+        units = np.fromiter(
+            (0 if v is None else min(v, CEILING) for v in values),
+            dtype=np.int64,
+            count=len(values),
+        )
+        column[at] = units[inside]
+        facts.numbers[need] = column
+        if facts.raw is not None:
+            if need.metric == "deposits_sum":
+                facts.raw[need] = {
+                    int(c): Decimal(v).scaleb(-4) for c, v in zip(client_ids.tolist(), values, strict=True)
+                    if v is not None
+                }  # fmt: skip
+            else:
+                pairs = zip(client_ids.tolist(), values, strict=True)
+                facts.raw[need] = {int(c): int(v) for c, v in pairs if v}
+
+
+def _measure_columns(ctx: Ctx, wanted: list[Need], facts: Facts, every_client: bool) -> None:
+    columns = [CLIENT_COLUMNS[need.metric] for need in wanted]
+    stmt = select(Client.id, *columns)
+    rows = [row for chunk in _in_chunks(stmt, Client.id, facts.ids, every_client) for row in
+            ctx.session.execute(chunk)]  # fmt: skip
+    client_ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
+    at, inside = positions(facts.ids, client_ids)
+    for i, need in enumerate(wanted, start=1):
+        vocabulary: dict[str, int] = {}
+        coded = np.fromiter(
+            (-1 if row[i] is None else vocabulary.setdefault(str(row[i]), len(vocabulary)) for row in rows),
+            dtype=np.int32,
+            count=len(rows),
+        )
+        codes = np.full(len(facts.ids), -1, dtype=np.int32)
+        codes[at[inside]] = coded[inside]
+        facts.choices[need] = (codes, vocabulary)
+        if facts.raw is not None:
+            facts.raw[need] = {int(row[0]): str(row[i]) for row in rows if row[i] is not None}
+
+
+def measure(
+    ctx: Ctx,
+    wanted: Iterable[Need],
+    metrics: Mapping[str, ClientMetric],
+    ids: np.ndarray,
+    now: datetime,
+    *,
+    set_values: Mapping[Need, set[str]] | None = None,
+    every_client: bool = False,
+    keep_raw: bool = False,
+) -> Facts:
+    """Measure every need for the clients ``ids`` (sorted). ``every_client`` asks about the whole
+    tenant in one query per metric (the batch), otherwise about these clients only."""
+    facts = Facts(ids=ids, raw={} if keep_raw else None)
+    needs = sorted(wanted, key=lambda n: n.order)
+    deposits = [n for n in needs if n.metric in DEPOSITS and _is_core(metrics, n.metric)]
+    columns = [n for n in needs if n.metric in CLIENT_COLUMNS and _is_core(metrics, n.metric)]
+    if deposits:
+        _measure_deposits(ctx, deposits, facts, now, every_client)
+    if columns:
+        _measure_columns(ctx, columns, facts, every_client)
+    asked = None if every_client else [int(i) for i in ids]
+    for need in needs:
+        if need in deposits or need in columns:
+            continue
+        metric = metrics[need.metric]
+        query = MetricQuery(client_ids=asked, now=now, currency=need.currency, window_days=need.window_days)
+        _measure_one(metric, need, metric.measure(ctx, query), facts, set_values)
+    return facts
+
+
+def _measure_one(
+    metric: ClientMetric,
+    need: Need,
+    rows: Iterable[tuple[int, Any]],
+    facts: Facts,
+    set_values: Mapping[Need, set[str]] | None,
+) -> None:
+    """One metric's rows into ``facts``."""
+    ids = facts.ids
+    client_ids: list[int] = []
+    values: list[Any] = []
+    for client_id, value in rows:
+        client_ids.append(client_id)
+        values.append(value)
+    if facts.raw is not None:
+        raw: dict[int, Any] = {}
+        for client_id, value in zip(client_ids, values, strict=True):
+            if metric.kind == "set":
+                raw.setdefault(client_id, set()).add(str(value))
+            elif metric.kind in ("amount", "number"):
+                raw[client_id] = raw.get(client_id, 0) + value
+            else:
+                raw[client_id] = value
+        facts.raw[need] = raw
+    at, inside = positions(ids, client_ids)
+    if metric.kind in ("amount", "number"):
+        column = np.zeros(len(ids), dtype=np.int64)
+        units = [_units(v) if metric.kind == "amount" else min(int(v), CEILING) for v in values]
+        np.add.at(column, at[inside], np.asarray(units, dtype=np.int64)[inside])
+        facts.numbers[need] = np.minimum(column, CEILING)
+    elif metric.kind == "flag":
+        column = np.zeros(len(ids), dtype=np.int64)
+        column[at[inside]] = 1
+        facts.numbers[need] = column
+    elif metric.kind == "choice":
+        vocabulary: dict[str, int] = {}
+        codes = np.full(len(ids), -1, dtype=np.int32)
+        coded = np.fromiter(
+            (vocabulary.setdefault(str(v), len(vocabulary)) for v in values),
+            dtype=np.int32,
+            count=len(values),
+        )
+        codes[at[inside]] = coded[inside]
+        facts.choices[need] = (codes, vocabulary)
+    else:
+        held: dict[str, np.ndarray] = {}
+        interesting = set_values.get(need, set()) if set_values is not None else None
+        text = [str(v) for v in values]
+        for value in interesting if interesting is not None else set(text):
+            mask = np.fromiter((t == value for t in text), dtype=bool, count=len(text)) & inside
+            column = np.zeros(len(ids), dtype=bool)
+            column[at[mask]] = True
+            held[value] = column
+        facts.sets[need] = held
+
+
+def set_values_of(trees: Iterable[Mapping[str, Any] | None]) -> dict[Need, set[str]]:
+    """The values of set metrics the trees test: only those are measured as columns."""
+    wanted: dict[Need, set[str]] = {}
+    for tree in trees:
+        for _, leaf in leaves(tree):
+            if isinstance(leaf["value"], list):
+                wanted.setdefault(need_of(leaf), set()).update(leaf["value"])
+    return wanted
+
+
+# --- the evaluator ---------------------------------------------------------------------------------
+
+
+@dataclass
+class LeafResult:
+    path: str
+    leaf: Mapping[str, Any]
+    target: Any  # the bound the client was held to (relaxed by ``share`` for hysteresis)
+    met: np.ndarray
+    score: np.ndarray
+
+
+@dataclass
+class Evaluation:
+    """A tree over an array of clients: met and score per client, and each leaf's."""
+
+    met: np.ndarray
+    score: np.ndarray
+    leaves: list[LeafResult]
+
+
+def _target_units(leaf: Mapping[str, Any], kind: str, share: float) -> int:
+    value = Decimal(str(leaf["value"]))
+    if share < 1 and leaf["operator"] in (">=", ">"):
+        value = value * Decimal(str(share))
+    if kind == "amount":
+        return int(value.scaleb(4).to_integral_value(rounding="ROUND_CEILING"))
+    return int(value.to_integral_value(rounding="ROUND_CEILING"))
+
+
+def _leaf(
+    path: str, leaf: Mapping[str, Any], facts: Facts, metrics: Mapping[str, ClientMetric], share: float
+) -> LeafResult:
+    metric = metrics[leaf["metric"]]
+    need = need_of(leaf)
+    operator = leaf["operator"]
+    size = len(facts.ids)
+    if metric.kind in ("amount", "number"):
+        current = facts.numbers[need]
+        target = _target_units(leaf, metric.kind, share)
+        met = {
+            ">=": current >= target,
+            ">": current > target,
+            "<=": current <= target,
+            "<": current < target,
+            "==": current == target,
+        }[operator]
+        score = met.astype(np.float64)
+        if operator in (">=", ">") and target > 0:
+            partial = np.minimum(current.astype(np.float64) / float(target), NEARLY)
+            score = np.where(met, 1.0, partial)
+        shown = Decimal(target).scaleb(-4) if metric.kind == "amount" else target
+        return LeafResult(path, leaf, shown, met, score)
+    if metric.kind == "flag":
+        met = (facts.numbers[need] == 1) == bool(leaf["value"])
+        return LeafResult(path, leaf, leaf["value"], met, met.astype(np.float64))
+    if metric.kind == "choice":
+        codes, vocabulary = facts.choices[need]
+        wanted = [vocabulary[v] for v in leaf["value"] if v in vocabulary]
+        member = np.isin(codes, wanted) if wanted else np.zeros(size, dtype=bool)
+        met = member if operator == "in" else ~member
+        return LeafResult(path, leaf, list(leaf["value"]), met, met.astype(np.float64))
+    held = facts.sets[need]
+    columns = [held.get(v, np.zeros(size, dtype=bool)) for v in leaf["value"]]
+    count = np.sum(columns, axis=0) if columns else np.zeros(size, dtype=np.int64)
+    if operator == "includes_all":
+        met = count == len(columns)
+        score = np.where(met, 1.0, count / max(len(columns), 1))
+        return LeafResult(path, leaf, list(leaf["value"]), met, score)
+    met = count > 0 if operator == "includes_any" else count == 0
+    return LeafResult(path, leaf, list(leaf["value"]), met, met.astype(np.float64))
+
+
+def evaluate(
+    tree: Mapping[str, Any],
+    facts: Facts,
+    metrics: Mapping[str, ClientMetric],
+    *,
+    share: float = 1.0,
+    path: str = "criteria",
+) -> Evaluation:
+    """Evaluate ``tree`` for every client of ``facts``."""
+    if "all" in tree or "any" in tree:
+        key = "all" if "all" in tree else "any"
+        parts = [
+            evaluate(child, facts, metrics, share=share, path=f"{path}.{key}.{i}")
+            for i, child in enumerate(tree[key])
+        ]
+        mets = np.vstack([p.met for p in parts])
+        scores = np.vstack([p.score for p in parts])
+        if key == "all":
+            met, score = mets.all(axis=0), scores.mean(axis=0)
+        else:
+            met, score = mets.any(axis=0), scores.max(axis=0)
+        # A mean of scores of which one is below 1 is below 1; clamp rounding the other way.
+        score = np.where(met, 1.0, np.minimum(score, NEARLY))
+        return Evaluation(met, score, [leaf for p in parts for leaf in p.leaves])
+    if "not" in tree:
+        inner = evaluate(tree["not"], facts, metrics, share=share, path=f"{path}.not")
+        met = ~inner.met
+        return Evaluation(met, met.astype(np.float64), inner.leaves)
+    result = _leaf(path, tree, facts, metrics, share)
+    return Evaluation(result.met, result.score, [result])

@@ -1,0 +1,476 @@
+"""Clients' standings: recomputation (serialized, idempotent, written only on a real change), staff's
+one-off assignments, floors and locks, and what a client's standing looks like.
+
+Every path that may change a status goes through :func:`recompute`: the events, the nightly batch
+(a chunk of clients at a time) and staff's actions. It locks the clients (``serialize_on``), reads
+their standing and facts inside the lock, decides (``decision.decide``) and writes only what
+changed: so a duplicated or replayed event, or two workers deciding the same client, write one
+history row per real change and notify once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+from sqlalchemy import insert, select
+
+from core.sdk import (
+    Client,
+    Conflict,
+    Ctx,
+    InvalidInput,
+    StatusChange,
+    announce,
+    fetch,
+    get_client,
+    popup_each,
+    queue_email,
+    serialize_on,
+    set_client_group,
+    utcnow,
+)
+from plugins.status_system.checklist import describe
+from plugins.status_system.criteria import Facts, evaluate, measure, positions
+from plugins.status_system.decision import NEVER, Current, Decision, decide
+from plugins.status_system.ladder import PLUGIN, Ladder, Rung, load_ladder
+from plugins.status_system.models import Cause, HistoryEntry, Standing, Status
+
+
+def lock_key(ctx: Ctx, client_id: int) -> str:
+    return f"status_system:{ctx.tenant_id}:{client_id}"
+
+
+def actor_of(ctx: Ctx) -> str:
+    if ctx.principal is not None:
+        return f"{ctx.principal.kind.value}:{ctx.principal.label}"
+    return str(ctx.session.info.get("actor_label") or "system")
+
+
+def _seconds(moment: datetime | None, default: float) -> float:
+    return moment.timestamp() if moment is not None else default
+
+
+def current_of(ladder: Ladder, ids: np.ndarray, rows: Mapping[int, Any] | Iterable[Any]) -> Current:
+    """The standings of ``ids`` as arrays (a client without a row holds the lowest status). ``rows``
+    are standings (objects or rows with their columns), or a mapping of them by client."""
+    current = Current.empty(len(ids))
+    found = list(rows.values() if isinstance(rows, Mapping) else rows)
+    if not found:
+        return current
+    level_of = ladder.level_of
+    client_ids = np.fromiter((row.client_id for row in found), dtype=np.int64, count=len(found))
+    places, inside = positions(ids, client_ids)
+    at = places[inside]
+    level = np.fromiter((level_of.get(row.status_id, 0) for row in found), dtype=np.int64, count=len(found))
+    current.level[at] = level[inside]
+    promoted = np.fromiter(
+        (np.nan if row.promoted_at is None else row.promoted_at.timestamp() for row in found),
+        dtype=np.float64,
+        count=len(found),
+    )
+    current.promoted_at[at] = promoted[inside]
+    # Locks and floors are few: set them one by one.
+    for i in np.flatnonzero(inside).tolist():
+        row = found[i]
+        if row.lock_status_id in level_of or row.floor_status_id in level_of:
+            place = int(places[i])
+            if row.lock_status_id in level_of:
+                current.lock[place] = level_of[row.lock_status_id]
+                current.lock_expires[place] = _seconds(row.lock_expires_at, NEVER)
+            if row.floor_status_id in level_of:
+                current.floor[place] = level_of[row.floor_status_id]
+                current.floor_expires[place] = _seconds(row.floor_expires_at, NEVER)
+    return current
+
+
+def standing_rows(ctx: Ctx) -> list[Any]:
+    """Every standing of the tenant, the columns a decision reads, in one round trip."""
+    columns = (
+        Standing.client_id,
+        Standing.status_id,
+        Standing.promoted_at,
+        Standing.lock_status_id,
+        Standing.lock_expires_at,
+        Standing.floor_status_id,
+        Standing.floor_expires_at,
+    )
+    return ctx.session.execute(select(*columns)).all()
+
+
+def decide_all(ctx: Ctx, ladder: Ladder, ids: np.ndarray, now: datetime) -> Decision:
+    """The decision for the clients ``ids`` (sorted) out of one pass over the tenant's facts and
+    standings: the nightly batch's first phase and the rule editor's dry run. Nothing is locked."""
+    facts = measure(
+        ctx, ladder.needs(), ladder.metrics, ids, now, set_values=ladder.set_values(), every_client=True
+    )
+    return decide(ladder, current_of(ladder, ids, standing_rows(ctx)), facts, now)
+
+
+@dataclass
+class Assessment:
+    """Clients' standings, facts and decision, read inside their lock."""
+
+    ladder: Ladder
+    facts: Facts
+    current: Current
+    decision: Decision
+    rows: dict[int, Standing]
+    now: datetime
+
+
+def assess(
+    ctx: Ctx, client_ids: Iterable[int], now: datetime | None = None, *, fresh: bool = False
+) -> Assessment:
+    now = now or utcnow()
+    ladder = load_ladder(ctx)
+    ids = np.array(sorted(set(client_ids)), dtype=np.int64)
+    rows = {
+        row.client_id: row
+        for row in ctx.session.scalars(select(Standing).where(Standing.client_id.in_(ids.tolist())))
+    }
+    facts = measure(
+        ctx, ladder.needs(), ladder.metrics, ids, now, set_values=ladder.set_values(), keep_raw=True
+    )
+    current = current_of(ladder, ids, rows)
+    current.fresh[:] = fresh
+    return Assessment(ladder, facts, current, decide(ladder, current, facts, now), rows, now)
+
+
+def recompute(
+    ctx: Ctx,
+    client_ids: Iterable[int],
+    *,
+    now: datetime | None = None,
+    cause: Cause | None = None,
+    reason: str = "",
+    fresh: bool = False,
+) -> int:
+    """Re-decide the clients and write what changed; returns how many changed status. ``fresh``
+    ignores the status they hold (a lock was just lifted)."""
+    ids = sorted(set(client_ids))
+    if not ids:
+        return 0
+    serialize_on(ctx.session, *(lock_key(ctx, client_id) for client_id in ids))
+    found = assess(ctx, ids, now, fresh=fresh)
+    if not found.ladder.rungs:
+        return 0
+    dirty = np.flatnonzero(found.decision.dirty).tolist()
+    # The clients whose change is announced, in one query (not one each); held here, as the
+    # session's identity map keeps only weak references.
+    held = _clients(ctx, found.facts.ids[dirty].tolist()) if dirty else []
+    changed = 0
+    for at in dirty:
+        changed += _apply(ctx, found, at, cause, reason)
+    write_pending(ctx)
+    del held
+    return changed
+
+
+def _clients(ctx: Ctx, client_ids: list[int]) -> list[Client]:
+    return list(ctx.session.scalars(select(Client).where(Client.id.in_(client_ids))))
+
+
+def _standing_row(ctx: Ctx, found: Assessment, client_id: int) -> Standing:
+    row = found.rows.get(client_id)
+    if row is None:
+        row = Standing(client_id=client_id, status_id=found.ladder.rungs[0].id, since=found.now, version=0)
+        ctx.session.add(row)
+        found.rows[client_id] = row
+    return row
+
+
+def _apply(ctx: Ctx, found: Assessment, at: int, cause: Cause | None, reason: str) -> int:
+    decision, ladder = found.decision, found.ladder
+    client_id = int(found.facts.ids[at])
+    row = _standing_row(ctx, found, client_id)
+    if decision.lock_expired[at]:
+        row.lock_status_id, row.lock_reason, row.lock_expires_at = None, "", None
+    if decision.floor_expired[at]:
+        row.floor_status_id, row.floor_reason, row.floor_expires_at = None, "", None
+    row.version += 1
+    before, after = int(decision.current[at]), int(decision.level[at])
+    if before == after:
+        return 0
+    previous, new = ladder.rungs[before], ladder.rungs[after]
+    row.status_id, row.since = new.id, found.now
+    if after > before:
+        row.promoted_at = found.now
+    why = Cause(cause or decision.cause[at])
+    record(
+        ctx,
+        client_id,
+        previous,
+        new,
+        why,
+        reason,
+        evaluation_of(ctx, found, at, new if after > before else previous),
+        notify_email=ladder.notify_email,
+    )
+    return 1
+
+
+def evaluation_of(ctx: Ctx, found: Assessment, at: int, rung: Rung) -> dict[str, Any] | None:
+    """The checklist of ``rung``'s tree for the client: what decided a change, kept in the history."""
+    evaluation = found.decision.full.get(rung.level)
+    if evaluation is None:
+        return None
+    return {
+        "status": rung.name,
+        "met": bool(evaluation.met[at]),
+        "progress": round(float(evaluation.score[at]), 4),
+        "checklist": describe(ctx, evaluation, found.facts, at, found.ladder.metrics),
+    }
+
+
+def record(
+    ctx: Ctx,
+    client_id: int,
+    previous: Rung | None,
+    new: Rung,
+    cause: Cause,
+    reason: str,
+    evaluation: dict[str, Any] | None,
+    *,
+    notify_email: bool,
+) -> None:
+    """Record a change: its history row and the client's pop-up are written with the chunk's
+    others by :func:`write_pending` (a few statements for any number of changes); the client is
+    told only when they can see the status, and the change is announced to modules now."""
+    direction = "same_level"
+    if previous is not None and new.level != previous.level:
+        direction = "up" if new.level > previous.level else "down"
+    pending = _pending(ctx)
+    pending.history.append(
+        {
+            "tenant_id": ctx.tenant_id,
+            "client_id": client_id,
+            "previous_status_id": previous.id if previous else None,
+            "previous_name": previous.name if previous else None,
+            "status_id": new.id,
+            "name": new.name,
+            "direction": direction,
+            "cause": cause,
+            "actor": actor_of(ctx)[:200],
+            "reason": reason[:500],
+            "evaluation": evaluation,
+            "created_at": utcnow(),
+        }
+    )
+    if new.visible_to_clients:
+        _notify(ctx, client_id, new, direction, notify_email)
+    _follow_group(ctx, client_id, previous, new)
+    client = ctx.session.get(Client, client_id)
+    change: StatusChange = {
+        "previous_status_id": previous.id if previous else None,
+        "previous_status": previous.name if previous else None,
+        "status_id": new.id,
+        "status": new.name,
+        "direction": direction,  # type: ignore[typeddict-item]
+        "cause": cause.value,  # type: ignore[typeddict-item]
+        "reason": reason,
+    }
+    announce(ctx, "crm_client_status_changed", announcer=PLUGIN, client=client, change=change)
+
+
+@dataclass
+class Pending:
+    """Changes recorded in this unit of work and not yet written."""
+
+    history: list[dict[str, Any]] = field(default_factory=list)
+    popups: dict[tuple[str, str, int, str], list[int]] = field(default_factory=dict)
+
+
+PENDING = "status_system.pending"
+
+
+def _pending(ctx: Ctx) -> Pending:
+    pending = ctx.session.info.get(PENDING)
+    if pending is None:
+        pending = ctx.session.info[PENDING] = Pending()
+    return pending
+
+
+def write_pending(ctx: Ctx) -> None:
+    """Write the recorded changes: the history rows in one INSERT, the pop-ups in one INSERT …
+    SELECT per status reached."""
+    pending = ctx.session.info.pop(PENDING, None)
+    if pending is None:
+        return
+    if pending.history:
+        ctx.session.execute(insert(HistoryEntry), pending.history)
+    for (title, body, status_id, direction), client_ids in pending.popups.items():
+        clients = select(Client.id).where(Client.tenant_id == ctx.tenant_id, Client.id.in_(client_ids))
+        data = {"status_id": status_id, "direction": direction}
+        popup_each(ctx, clients, title, body, source=PLUGIN, data=data)
+
+
+def _follow_group(ctx: Ctx, client_id: int, previous: Rung | None, new: Rung) -> None:
+    """A status that carries a client group moves its holders into it (the group's portal
+    permissions come with the status); leaving it moves them out of the previous status's group,
+    unless staff had moved them elsewhere meanwhile."""
+    if new.group_id is not None:
+        set_client_group(ctx, client_id, new.group_id)
+    elif previous is not None and previous.group_id is not None:
+        client = ctx.session.get(Client, client_id)
+        if client is not None and client.group_id == previous.group_id:
+            set_client_group(ctx, client_id, None)
+
+
+def _notify(ctx: Ctx, client_id: int, new: Rung, direction: str, notify_email: bool) -> None:
+    title = f"Your status is now {new.name}"
+    body = new.caption or (
+        f"Congratulations: you reached {new.name}."
+        if direction == "up"
+        else f"Your status changed to {new.name}."
+    )
+    _pending(ctx).popups.setdefault((title, body, new.id, direction), []).append(client_id)
+    if notify_email:
+        client = ctx.session.get(Client, client_id)
+        if client is not None and client.email:
+            queue_email(
+                ctx,
+                client.email,
+                title,
+                f"{body}\n\nSee what your status means in your client portal.",
+                client_id=client_id,
+            )
+
+
+# --- staff's actions ---------------------------------------------------------------------------------
+
+
+def assign(
+    ctx: Ctx,
+    client_id: int,
+    status_id: int,
+    mode: str,
+    reason: str,
+    expires_at: datetime | None = None,
+) -> None:
+    """Staff set a status: ``once`` (now; the rules may move it later, after the grace period),
+    ``floor`` (at least this status) or ``lock`` (exactly this status, whatever the rules say)."""
+    get_client(ctx, client_id)  # 404 outside the caller's data permissions
+    status = fetch(ctx.session, Status, status_id, label="status", field="status_id")
+    now = utcnow()
+    if expires_at is not None and expires_at <= now:
+        raise InvalidInput("expires_at", "must be in the future")
+    if mode == "once" and expires_at is not None:
+        raise InvalidInput("expires_at", "only a floor or a lock expires")
+    serialize_on(ctx.session, lock_key(ctx, client_id))
+    found = assess(ctx, [client_id], now)
+    row = _standing_row(ctx, found, client_id)
+    if mode == "lock":
+        row.lock_status_id, row.lock_reason, row.lock_expires_at = status.id, reason, expires_at
+        row.set_by = actor_of(ctx)
+        cause = Cause.LOCK
+    elif mode == "floor":
+        row.floor_status_id, row.floor_reason, row.floor_expires_at = status.id, reason, expires_at
+        row.set_by = actor_of(ctx)
+        cause = Cause.FLOOR
+    else:
+        if row.lock_status_id is not None and (row.lock_expires_at is None or row.lock_expires_at > now):
+            raise Conflict("a lock holds this client's status: lift it first, or lock another status")
+        level_of = found.ladder.level_of
+        before = level_of.get(row.status_id, 0)
+        if row.status_id != status.id:
+            rungs = found.ladder.rungs
+            row.status_id, row.since, row.version = status.id, now, row.version + 1
+            if level_of[status.id] > before:
+                row.promoted_at = now  # the grace period protects a manual promotion too
+            record(
+                ctx,
+                client_id,
+                rungs[before],
+                rungs[level_of[status.id]],
+                Cause.MANUAL,
+                reason,
+                None,
+                notify_email=found.ladder.notify_email,
+            )
+            write_pending(ctx)
+        return
+    ctx.session.flush()
+    recompute(ctx, [client_id], now=now, cause=cause, reason=reason)
+
+
+def release(ctx: Ctx, client_id: int, what: str, reason: str) -> None:
+    """Lift a client's lock or floor; the rules (and the other one) decide again at once."""
+    get_client(ctx, client_id)
+    serialize_on(ctx.session, lock_key(ctx, client_id))
+    row = ctx.session.scalar(select(Standing).where(Standing.client_id == client_id))
+    if row is None or getattr(row, f"{what}_status_id") is None:
+        raise Conflict(f"the client has no {what}")
+    setattr(row, f"{what}_status_id", None)
+    setattr(row, f"{what}_reason", "")
+    setattr(row, f"{what}_expires_at", None)
+    ctx.session.flush()
+    recompute(
+        ctx,
+        [client_id],
+        cause=Cause.LOCK if what == "lock" else Cause.FLOOR,
+        reason=reason or f"{what} lifted",
+        fresh=what == "lock",
+    )
+
+
+# --- reading a standing ----------------------------------------------------------------------------
+
+
+def standing_of(ctx: Ctx, client_id: int) -> dict[str, Any]:
+    """A client's status, lock, floor, the next status and the checklist to reach it, and, with
+    automatic demotion, whether the status is at risk and what keeps it."""
+    found = assess(ctx, [client_id])
+    ladder = found.ladder
+    row = found.rows.get(client_id)
+    if not ladder.rungs:
+        return {"client_id": client_id, "status_id": None, "status": None, "since": None, "lock": None,
+                "floor": None, "next": None, "current": None, "at_risk": False, "keep": []}  # fmt: skip
+    level = int(found.current.level[0])
+    rung = ladder.rungs[level]
+    names = {r.id: r.name for r in ladder.rungs}
+
+    def staff_set(what: str) -> dict[str, Any] | None:
+        status_id = getattr(row, f"{what}_status_id", None) if row else None
+        if status_id is None:
+            return None
+        return {
+            "status_id": status_id,
+            "status": names.get(status_id),
+            "reason": getattr(row, f"{what}_reason"),
+            "expires_at": getattr(row, f"{what}_expires_at"),
+            "set_by": row.set_by,
+        }
+
+    def about(target: Rung | None) -> dict[str, Any] | None:
+        if target is None or target.criteria is None:
+            return None
+        evaluation = found.decision.full[target.level]
+        return {
+            "status_id": target.id,
+            "name": target.name,
+            "met": bool(evaluation.met[0]),
+            "progress": round(float(evaluation.score[0]), 4),
+            "checklist": describe(ctx, evaluation, found.facts, 0, ladder.metrics),
+        }
+
+    at_risk = bool(found.decision.at_risk[0])
+    keep: list[dict[str, Any]] = []
+    if at_risk and rung.criteria is not None:
+        relaxed = evaluate(rung.criteria, found.facts, ladder.metrics, share=ladder.keep_share)
+        keep = describe(ctx, relaxed, found.facts, 0, ladder.metrics, keeping=True)
+    return {
+        "client_id": client_id,
+        "status_id": rung.id,
+        "status": rung.name,
+        "since": row.since if row else None,
+        "lock": staff_set("lock"),
+        "floor": staff_set("floor"),
+        "next": about(ladder.above(level)),
+        "current": about(rung),
+        "at_risk": at_risk,
+        "keep": keep,
+    }
