@@ -43,25 +43,12 @@ BATCH = 10_000
 
 def prepare(runtime: Runtime, clients: int) -> tuple[int, int]:
     """A tenant with the module installed and one client group of ``clients`` members."""
-    from core.crm.models import Client, ClientGroup
-    from core.marketplace.service import install
-    from core.tenancy.schemas import TenantIn
-    from core.tenancy.service import create_tenant
+    from broker import bench_tenant  # bench/broker.py
 
-    with runtime.db.transaction(write=True) as session:
-        tenant, _ = create_tenant(
-            session,
-            runtime,
-            TenantIn(
-                name="Bench",
-                slug="bench",
-                admin_email="admin@bench.example.com",
-                admin_password="Bench-Passw0rd",
-            ),
-        )
-        tenant_id = tenant.id
+    from core.crm.models import Client, ClientGroup
+
+    tenant_id = bench_tenant(runtime, "coupons")
     with runtime.db.transaction(tenant_id=tenant_id, write=True) as session:
-        install(bind(session, None, runtime, "bench"), "coupons")
         group = ClientGroup(name="Everyone", tenant_id=tenant_id)
         session.add(group)
         session.flush()

@@ -50,28 +50,14 @@ MAX_DEPTH = 30
 
 def build(runtime: Runtime, clients: int, rng: random.Random) -> tuple[int, int, int]:
     """The tenant, its tree and deposits; returns (tenant id, rule id, deposits written)."""
+    from broker import bench_tenant  # bench/broker.py
+
     from core.crm.models import Client, Deposit, Rank, Tier
-    from core.marketplace.service import install
-    from core.tenancy.schemas import TenantIn
-    from core.tenancy.service import create_tenant
     from plugins.tier_upgrade import service
     from plugins.tier_upgrade.schemas import RuleIn
 
-    with runtime.db.transaction(write=True) as session:
-        tenant, _ = create_tenant(
-            session,
-            runtime,
-            TenantIn(
-                name="Bench",
-                slug="bench",
-                base_currencies=["USD", "EUR"],
-                admin_email="admin@bench.example.com",
-                admin_password="Bench-Passw0rd",
-            ),
-        )
-        tenant_id = tenant.id
+    tenant_id = bench_tenant(runtime, "tier_upgrade", ("USD", "EUR"))
     with runtime.db.transaction(tenant_id=tenant_id, write=True) as session:
-        install(bind(session, None, runtime, "bench"), "tier_upgrade")
         rank = Rank(name="IB", tenant_id=tenant_id)
         session.add(rank)
         session.flush()
