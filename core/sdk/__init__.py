@@ -64,6 +64,7 @@ from core.crm.money import check_company_currency, check_precision, company_curr
 from core.crm.ranks import get_rank
 from core.crm.segments import list_segments, segment_query
 from core.db.base import Base, IdType, TenantOwned, Timestamped, utcnow
+from core.db.bulk import insert_rows
 from core.db.lookup import ensure_unique, fetch
 from core.db.paging import PageRequest, PageResult, count, paginate, paginate_rows
 from core.db.session import serialize_on, tenant_insert, tenant_sql
@@ -163,6 +164,7 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "utcnow",
     "serialize_on",
     "tenant_insert",
+    "insert_rows",
     "tenant_sql",
     # request and response schemas, bounds
     "Amount",

@@ -210,3 +210,48 @@ def test_a_tenant_session_never_writes_or_sees_platform_rows(two_tenants):
             None,
             "s",
         )
+
+
+def test_insert_rows_writes_many_rows_exactly_and_only_into_the_sessions_tenant(two_tenants):
+    """``insert_rows`` (an array per column on PostgreSQL, executemany on SQLite): money, enums,
+    times and NULLs arrive as given, and a row naming another tenant lands in the session's."""
+    from decimal import Decimal
+
+    from core.crm.models import Deposit, DepositKind, DepositStatus
+    from core.db.bulk import insert_rows
+
+    crm, acme, globex = two_tenants
+    client_id = _first_client_id(crm, acme.id)
+    now = utcnow()
+    amounts = [Decimal("0.0001"), Decimal("123456789012.3456"), Decimal("10")]
+    rows = [
+        {
+            "client_id": client_id,
+            "amount": amount,
+            "currency": "USD",
+            "kind": DepositKind.MANUAL,
+            "status": DepositStatus.APPROVED if i else DepositStatus.PENDING,
+            "note": f"it's row {i}",
+            "decision_note": "",
+            "decided_at": now if i else None,
+            "created_at": now,
+            "tenant_id": globex.id,  # ignored: the session's tenant is written
+        }
+        for i, amount in enumerate(amounts)
+    ]
+    with crm.db.transaction(tenant_id=acme.id) as session:
+        assert insert_rows(session, Deposit, rows) == 3
+    with crm.db.transaction(tenant_id=acme.id) as session:
+        found = session.scalars(
+            select(Deposit).where(Deposit.note.like("it's row %")).order_by(Deposit.id)
+        ).all()
+        assert [d.amount for d in found] == amounts
+        assert [d.status for d in found] == [
+            DepositStatus.PENDING,
+            DepositStatus.APPROVED,
+            DepositStatus.APPROVED,
+        ]
+        assert [d.decided_at for d in found] == [None, now, now]
+    assert crm.count("deposits", globex.id) == 0
+    with pytest.raises(TenantScopeError), crm.db.session() as session:
+        insert_rows(session, Deposit, rows)
