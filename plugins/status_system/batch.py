@@ -12,9 +12,8 @@ from __future__ import annotations
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import select
 
-from core.sdk import Client, Ctx, JobContext
+from core.sdk import Ctx, JobContext
 from plugins.status_system.ladder import load_ladder
 from plugins.status_system.standing import decide_all, recompute
 
@@ -28,8 +27,7 @@ def candidates(ctx: Ctx, now: datetime) -> np.ndarray:
     ladder = load_ladder(ctx)
     if not ladder.rungs:
         return np.zeros(0, dtype=np.int64)
-    ids = np.sort(np.fromiter(ctx.session.scalars(select(Client.id)), dtype=np.int64))
-    decision = decide_all(ctx, ladder, ids, now)
+    ids, decision = decide_all(ctx, ladder, now)
     return ids[decision.dirty]
 
 

@@ -17,14 +17,26 @@ of its target (the status is kept while the client stays above 90 % of it, by de
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
-from sqlalchemy import BigInteger, String, and_, case, cast, func, select, true, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    Select,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    func,
+    select,
+    true,
+    type_coerce,
+)
 
 from core.sdk import (
     CORE_METRICS,
@@ -36,6 +48,7 @@ from core.sdk import (
     DepositStatus,
     InvalidInput,
     MetricQuery,
+    UTCDateTime,
     company_currencies,
     money_sum,
     money_units,
@@ -167,10 +180,6 @@ def _units(value: Any) -> int:
     return min(units, CEILING)
 
 
-# Core's deposit metrics and client columns, when the registry holds core's own (a plugin may
-# replace a metric by name), are measured together: one GROUP BY over the approved deposits for
-# every deposit need, one read of the clients for every column, whatever the number of leaves. The
-# values are those of the metrics' own ``measure`` (plugins/status_system/tests check it).
 CORE = {metric.name: metric for metric in CORE_METRICS}
 DEPOSITS = ("deposits_sum", "deposits_count")
 CLIENT_COLUMNS: dict[str, Any] = {
@@ -187,127 +196,205 @@ def _is_core(metrics: Mapping[str, ClientMetric], name: str) -> bool:
     return name in CORE and metrics.get(name) is CORE[name]
 
 
-def _approved_in(need: Need, now: datetime) -> Any:
-    """The condition a deposit meets to count for ``need`` (besides being approved)."""
+def _since(need: Need) -> str:
+    return f"since_{need.window_days}"
+
+
+def _approved_in(need: Need) -> Any:
+    """The condition a deposit meets to count for ``need`` (besides being approved); a window's
+    bounds are parameters (``now`` and ``since_<days>``), so one statement serves every moment."""
     condition = true()
     if need.window_days is not None:
-        start = now - timedelta(days=need.window_days)
+        start, now = bindparam(_since(need), type_=UTCDateTime()), bindparam("now", type_=UTCDateTime())
         condition = and_(Deposit.decided_at >= start, Deposit.decided_at <= now)
     if need.metric == "deposits_sum":
         condition = and_(Deposit.currency == need.currency, condition)
     return condition
 
 
-def _deposit_columns(ctx: Ctx, wanted: list[Need], now: datetime, exact: bool) -> list[Any]:
-    """One aggregate per need. ``exact``: sums as money (None when the client has none); otherwise
-    as integer units clamped at CEILING, computed by PostgreSQL without a decimal in Python."""
-    postgresql = ctx.session.get_bind().dialect.name == "postgresql"
-    columns = []
-    for need in wanted:
-        condition = _approved_in(need, now)
-        if need.metric == "deposits_count":
-            plain = need.window_days is None
-            columns.append(func.count() if plain else func.sum(case((condition, 1), else_=0)))
-        elif exact or not postgresql:
-            columns.append(money_units(money_sum(case((condition, Deposit.amount)))))
-        else:
-            total = func.coalesce(func.sum(case((condition, Deposit.amount))), 0) * UNITS
-            columns.append(cast(func.least(total, CEILING), BigInteger))
-    return columns
+def _deposit_column(need: Need, exact: bool, postgresql: bool) -> Any:
+    """One aggregate. ``exact``: a sum as money (None when the client has none); otherwise integer
+    units clamped at CEILING, computed by PostgreSQL without a decimal in Python."""
+    condition = _approved_in(need)
+    if need.metric == "deposits_count":
+        return func.count() if need.window_days is None else func.sum(case((condition, 1), else_=0))
+    if exact or not postgresql:
+        return money_units(money_sum(case((condition, Deposit.amount))))
+    total = func.coalesce(func.sum(case((condition, Deposit.amount))), 0) * UNITS
+    return cast(func.least(total, CEILING), BigInteger)
 
 
-def _in_chunks(stmt: Any, column: Any, ids: np.ndarray, every_client: bool) -> Iterator[Any]:
-    if every_client:
-        yield stmt
-        return
-    asked = ids.tolist()
-    for first in range(0, len(asked), IN_LIST):
-        yield stmt.where(column.in_(asked[first : first + IN_LIST]))
+@dataclass(frozen=True)
+class Rider:
+    """Columns read in the same statement as the facts, joined to the clients (the standings:
+    one round trip for all a decision reads). ``key`` names it in the statement cache."""
+
+    key: str
+    columns: tuple[Any, ...]
+    join: Callable[[Select[Any], Any], Select[Any]]  # (statement, the ids asked about or None)
 
 
-def _measure_deposits(ctx: Ctx, wanted: list[Need], facts: Facts, now: datetime, every_client: bool) -> None:
-    exact = facts.raw is not None
-    stmt = (
-        select(Deposit.client_id, *_deposit_columns(ctx, wanted, now, exact))
-        .where(Deposit.status == DepositStatus.APPROVED)
-        .group_by(Deposit.client_id)
-    )
-    rows = [row for chunk in _in_chunks(stmt, Deposit.client_id, facts.ids, every_client) for row in
-            ctx.session.execute(chunk)]  # fmt: skip
-    client_ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-    at, inside = positions(facts.ids, client_ids)
-    at = at[inside]
-    for i, need in enumerate(wanted, start=1):
-        values = [row[i] for row in rows]
-        column = np.zeros(len(facts.ids), dtype=np.int64)
-        units = np.fromiter(
-            (0 if v is None else min(v, CEILING) for v in values),
-            dtype=np.int64,
-            count=len(values),
+@dataclass(frozen=True)
+class CoreRead:
+    """Core's deposit metrics and client columns a set of needs has (when the registry holds core's
+    own: a plugin may replace a metric by name), read together: one statement, clients joined to
+    one GROUP BY over their approved deposits, whatever the number of leaves. The values are those
+    of the metrics' own ``measure`` (plugins/status_system/tests check it)."""
+
+    deposits: tuple[Need, ...]
+    columns: tuple[Need, ...]
+
+    @classmethod
+    def of(cls, needs: Iterable[Need], metrics: Mapping[str, ClientMetric]) -> CoreRead:
+        ordered = sorted(needs, key=lambda n: n.order)
+        return cls(
+            tuple(n for n in ordered if n.metric in DEPOSITS and _is_core(metrics, n.metric)),
+            tuple(n for n in ordered if n.metric in CLIENT_COLUMNS and _is_core(metrics, n.metric)),
         )
-        column[at] = units[inside]
-        facts.numbers[need] = column
-        if facts.raw is not None:
-            if need.metric == "deposits_sum":
-                facts.raw[need] = {
-                    int(c): Decimal(v).scaleb(-4) for c, v in zip(client_ids.tolist(), values, strict=True)
-                    if v is not None
-                }  # fmt: skip
-            else:
-                pairs = zip(client_ids.tolist(), values, strict=True)
-                facts.raw[need] = {int(c): int(v) for c, v in pairs if v}
+
+    def statement(self, postgresql: bool, exact: bool, every_client: bool, rider: Rider | None) -> Any:
+        """``SELECT id, <columns>, <deposit aggregates>, <rider's>`` (built once per shape)."""
+        key = (self, postgresql, exact, every_client, rider.key if rider else None)
+        stmt = _STATEMENTS.get(key)
+        if stmt is None:
+            stmt = _STATEMENTS[key] = self._build(postgresql, exact, every_client, rider)
+        return stmt
+
+    def _build(self, postgresql: bool, exact: bool, every_client: bool, rider: Rider | None) -> Any:
+        asked = bindparam("ids", expanding=True)
+        stmt = select(Client.id, *(CLIENT_COLUMNS[n.metric] for n in self.columns))
+        if self.deposits:
+            aggregates = [
+                _deposit_column(n, exact, postgresql).label(f"d{i}") for i, n in enumerate(self.deposits)
+            ]
+            sums = select(Deposit.client_id, *aggregates).where(Deposit.status == DepositStatus.APPROVED)
+            if not every_client:
+                sums = sums.where(Deposit.client_id.in_(asked))
+            sums = sums.group_by(Deposit.client_id).subquery("sums")
+            stmt = stmt.outerjoin(sums, sums.c.client_id == Client.id)
+            # A client without deposits has none of them: 0 where the column is a plain integer.
+            plain = [n.metric == "deposits_count" or (postgresql and not exact) for n in self.deposits]
+            stmt = stmt.add_columns(
+                *(func.coalesce(sums.c[f"d{i}"], 0) if p else sums.c[f"d{i}"] for i, p in enumerate(plain))
+            )
+        if rider is not None:
+            stmt = rider.join(stmt.add_columns(*rider.columns), None if every_client else asked)
+        return stmt if every_client else stmt.where(Client.id.in_(asked))
+
+    def params(self, now: datetime) -> dict[str, Any]:
+        windows = {_since(n): now - timedelta(days=n.window_days) for n in self.deposits if n.window_days}
+        return {"now": now, **windows}
 
 
-def _measure_columns(ctx: Ctx, wanted: list[Need], facts: Facts, every_client: bool) -> None:
-    columns = [CLIENT_COLUMNS[need.metric] for need in wanted]
-    stmt = select(Client.id, *columns)
-    rows = [row for chunk in _in_chunks(stmt, Client.id, facts.ids, every_client) for row in
-            ctx.session.execute(chunk)]  # fmt: skip
-    client_ids = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-    at, inside = positions(facts.ids, client_ids)
-    for i, need in enumerate(wanted, start=1):
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def _read(ctx: Ctx, stmt: Any, params: dict[str, Any], ids: np.ndarray | None) -> list[Any]:
+    if ids is None:
+        return list(ctx.session.execute(stmt, params))
+    asked = ids.tolist()
+    return [
+        row
+        for first in range(0, len(asked), IN_LIST)
+        for row in ctx.session.execute(stmt, {**params, "ids": asked[first : first + IN_LIST]})
+    ]
+
+
+def _fill_core(read: CoreRead, columns: list[Any], facts: Facts, at: np.ndarray, inside: np.ndarray) -> None:
+    """The statement's columns (client columns, then deposit aggregates) into ``facts``."""
+    size, found = len(facts.ids), at[inside]
+    for offset, need in enumerate(read.columns, start=1):
+        values = columns[offset]
         vocabulary: dict[str, int] = {}
         coded = np.fromiter(
-            (-1 if row[i] is None else vocabulary.setdefault(str(row[i]), len(vocabulary)) for row in rows),
+            (-1 if v is None else vocabulary.setdefault(str(v), len(vocabulary)) for v in values),
             dtype=np.int32,
-            count=len(rows),
+            count=len(values),
         )
-        codes = np.full(len(facts.ids), -1, dtype=np.int32)
-        codes[at[inside]] = coded[inside]
+        codes = np.full(size, -1, dtype=np.int32)
+        codes[found] = coded[inside]
         facts.choices[need] = (codes, vocabulary)
         if facts.raw is not None:
-            facts.raw[need] = {int(row[0]): str(row[i]) for row in rows if row[i] is not None}
+            facts.raw[need] = {
+                int(c): str(v) for c, v in zip(columns[0], values, strict=True) if v is not None
+            }
+    for offset, need in enumerate(read.deposits, start=1 + len(read.columns)):
+        values = columns[offset]
+        try:  # integers throughout (PostgreSQL's units and every count): one conversion
+            units = np.minimum(np.asarray(values, dtype=np.int64), CEILING)
+        except TypeError:  # None for clients without deposits (SQLite's exact sums)
+            units = np.fromiter(
+                (0 if v is None else min(v, CEILING) for v in values), dtype=np.int64, count=len(values)
+            )
+        column = np.zeros(size, dtype=np.int64)
+        column[found] = units[inside]
+        facts.numbers[need] = column
+        if facts.raw is not None:
+            pairs = zip(columns[0], values, strict=True)
+            if need.metric == "deposits_sum":
+                facts.raw[need] = {int(c): Decimal(v).scaleb(-4) for c, v in pairs if v is not None}
+            else:
+                facts.raw[need] = {int(c): int(v) for c, v in pairs if v}
 
 
 def measure(
     ctx: Ctx,
     wanted: Iterable[Need],
     metrics: Mapping[str, ClientMetric],
-    ids: np.ndarray,
+    ids: np.ndarray | None,
     now: datetime,
     *,
     set_values: Mapping[Need, set[str]] | None = None,
-    every_client: bool = False,
     keep_raw: bool = False,
-) -> Facts:
-    """Measure every need for the clients ``ids`` (sorted). ``every_client`` asks about the whole
-    tenant in one query per metric (the batch), otherwise about these clients only."""
-    facts = Facts(ids=ids, raw={} if keep_raw else None)
+    rider: Rider | None = None,
+) -> tuple[Facts, Riding]:
+    """Measure every need for the clients ``ids`` (sorted), or for every client of the tenant
+    (``ids`` None: one pass over the tenant, the batch). Returns the facts and the ``rider``'s
+    columns, read in the same statement."""
     needs = sorted(wanted, key=lambda n: n.order)
-    deposits = [n for n in needs if n.metric in DEPOSITS and _is_core(metrics, n.metric)]
-    columns = [n for n in needs if n.metric in CLIENT_COLUMNS and _is_core(metrics, n.metric)]
-    if deposits:
-        _measure_deposits(ctx, deposits, facts, now, every_client)
-    if columns:
-        _measure_columns(ctx, columns, facts, every_client)
-    asked = None if every_client else [int(i) for i in ids]
+    read = CoreRead.of(needs, metrics)
+    every_client = ids is None
+    riding = Riding([], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool))
+    if read.deposits or read.columns or rider is not None or every_client:
+        postgresql = ctx.session.get_bind().dialect.name == "postgresql"
+        stmt = read.statement(postgresql, keep_raw, every_client, rider)
+        rows = _read(ctx, stmt, read.params(now), ids)
+        width = 1 + len(read.columns) + len(read.deposits) + (len(rider.columns) if rider else 0)
+        columns: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
+        found = np.asarray(columns[0], dtype=np.int64)
+        if ids is None:  # the tenant's clients, in id order: row i goes to where its id sorts
+            order = np.argsort(found, kind="stable")
+            ids = found[order]
+            at = np.empty(len(found), dtype=np.int64)
+            at[order] = np.arange(len(found))
+            inside = np.ones(len(found), dtype=bool)
+        else:
+            at, inside = positions(ids, found)
+        facts = Facts(ids=ids, raw={} if keep_raw else None)
+        _fill_core(read, columns, facts, at, inside)
+        if rider is not None:
+            riding = Riding(columns[len(columns) - len(rider.columns) :], at, inside)
+    else:
+        assert ids is not None
+        facts = Facts(ids=ids, raw={} if keep_raw else None)
+    asked = None if every_client else [int(i) for i in facts.ids]
     for need in needs:
-        if need in deposits or need in columns:
+        if need in read.deposits or need in read.columns:
             continue
         metric = metrics[need.metric]
         query = MetricQuery(client_ids=asked, now=now, currency=need.currency, window_days=need.window_days)
         _measure_one(metric, need, metric.measure(ctx, query), facts, set_values)
-    return facts
+    return facts, riding
+
+
+@dataclass(frozen=True)
+class Riding:
+    """A rider's columns as read (row order), and where each row's client sits in ``facts.ids``
+    (``inside``: a client asked about; ``at``: its place)."""
+
+    columns: list[Sequence[Any]]
+    at: np.ndarray
+    inside: np.ndarray
 
 
 def _measure_one(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from core.sdk import ClientMetric, Ctx, available_metrics, settings_of
 from plugins.status_system.criteria import needs, set_values_of
@@ -39,6 +39,7 @@ class Ladder:
     rungs: tuple[Rung, ...]
     metrics: Mapping[str, ClientMetric]
     settings: Callable[[], Mapping[str, Any]]
+    stamp: Stamp = (0, None)
 
     @cached_property
     def _settings(self) -> Mapping[str, Any]:
@@ -78,6 +79,42 @@ class Ladder:
         return next((r for r in self.rungs if r.level > level and r.criteria is not None), None)
 
 
+Stamp = tuple[int, datetime | None]
+
+
+def stamp_columns() -> tuple[Any, Any]:
+    """The ladder's stamp as two columns of a statement (how many statuses, when one last changed):
+    read with a client's facts, it says whether a remembered ladder is still the broker's."""
+    return (
+        select(func.count(Status.id)).scalar_subquery().label("ladder_count"),
+        select(func.max(Status.updated_at)).scalar_subquery().label("ladder_changed"),
+    )
+
+
+# Ladders remembered per database and tenant, so that an event does not read the statuses again;
+# each use checks the stamp (``stamp_columns``) and that the same metrics are enabled.
+_REMEMBERED: dict[tuple[str, int], Ladder] = {}
+
+
+def _memory_key(ctx: Ctx) -> tuple[str, int]:
+    return (str(ctx.runtime.settings.database_url), int(ctx.tenant_id))
+
+
+def remembered_ladder(ctx: Ctx) -> Ladder:
+    """The tenant's ladder as last loaded in this process (its settings read from ``ctx``), or
+    loaded now. The caller checks its stamp against what it reads (``stamp_columns``)."""
+    found = _REMEMBERED.get(_memory_key(ctx))
+    metrics = available_metrics(ctx)
+    same_metrics = (
+        found is not None
+        and found.metrics.keys() == metrics.keys()
+        and all(found.metrics[name] is metric for name, metric in metrics.items())
+    )
+    if found is None or not same_metrics:
+        return load_ladder(ctx)
+    return replace(found, settings=lambda: settings_of(ctx, PLUGIN))
+
+
 def load_ladder(ctx: Ctx) -> Ladder:
     statuses = ctx.session.scalars(select(Status).order_by(Status.position, Status.id)).all()
     rungs = tuple(
@@ -93,4 +130,7 @@ def load_ladder(ctx: Ctx) -> Ladder:
         )
         for level, s in enumerate(statuses)
     )
-    return Ladder(rungs=rungs, metrics=available_metrics(ctx), settings=lambda: settings_of(ctx, PLUGIN))
+    stamp: Stamp = (len(statuses), max((s.updated_at for s in statuses), default=None))
+    ladder = Ladder(rungs, available_metrics(ctx), lambda: settings_of(ctx, PLUGIN), stamp)
+    _REMEMBERED[_memory_key(ctx)] = replace(ladder, settings=dict)  # holds no session
+    return ladder

@@ -235,14 +235,13 @@ def dry_run(ctx: Ctx, status_id: int, criteria: dict[str, Any] | None) -> dict[s
         Rung(**{**r.__dict__, "criteria": criteria}) if r.id == status_id else r for r in ladder.rungs
     )
     trial = Ladder(rungs, ladder.metrics, ladder.settings)
-    ids = np.fromiter(
-        ctx.session.scalars(scope_clients(select(Client.id).order_by(Client.id), ctx.principal)),
-        dtype=np.int64,
-    )
-    decision = decide_all(ctx, trial, ids, utcnow())
-    up = int(np.count_nonzero(decision.level > decision.current))
-    down = int(np.count_nonzero(decision.level < decision.current))
-    return {"clients": len(ids), "up": up, "down": down, "unchanged": len(ids) - up - down}
+    ids, decision = decide_all(ctx, trial, utcnow())
+    visible = ctx.session.scalars(scope_clients(select(Client.id), ctx.principal))
+    counted = np.isin(ids, np.fromiter(visible, dtype=np.int64))
+    up = int(np.count_nonzero((decision.level > decision.current) & counted))
+    down = int(np.count_nonzero((decision.level < decision.current) & counted))
+    clients = int(np.count_nonzero(counted))
+    return {"clients": clients, "up": up, "down": down, "unchanged": clients - up - down}
 
 
 # --- metrics -------------------------------------------------------------------------------------------

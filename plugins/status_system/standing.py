@@ -10,13 +10,13 @@ history row per real change and notify once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import insert, select
+from sqlalchemy import Float, and_, cast, extract, select, true
 
 from core.sdk import (
     Client,
@@ -27,6 +27,7 @@ from core.sdk import (
     announce,
     fetch,
     get_client,
+    insert_rows,
     popup_each,
     queue_email,
     serialize_on,
@@ -34,9 +35,17 @@ from core.sdk import (
     utcnow,
 )
 from plugins.status_system.checklist import describe
-from plugins.status_system.criteria import Facts, evaluate, measure, positions
-from plugins.status_system.decision import NEVER, Current, Decision, decide
-from plugins.status_system.ladder import PLUGIN, Ladder, Rung, load_ladder
+from plugins.status_system.criteria import Facts, Rider, Riding, evaluate, measure
+from plugins.status_system.decision import NEVER, NONE, Current, Decision, decide
+from plugins.status_system.ladder import (
+    PLUGIN,
+    Ladder,
+    Rung,
+    Stamp,
+    load_ladder,
+    remembered_ladder,
+    stamp_columns,
+)
 from plugins.status_system.models import Cause, HistoryEntry, Standing, Status
 
 
@@ -50,94 +59,132 @@ def actor_of(ctx: Ctx) -> str:
     return str(ctx.session.info.get("actor_label") or "system")
 
 
-def _seconds(moment: datetime | None, default: float) -> float:
-    return moment.timestamp() if moment is not None else default
+def _epoch(column: Any) -> Any:
+    """A timestamp as epoch seconds (a float; NULL stays NULL), computed by the database."""
+    return cast(extract("epoch", column), Float)
 
 
-def current_of(ladder: Ladder, ids: np.ndarray, rows: Mapping[int, Any] | Iterable[Any]) -> Current:
-    """The standings of ``ids`` as arrays (a client without a row holds the lowest status). ``rows``
-    are standings (objects or rows with their columns), or a mapping of them by client."""
-    current = Current.empty(len(ids))
-    found = list(rows.values() if isinstance(rows, Mapping) else rows)
-    if not found:
+def _join_standings(stmt: Any, asked: Any) -> Any:
+    # Joined on the ids asked about too, so that the standings are found by their index.
+    among = true() if asked is None else Standing.client_id.in_(asked)
+    return stmt.outerjoin(Standing, and_(Standing.client_id == Client.id, among))
+
+
+# The standing read with the facts, in the same statement (``criteria.Rider``): the columns
+# ``current_of`` reads, in this order. A few clients' read (an event's) adds the ladder's stamp.
+STANDING_COLUMNS = (
+    Standing.client_id,
+    Standing.status_id,
+    _epoch(Standing.promoted_at),
+    Standing.lock_status_id,
+    _epoch(Standing.lock_expires_at),
+    Standing.floor_status_id,
+    _epoch(Standing.floor_expires_at),
+)
+STANDING = Rider("standing", STANDING_COLUMNS, _join_standings)
+STANDING_AND_STAMP = Rider("standing+stamp", (*STANDING_COLUMNS, *stamp_columns()), _join_standings)
+
+
+def _levels(ladder: Ladder, status_ids: list[Any], default: int) -> np.ndarray:
+    """Status ids (None for none) as ladder levels; ``default`` where there is none or it is gone."""
+    known = np.array(sorted(ladder.level_of), dtype=np.float64)
+    levels = np.array([ladder.level_of[int(i)] for i in known], dtype=np.int64)
+    wanted = np.asarray(status_ids, dtype=np.float64)  # None is NaN
+    if not len(known):
+        return np.full(len(wanted), default, dtype=np.int64)
+    at = np.minimum(np.searchsorted(known, wanted), len(known) - 1)
+    return np.where(known[at] == wanted, levels[at], default)
+
+
+def current_of(ladder: Ladder, size: int, riding: Riding) -> Current:
+    """The standings read with the facts as arrays (a client without a row holds the lowest
+    status, with no lock or floor)."""
+    current = Current.empty(size)
+    columns, at, inside = riding.columns, riding.at, riding.inside
+    if not len(at):
         return current
-    level_of = ladder.level_of
-    client_ids = np.fromiter((row.client_id for row in found), dtype=np.int64, count=len(found))
-    places, inside = positions(ids, client_ids)
-    at = places[inside]
-    level = np.fromiter((level_of.get(row.status_id, 0) for row in found), dtype=np.int64, count=len(found))
-    current.level[at] = level[inside]
-    promoted = np.fromiter(
-        (np.nan if row.promoted_at is None else row.promoted_at.timestamp() for row in found),
-        dtype=np.float64,
-        count=len(found),
-    )
-    current.promoted_at[at] = promoted[inside]
-    # Locks and floors are few: set them one by one.
-    for i in np.flatnonzero(inside).tolist():
-        row = found[i]
-        if row.lock_status_id in level_of or row.floor_status_id in level_of:
-            place = int(places[i])
-            if row.lock_status_id in level_of:
-                current.lock[place] = level_of[row.lock_status_id]
-                current.lock_expires[place] = _seconds(row.lock_expires_at, NEVER)
-            if row.floor_status_id in level_of:
-                current.floor[place] = level_of[row.floor_status_id]
-                current.floor_expires[place] = _seconds(row.floor_expires_at, NEVER)
+    held = inside & np.array([c is not None for c in columns[0]], dtype=bool)
+    places = at[held]
+
+    def column(i: int) -> np.ndarray:
+        return np.asarray(columns[i], dtype=np.float64)[held]
+
+    current.level[places] = _levels(ladder, columns[1], 0)[held]
+    current.promoted_at[places] = column(2)
+    current.lock[places] = _levels(ladder, columns[3], NONE)[held]
+    current.lock_expires[places] = np.nan_to_num(column(4), nan=NEVER)
+    current.floor[places] = _levels(ladder, columns[5], NONE)[held]
+    current.floor_expires[places] = np.nan_to_num(column(6), nan=NEVER)
     return current
 
 
-def standing_rows(ctx: Ctx) -> list[Any]:
-    """Every standing of the tenant, the columns a decision reads, in one round trip."""
-    columns = (
-        Standing.client_id,
-        Standing.status_id,
-        Standing.promoted_at,
-        Standing.lock_status_id,
-        Standing.lock_expires_at,
-        Standing.floor_status_id,
-        Standing.floor_expires_at,
-    )
-    return ctx.session.execute(select(*columns)).all()
+def _stamp_of(riding: Riding) -> Stamp | None:
+    """The ladder's stamp as read (None when no client was read)."""
+    if not len(riding.at):
+        return None
+    return (int(riding.columns[-2][0]), riding.columns[-1][0])
 
 
-def decide_all(ctx: Ctx, ladder: Ladder, ids: np.ndarray, now: datetime) -> Decision:
-    """The decision for the clients ``ids`` (sorted) out of one pass over the tenant's facts and
-    standings: the nightly batch's first phase and the rule editor's dry run. Nothing is locked."""
-    facts = measure(
-        ctx, ladder.needs(), ladder.metrics, ids, now, set_values=ladder.set_values(), every_client=True
-    )
-    return decide(ladder, current_of(ladder, ids, standing_rows(ctx)), facts, now)
+def decide_all(ctx: Ctx, ladder: Ladder, now: datetime) -> tuple[np.ndarray, Decision]:
+    """Every client of the tenant (sorted ids) and the decision for each, out of one statement over
+    their facts and standings: the nightly batch's first phase and the rule editor's dry run.
+    Nothing is locked."""
+    needs, set_values = ladder.needs(), ladder.set_values()
+    facts, riding = measure(ctx, needs, ladder.metrics, None, now, set_values=set_values, rider=STANDING)
+    return facts.ids, decide(ladder, current_of(ladder, len(facts.ids), riding), facts, now)
 
 
 @dataclass
 class Assessment:
-    """Clients' standings, facts and decision, read inside their lock."""
+    """Clients' standings, facts and decision, read inside their lock. ``rows`` (the standings as
+    objects, to change or show them) are loaded when first asked for (:func:`rows_of`)."""
 
     ladder: Ladder
     facts: Facts
     current: Current
     decision: Decision
-    rows: dict[int, Standing]
     now: datetime
+    rows: dict[int, Standing] | None = None
+
+
+def rows_of(ctx: Ctx, found: Assessment) -> dict[int, Standing]:
+    if found.rows is None:
+        asked = found.facts.ids.tolist()
+        stmt = select(Standing).where(Standing.client_id.in_(asked))
+        found.rows = {row.client_id: row for row in ctx.session.scalars(stmt)}
+    return found.rows
 
 
 def assess(
     ctx: Ctx, client_ids: Iterable[int], now: datetime | None = None, *, fresh: bool = False
 ) -> Assessment:
+    """The clients' facts, standings and decision in one statement (two when the ladder remembered
+    from an earlier event has changed since: its stamp is read with them)."""
     now = now or utcnow()
-    ladder = load_ladder(ctx)
+    ladder = remembered_ladder(ctx)
     ids = np.array(sorted(set(client_ids)), dtype=np.int64)
-    rows = {
-        row.client_id: row
-        for row in ctx.session.scalars(select(Standing).where(Standing.client_id.in_(ids.tolist())))
-    }
-    facts = measure(
-        ctx, ladder.needs(), ladder.metrics, ids, now, set_values=ladder.set_values(), keep_raw=True
-    )
-    current = current_of(ladder, ids, rows)
+
+    def read(ladder: Ladder) -> tuple[Facts, Riding]:
+        needs, set_values = ladder.needs(), ladder.set_values()
+        return measure(
+            ctx,
+            needs,
+            ladder.metrics,
+            ids,
+            now,
+            set_values=set_values,
+            keep_raw=True,
+            rider=STANDING_AND_STAMP,
+        )
+
+    facts, riding = read(ladder)
+    stamp = _stamp_of(riding)
+    if stamp is not None and stamp != ladder.stamp:
+        ladder = load_ladder(ctx)
+        facts, riding = read(ladder)
+    current = current_of(ladder, len(ids), riding)
     current.fresh[:] = fresh
-    return Assessment(ladder, facts, current, decide(ladder, current, facts, now), rows, now)
+    return Assessment(ladder, facts, current, decide(ladder, current, facts, now), now)
 
 
 def recompute(
@@ -162,12 +209,17 @@ def recompute(
     # The clients whose change is announced, in one query (not one each); held here, as the
     # session's identity map keeps only weak references.
     held = _clients(ctx, found.facts.ids[dirty].tolist()) if dirty else []
-    changed = 0
-    for at in dirty:
-        changed += _apply(ctx, found, at, cause, reason)
+    # Every standing is written before any change is recorded: recording moves clients between
+    # groups, whose events re-enter here for the same clients and must find them settled.
+    first_rows: list[dict[str, Any]] = []
+    changed = [at for at in dirty if _apply(ctx, found, at, first_rows)]
+    insert_rows(ctx.session, Standing, first_rows)
+    ctx.session.flush()
+    for at in changed:
+        _record_change(ctx, found, at, cause, reason)
     write_pending(ctx)
     del held
-    return changed
+    return len(changed)
 
 
 def _clients(ctx: Ctx, client_ids: list[int]) -> list[Client]:
@@ -175,30 +227,55 @@ def _clients(ctx: Ctx, client_ids: list[int]) -> list[Client]:
 
 
 def _standing_row(ctx: Ctx, found: Assessment, client_id: int) -> Standing:
-    row = found.rows.get(client_id)
+    rows = rows_of(ctx, found)
+    row = rows.get(client_id)
     if row is None:
         row = Standing(client_id=client_id, status_id=found.ladder.rungs[0].id, since=found.now, version=0)
         ctx.session.add(row)
-        found.rows[client_id] = row
+        rows[client_id] = row
     return row
 
 
-def _apply(ctx: Ctx, found: Assessment, at: int, cause: Cause | None, reason: str) -> int:
+def _apply(ctx: Ctx, found: Assessment, at: int, first_rows: list[dict[str, Any]]) -> bool:
+    """Change the client's standing as decided (a client's first row is added to ``first_rows``);
+    whether its status changed."""
     decision, ladder = found.decision, found.ladder
     client_id = int(found.facts.ids[at])
-    row = _standing_row(ctx, found, client_id)
-    if decision.lock_expired[at]:
-        row.lock_status_id, row.lock_reason, row.lock_expires_at = None, "", None
-    if decision.floor_expired[at]:
-        row.floor_status_id, row.floor_reason, row.floor_expires_at = None, "", None
-    row.version += 1
     before, after = int(decision.current[at]), int(decision.level[at])
-    if before == after:
-        return 0
+    row = rows_of(ctx, found).get(client_id)
+    if row is None:  # the lowest status, nothing set by staff: a row is written only on a change
+        if before == after:
+            return False
+        first_rows.append(
+            {
+                "client_id": client_id,
+                "status_id": ladder.rungs[after].id,
+                "since": found.now,
+                "promoted_at": found.now if after > before else None,
+                **dict.fromkeys(("lock_status_id", "lock_expires_at", "floor_status_id", "floor_expires_at")),
+                **dict.fromkeys(("lock_reason", "floor_reason", "set_by"), ""),
+                "version": 1,
+            }
+        )
+    else:
+        if decision.lock_expired[at]:
+            row.lock_status_id, row.lock_reason, row.lock_expires_at = None, "", None
+        if decision.floor_expired[at]:
+            row.floor_status_id, row.floor_reason, row.floor_expires_at = None, "", None
+        row.version += 1
+        if before == after:
+            return False
+        row.status_id, row.since = ladder.rungs[after].id, found.now
+        if after > before:
+            row.promoted_at = found.now
+    return True
+
+
+def _record_change(ctx: Ctx, found: Assessment, at: int, cause: Cause | None, reason: str) -> None:
+    decision, ladder = found.decision, found.ladder
+    client_id = int(found.facts.ids[at])
+    before, after = int(decision.current[at]), int(decision.level[at])
     previous, new = ladder.rungs[before], ladder.rungs[after]
-    row.status_id, row.since = new.id, found.now
-    if after > before:
-        row.promoted_at = found.now
     why = Cause(cause or decision.cause[at])
     record(
         ctx,
@@ -210,7 +287,6 @@ def _apply(ctx: Ctx, found: Assessment, at: int, cause: Cause | None, reason: st
         evaluation_of(ctx, found, at, new if after > before else previous),
         notify_email=ladder.notify_email,
     )
-    return 1
 
 
 def evaluation_of(ctx: Ctx, found: Assessment, at: int, rung: Rung) -> dict[str, Any] | None:
@@ -246,7 +322,6 @@ def record(
     pending = _pending(ctx)
     pending.history.append(
         {
-            "tenant_id": ctx.tenant_id,
             "client_id": client_id,
             "previous_status_id": previous.id if previous else None,
             "previous_name": previous.name if previous else None,
@@ -300,8 +375,7 @@ def write_pending(ctx: Ctx) -> None:
     pending = ctx.session.info.pop(PENDING, None)
     if pending is None:
         return
-    if pending.history:
-        ctx.session.execute(insert(HistoryEntry), pending.history)
+    insert_rows(ctx.session, HistoryEntry, pending.history)
     for (title, body, status_id, direction), client_ids in pending.popups.items():
         clients = select(Client.id).where(Client.tenant_id == ctx.tenant_id, Client.id.in_(client_ids))
         data = {"status_id": status_id, "direction": direction}
@@ -425,7 +499,7 @@ def standing_of(ctx: Ctx, client_id: int) -> dict[str, Any]:
     automatic demotion, whether the status is at risk and what keeps it."""
     found = assess(ctx, [client_id])
     ladder = found.ladder
-    row = found.rows.get(client_id)
+    row = rows_of(ctx, found).get(client_id)
     if not ladder.rungs:
         return {"client_id": client_id, "status_id": None, "status": None, "since": None, "lock": None,
                 "floor": None, "next": None, "current": None, "at_risk": False, "keep": []}  # fmt: skip

@@ -123,7 +123,7 @@ def _truth(tree: dict[str, Any], facts: dict[str, Any]) -> bool:
 def test_the_decision_is_the_trees_truth_and_progress_is_one_exactly_when_met(tree, population):
     world = {1000 + 7 * i: facts for i, facts in enumerate(population)}
     ids = np.array(sorted(world), dtype=np.int64)
-    facts = measure(world, needs([tree]), METRICS, ids, utcnow(), set_values=set_values_of([tree]))
+    facts, _ = measure(world, needs([tree]), METRICS, ids, utcnow(), set_values=set_values_of([tree]))
     result = evaluate(tree, facts, METRICS)
     for at, client_id in enumerate(ids.tolist()):
         assert bool(result.met[at]) == _truth(tree, world[client_id])
@@ -135,7 +135,7 @@ def test_a_lower_bound_scores_the_share_reached_and_hysteresis_relaxes_it():
     world = {1: {"amt": Decimal("950"), "amt_eur": 0, "num": 0, "flag": False, "ch": None, "set": set()}}
     tree = {"metric": "amt", "operator": ">=", "value": "1000", "currency": "USD"}
     ids = np.array([1], dtype=np.int64)
-    facts = measure(world, needs([tree]), METRICS, ids, utcnow())
+    facts, _ = measure(world, needs([tree]), METRICS, ids, utcnow())
     full = evaluate(tree, facts, METRICS)
     assert not full.met[0] and full.score[0] == 0.95
     kept = evaluate(tree, facts, METRICS, share=0.9)  # 90 % of 1,000 is 900
@@ -146,7 +146,7 @@ def test_sums_beyond_64_bits_still_compare_right():
     huge = Decimal(10**12) * 10**9  # a billion maximal deposits
     world = {1: {"amt": huge, "amt_eur": 0, "num": 0, "flag": False, "ch": None, "set": set()}}
     tree = {"metric": "amt", "operator": ">=", "value": "1000000000000", "currency": "USD"}
-    facts = measure(world, needs([tree]), METRICS, np.array([1], dtype=np.int64), utcnow())
+    facts, _ = measure(world, needs([tree]), METRICS, np.array([1], dtype=np.int64), utcnow())
     assert evaluate(tree, facts, METRICS).met[0]
     assert needs([tree]) == {Need("amt", "USD", None)}
 
@@ -189,14 +189,15 @@ def test_core_metrics_measured_together_equal_their_own_measure(broker):
     now = utcnow()
     ids = np.array(sorted(c["id"] for c in clients), dtype=np.int64)
     with broker.tenant.ctx() as ctx:
-        for every_client, subset in ((True, ids), (False, ids[1:3])):
-            together = measure(ctx, wanted, core, subset, now, every_client=every_client, keep_raw=True)
-            apart = measure(ctx, wanted, alone, subset, now, every_client=every_client, keep_raw=True)
+        for subset in (None, ids[1:3]):  # every client (the batch's way), and a few
+            together, _ = measure(ctx, wanted, core, subset, now, keep_raw=True)
+            apart, _ = measure(ctx, wanted, alone, subset, now, keep_raw=True)
             assert _raw_text(together) == _raw_text(apart)  # the checklist's words too: "12.3400"
             assert _columns(together) == _columns(apart)
         # The batch's way (no raw values: PostgreSQL sums into units itself) gives the same numbers.
-        batch = measure(ctx, wanted, core, ids, now, every_client=True)
-        assert _columns(batch) == _columns(measure(ctx, wanted, alone, ids, now, every_client=True))
+        batch, _ = measure(ctx, wanted, core, None, now)
+        assert batch.ids.tolist() == ids.tolist()
+        assert _columns(batch) == _columns(measure(ctx, wanted, alone, None, now)[0])
     sums = measure_one_client(broker, clients[1]["id"], Need("deposits_sum", "EUR"))
     assert str(sums) == "12.3400"  # as money_sum reads it back
 
@@ -220,4 +221,5 @@ def measure_one_client(broker: Any, client_id: int, need: Need) -> Any:
     with broker.tenant.ctx() as ctx:
         ids = np.array([client_id], dtype=np.int64)
         metrics = {metric.name: metric for metric in CORE_METRICS}
-        return measure(ctx, [need], metrics, ids, utcnow(), keep_raw=True).value_of(need, client_id, "amount")
+        facts, _ = measure(ctx, [need], metrics, ids, utcnow(), keep_raw=True)
+        return facts.value_of(need, client_id, "amount")
