@@ -8,6 +8,8 @@ from typing import Any
 
 from sqlalchemy import Engine, Insert, Result, text
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import ColumnClause
 
 from core.db import tenant_filter
 from core.db.engine import SQLITE_BEGIN, make_engine
@@ -90,12 +92,17 @@ def tenant_insert(session: Session, statement: Insert) -> Result[Any]:
     if session.info.get(tenant_filter.TENANT_ID) is None:
         raise tenant_filter.TenantScopeError("tenant_insert() needs a tenant session")
     inner = getattr(statement, "select", None)
-    if inner is None or "tenant_id" not in str(inner):
+    if inner is None or not _mentions_tenant(inner):
         raise tenant_filter.TenantScopeError("tenant_insert(): the SELECT must filter on tenant_id")
     # SQLAlchemy keeps the driver's rowcount only for UPDATE and DELETE unless asked; callers
     # count the rows they wrote.
     options = {tenant_filter.RAW_SQL_OPTION: True, "preserve_rowcount": True}
     return session.execute(statement.execution_options(**options))
+
+
+def _mentions_tenant(statement: Any) -> bool:
+    # A walk of the expression, not its SQL: compiling it to look costs more than the insert.
+    return any(isinstance(e, ColumnClause) and e.name == "tenant_id" for e in visitors.iterate(statement))
 
 
 WRITE_LOCK = "write_lock"
@@ -129,18 +136,23 @@ def serialize_on(session: Session, key: str, *keys: str) -> None:
     per key on PostgreSQL (several keys are taken in one statement, in one order, so two
     transactions locking overlapping sets cannot deadlock); on SQLite the write transaction
     (BEGIN IMMEDIATE) already does."""
-    from sqlalchemy import func, select
-
     if session.get_bind().dialect.name != "postgresql":
         begin_immediate(session)
         return
     hashes = sorted({_advisory_hash(k) for k in (key, *keys)})
     if len(hashes) == 1:
-        session.execute(select(func.pg_advisory_xact_lock(hashes[0])))
-        return
-    # Raw SQL that reads no table: marked checked, or a tenant session's filter would refuse it.
-    locks = text("SELECT count(pg_advisory_xact_lock(h)) FROM unnest(CAST(:hashes AS bigint[])) AS h")
-    session.execute(locks.execution_options(**{tenant_filter.RAW_SQL_OPTION: True}), {"hashes": hashes})
+        session.execute(_LOCK_ONE, {"hash": hashes[0]})
+    else:
+        session.execute(_LOCK_MANY, {"hashes": hashes})
+
+
+# Raw SQL that reads no table: marked checked, or a tenant session's filter would refuse it.
+_LOCK_ONE = text("SELECT pg_advisory_xact_lock(CAST(:hash AS bigint))").execution_options(
+    **{tenant_filter.RAW_SQL_OPTION: True}
+)
+_LOCK_MANY = text(
+    "SELECT count(pg_advisory_xact_lock(h)) FROM unnest(CAST(:hashes AS bigint[])) AS h"
+).execution_options(**{tenant_filter.RAW_SQL_OPTION: True})
 
 
 def _advisory_hash(key: str) -> int:
