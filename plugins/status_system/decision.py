@@ -42,6 +42,7 @@ class Current:
     floor: np.ndarray
     floor_expires: np.ndarray
     fresh: np.ndarray  # decide without the status held (a lock just ended): rules and floor only
+    stored: np.ndarray  # the client has a standing row (without one: the lowest status, nothing set)
 
     @classmethod
     def empty(cls, size: int) -> Current:
@@ -53,6 +54,7 @@ class Current:
             floor=np.full(size, NONE, dtype=np.int64),
             floor_expires=np.full(size, NEVER),
             fresh=np.zeros(size, dtype=bool),
+            stored=np.zeros(size, dtype=bool),
         )
 
 

@@ -16,7 +16,8 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Float, and_, cast, extract, select, true
+from sqlalchemy import Boolean, Float, and_, bindparam, case, cast, extract, null, select, true, update
+from sqlalchemy.orm.util import identity_key
 
 from core.sdk import (
     Client,
@@ -24,6 +25,7 @@ from core.sdk import (
     Ctx,
     InvalidInput,
     StatusChange,
+    UTCDateTime,
     announce,
     fetch,
     get_client,
@@ -109,6 +111,7 @@ def current_of(ladder: Ladder, size: int, riding: Riding) -> Current:
     def column(i: int) -> np.ndarray:
         return np.asarray(columns[i], dtype=np.float64)[held]
 
+    current.stored[places] = True
     current.level[places] = _levels(ladder, columns[1], 0)[held]
     current.promoted_at[places] = column(2)
     current.lock[places] = _levels(ladder, columns[3], NONE)[held]
@@ -150,7 +153,8 @@ class Assessment:
 def rows_of(ctx: Ctx, found: Assessment) -> dict[int, Standing]:
     if found.rows is None:
         asked = found.facts.ids.tolist()
-        stmt = select(Standing).where(Standing.client_id.in_(asked))
+        # Refreshed: a recomputation writes standings with UPDATE statements, not through objects.
+        stmt = select(Standing).where(Standing.client_id.in_(asked)).execution_options(populate_existing=True)
         found.rows = {row.client_id: row for row in ctx.session.scalars(stmt)}
     return found.rows
 
@@ -211,10 +215,10 @@ def recompute(
     held = _clients(ctx, found.facts.ids[dirty].tolist()) if dirty else []
     # Every standing is written before any change is recorded: recording moves clients between
     # groups, whose events re-enter here for the same clients and must find them settled.
-    first_rows: list[dict[str, Any]] = []
-    changed = [at for at in dirty if _apply(ctx, found, at, first_rows)]
-    insert_rows(ctx.session, Standing, first_rows)
-    ctx.session.flush()
+    first_rows: Rows = []
+    updates: Rows = []
+    changed = [at for at in dirty if _apply(found, at, first_rows, updates)]
+    _write_standings(ctx, first_rows, updates)
     for at in changed:
         _record_change(ctx, found, at, cause, reason)
     write_pending(ctx)
@@ -223,7 +227,11 @@ def recompute(
 
 
 def _clients(ctx: Ctx, client_ids: list[int]) -> list[Client]:
-    return list(ctx.session.scalars(select(Client).where(Client.id.in_(client_ids))))
+    """The clients as objects: those the unit of work holds already (an event's), the rest read."""
+    held = {i: ctx.session.identity_map.get(identity_key(Client, i)) for i in client_ids}
+    missing = [i for i, client in held.items() if client is None]
+    read = list(ctx.session.scalars(select(Client).where(Client.id.in_(missing)))) if missing else []
+    return [client for client in held.values() if client is not None] + read
 
 
 def _standing_row(ctx: Ctx, found: Assessment, client_id: int) -> Standing:
@@ -236,20 +244,23 @@ def _standing_row(ctx: Ctx, found: Assessment, client_id: int) -> Standing:
     return row
 
 
-def _apply(ctx: Ctx, found: Assessment, at: int, first_rows: list[dict[str, Any]]) -> bool:
-    """Change the client's standing as decided (a client's first row is added to ``first_rows``);
-    whether its status changed."""
+Rows = list[dict[str, Any]]
+
+
+def _apply(found: Assessment, at: int, first_rows: Rows, updates: Rows) -> bool:
+    """The client's standing as decided, as a first row (``first_rows``) or a change of its row
+    (``updates``, see ``_UPDATE``); whether its status changed."""
     decision, ladder = found.decision, found.ladder
     client_id = int(found.facts.ids[at])
     before, after = int(decision.current[at]), int(decision.level[at])
-    row = rows_of(ctx, found).get(client_id)
-    if row is None:  # the lowest status, nothing set by staff: a row is written only on a change
+    new = ladder.rungs[after].id
+    if not found.current.stored[at]:  # the lowest status, nothing set: a row only on a change
         if before == after:
             return False
         first_rows.append(
             {
                 "client_id": client_id,
-                "status_id": ladder.rungs[after].id,
+                "status_id": new,
                 "since": found.now,
                 "promoted_at": found.now if after > before else None,
                 **dict.fromkeys(("lock_status_id", "lock_expires_at", "floor_status_id", "floor_expires_at")),
@@ -257,18 +268,50 @@ def _apply(ctx: Ctx, found: Assessment, at: int, first_rows: list[dict[str, Any]
                 "version": 1,
             }
         )
-    else:
-        if decision.lock_expired[at]:
-            row.lock_status_id, row.lock_reason, row.lock_expires_at = None, "", None
-        if decision.floor_expired[at]:
-            row.floor_status_id, row.floor_reason, row.floor_expires_at = None, "", None
-        row.version += 1
-        if before == after:
-            return False
-        row.status_id, row.since = ladder.rungs[after].id, found.now
-        if after > before:
-            row.promoted_at = found.now
-    return True
+        return True
+    updates.append(
+        {
+            "client": client_id,
+            "status": new,
+            "moved": before != after,
+            "promoted": after > before,
+            "lock_ended": bool(decision.lock_expired[at]),
+            "floor_ended": bool(decision.floor_expired[at]),
+            "at": found.now,
+        }
+    )
+    return before != after
+
+
+def _keep_unless(flag: str, column: Any, value: Any) -> Any:
+    return case((bindparam(flag, type_=Boolean()), value), else_=column)
+
+
+_STANDINGS = Standing.__table__
+# One statement for any number of changed standings (executemany), keyed by client: the status,
+# since when, the last promotion, and a lock or floor that ended cleared.
+_UPDATE = (
+    update(_STANDINGS)
+    .where(_STANDINGS.c.client_id == bindparam("client"), _STANDINGS.c.tenant_id == bindparam("tenant"))
+    .values(
+        status_id=bindparam("status"),
+        since=_keep_unless("moved", _STANDINGS.c.since, bindparam("at", type_=UTCDateTime())),
+        promoted_at=_keep_unless("promoted", _STANDINGS.c.promoted_at, bindparam("at", type_=UTCDateTime())),
+        lock_status_id=_keep_unless("lock_ended", _STANDINGS.c.lock_status_id, null()),
+        lock_reason=_keep_unless("lock_ended", _STANDINGS.c.lock_reason, ""),
+        lock_expires_at=_keep_unless("lock_ended", _STANDINGS.c.lock_expires_at, null()),
+        floor_status_id=_keep_unless("floor_ended", _STANDINGS.c.floor_status_id, null()),
+        floor_reason=_keep_unless("floor_ended", _STANDINGS.c.floor_reason, ""),
+        floor_expires_at=_keep_unless("floor_ended", _STANDINGS.c.floor_expires_at, null()),
+        version=_STANDINGS.c.version + 1,
+    )
+)
+
+
+def _write_standings(ctx: Ctx, first_rows: Rows, updates: Rows) -> None:
+    insert_rows(ctx.session, Standing, first_rows)
+    if updates:
+        ctx.session.execute(_UPDATE, [{**u, "tenant": ctx.tenant_id} for u in updates])
 
 
 def _record_change(ctx: Ctx, found: Assessment, at: int, cause: Cause | None, reason: str) -> None:
