@@ -121,6 +121,12 @@ def announce(ctx: Ctx, hook: str, *, announcer: str | None = None, **kwargs: Any
     _deliver(ctx, hook, kwargs)
 
 
+def listening(ctx: Ctx, hook: str) -> bool:
+    """Whether a plugin enabled for the tenant handles the event ``hook``: a module need not
+    gather what an event carries when nobody would hear it."""
+    return bool(_implementations(ctx, hook, HookKind.EVENT))
+
+
 def _deliver(ctx: Ctx, hook: str, kwargs: dict[str, Any]) -> None:
     for implementation in _implementations(ctx, hook, HookKind.EVENT):
         plugin = implementation.plugin_name

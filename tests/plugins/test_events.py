@@ -190,6 +190,17 @@ def test_a_module_event_reaches_every_consumer_like_a_core_event(pk):
     assert heard == [("crm_client_status_changed", client["id"], STATUS_CHANGE)] * 2
 
 
+def test_a_module_asks_whether_anyone_listens_before_gathering_an_event(pk):
+    from core.plugins.dispatch import listening
+
+    acme, globex = pk.tenant("acme"), pk.tenant("globex")
+    acme.install("fixture_segments")  # it handles crm_client_status_changed; globex has no such module
+    with acme.ctx() as ctx:
+        assert listening(ctx, "crm_client_status_changed")
+    with globex.ctx() as ctx:
+        assert not listening(ctx, "crm_client_status_changed")
+
+
 def test_only_the_module_the_contract_names_announces_its_event(pk):
     import pytest
 
