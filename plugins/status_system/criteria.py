@@ -521,8 +521,10 @@ def _leaf(
         return LeafResult(path, leaf, leaf["value"], met, met.astype(np.float64))
     if metric.kind == "choice":
         codes, vocabulary = facts.choices[need]
-        wanted = [vocabulary[v] for v in leaf["value"] if v in vocabulary]
-        member = np.isin(codes, wanted) if wanted else np.zeros(size, dtype=bool)
+        # A lookup table by code (the last entry, for -1, is "no value"): cheaper than np.isin.
+        table = np.zeros(len(vocabulary) + 1, dtype=bool)
+        table[[vocabulary[v] for v in leaf["value"] if v in vocabulary]] = True
+        member = table[codes]
         met = member if operator == "in" else ~member
         return LeafResult(path, leaf, list(leaf["value"]), met, met.astype(np.float64))
     held = facts.sets[need]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any
@@ -40,6 +40,14 @@ class Ladder:
     metrics: Mapping[str, ClientMetric]
     settings: Callable[[], Mapping[str, Any]]
     stamp: Stamp = (0, None)
+    # What the rungs imply (needs, set values, levels), worked out once: shared by the copies a
+    # remembered ladder is handed out as (``dataclasses.replace`` passes the same dict).
+    derived: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def _derive(self, name: str, work: Callable[[], Any]) -> Any:
+        if name not in self.derived:
+            self.derived[name] = work()
+        return self.derived[name]
 
     @cached_property
     def _settings(self) -> Mapping[str, Any]:
@@ -66,13 +74,13 @@ class Ladder:
 
     @property
     def level_of(self) -> dict[int, int]:
-        return {rung.id: rung.level for rung in self.rungs}
+        return self._derive("level_of", lambda: {rung.id: rung.level for rung in self.rungs})
 
     def needs(self) -> set[Any]:
-        return needs(rung.criteria for rung in self.rungs)
+        return self._derive("needs", lambda: needs(rung.criteria for rung in self.rungs))
 
     def set_values(self) -> dict[Any, set[str]]:
-        return set_values_of(rung.criteria for rung in self.rungs)
+        return self._derive("set_values", lambda: set_values_of(rung.criteria for rung in self.rungs))
 
     def above(self, level: int) -> Rung | None:
         """The next status up that rules can reach (the portal's "next")."""

@@ -30,6 +30,7 @@ from core.sdk import (
     fetch,
     get_client,
     insert_rows,
+    listening,
     popup_each,
     queue_email,
     serialize_on,
@@ -49,6 +50,8 @@ from plugins.status_system.ladder import (
     stamp_columns,
 )
 from plugins.status_system.models import Cause, HistoryEntry, Standing, Status
+
+STATUS_CHANGED = "crm_client_status_changed"
 
 
 def lock_key(ctx: Ctx, client_id: int) -> str:
@@ -210,9 +213,10 @@ def recompute(
     if not found.ladder.rungs:
         return 0
     dirty = np.flatnonzero(found.decision.dirty).tolist()
-    # The clients whose change is announced, in one query (not one each); held here, as the
-    # session's identity map keeps only weak references.
-    held = _clients(ctx, found.facts.ids[dirty].tolist()) if dirty else []
+    # The clients a change needs as objects (for modules listening, an e-mail, a group), in one
+    # query rather than one each; held here, as the session's identity map keeps only weak
+    # references.
+    held = _clients(ctx, found.facts.ids[dirty].tolist()) if dirty and _needs_clients(ctx, found) else []
     # Every standing is written before any change is recorded: recording moves clients between
     # groups, whose events re-enter here for the same clients and must find them settled.
     first_rows: Rows = []
@@ -224,6 +228,12 @@ def recompute(
     write_pending(ctx)
     del held
     return len(changed)
+
+
+def _needs_clients(ctx: Ctx, found: Assessment) -> bool:
+    ladder = found.ladder
+    grouped = any(rung.group_id is not None for rung in ladder.rungs)
+    return grouped or listening(ctx, STATUS_CHANGED) or ladder.notify_email
 
 
 def _clients(ctx: Ctx, client_ids: list[int]) -> list[Client]:
@@ -381,6 +391,8 @@ def record(
     if new.visible_to_clients:
         _notify(ctx, client_id, new, direction, notify_email)
     _follow_group(ctx, client_id, previous, new)
+    if not listening(ctx, STATUS_CHANGED):
+        return
     client = ctx.session.get(Client, client_id)
     change: StatusChange = {
         "previous_status_id": previous.id if previous else None,
@@ -391,7 +403,7 @@ def record(
         "cause": cause.value,  # type: ignore[typeddict-item]
         "reason": reason,
     }
-    announce(ctx, "crm_client_status_changed", announcer=PLUGIN, client=client, change=change)
+    announce(ctx, STATUS_CHANGED, announcer=PLUGIN, client=client, change=change)
 
 
 @dataclass
