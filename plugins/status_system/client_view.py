@@ -48,7 +48,7 @@ class ClientView:
     ladder: tuple[Rung, ...] = ()  # the visible statuses, lowest first
     checklist: list[dict[str, Any]] = field(default_factory=list)  # toward ``next`` (details only)
     at_risk: bool = False
-    keep: list[dict[str, Any]] = field(default_factory=list)  # what keeps the status (details only)
+    keep: list[dict[str, Any]] = field(default_factory=list)  # what keeps the status, when at risk
 
     @property
     def percent(self) -> int:
@@ -105,7 +105,7 @@ def client_view(ctx: Ctx, client_id: int, *, details: bool = False) -> ClientVie
             checklist = _with_parts(ctx, describe(ctx, evaluation, found.facts, 0, ladder.metrics), ladder)
     at_risk = bool(found.decision.at_risk[0]) and shown.level == held
     keep: list[dict[str, Any]] = []
-    if at_risk and details and shown.criteria is not None:
+    if at_risk and shown.criteria is not None:
         relaxed = evaluate(shown.criteria, found.facts, ladder.metrics, share=ladder.keep_share)
         keep = describe(ctx, relaxed, found.facts, 0, ladder.metrics, keeping=True)
     return ClientView(

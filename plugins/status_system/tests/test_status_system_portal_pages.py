@@ -156,10 +156,14 @@ def test_the_client_is_warned_before_a_demotion_with_what_keeps_the_status(broke
             update(Deposit).where(Deposit.id == first["id"]).values(decided_at=utcnow() - timedelta(days=40))
         )
     broker.deposit(client, "920")  # below 1,000 in the window, above 90 % of it
-    html = broker.tenant.portal_pages(client["id"]).get(DETAILS).text
-    warning = html.split('class="status-warning" role="alert"', 1)[1].split("</div>", 1)[0]
-    assert "Your Silver status is at risk." in warning
-    assert "Approved deposits (USD), last 30 days: at least USD 900.00 (now USD 920.00)" in warning
+    pages = broker.tenant.portal_pages(client["id"])
+    for page in (DETAILS, "/portal/"):  # the details page, and the home page's widget
+        html = pages.get(page).text
+        warning = html.split('class="status-warning" role="alert"', 1)[1].split("</div>", 1)[0]
+        assert "Your Silver status is at risk." in warning
+        assert "Approved deposits (USD), last 30 days: at least USD 900.00 (now USD 920.00)" in warning
+    # Every portal page's header says so, linking to what keeps the status.
+    assert "At risk: see what keeps it" in _header(pages.get("/portal/deposits").text)
 
 
 def test_kyc_onboarding_reads_document_by_document_and_links_to_the_upload_page(crm):
