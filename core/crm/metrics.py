@@ -53,18 +53,31 @@ def _rows(ctx: Ctx, stmt: Select[Any], column: Any, query: MetricQuery) -> Itera
         yield from ctx.session.execute(chunk)
 
 
-def _approved_deposits(query: MetricQuery) -> Any:
+def counted_deposit(currency: Any = None, since: Any = None, until: Any = None) -> Any:
+    """The condition a deposit meets to count for the deposit metrics: approved, in ``currency``
+    (any when None), decided between ``since`` and ``until`` (a window; either end may be None).
+    The bounds are values or SQL expressions (a plugin measuring in one statement passes bound
+    parameters), so every reader of these metrics counts the same deposits."""
     condition = Deposit.status == DepositStatus.APPROVED
-    if query.window_days is not None:
-        start = query.now - timedelta(days=query.window_days)
-        condition = condition & (Deposit.decided_at >= start) & (Deposit.decided_at <= query.now)
+    if currency is not None:
+        condition = condition & (Deposit.currency == currency)
+    if since is not None:
+        condition = condition & (Deposit.decided_at >= since)
+    if until is not None:
+        condition = condition & (Deposit.decided_at <= until)
     return condition
+
+
+def _approved_deposits(query: MetricQuery, currency: str | None = None) -> Any:
+    if query.window_days is None:
+        return counted_deposit(currency)
+    return counted_deposit(currency, query.now - timedelta(days=query.window_days), query.now)
 
 
 def _deposits_sum(ctx: Ctx, query: MetricQuery) -> Iterable[tuple[int, Any]]:
     stmt = (
         select(Deposit.client_id, money_sum(Deposit.amount))
-        .where(_approved_deposits(query), Deposit.currency == query.currency)
+        .where(_approved_deposits(query, query.currency))
         .group_by(Deposit.client_id)
     )
     return _rows(ctx, stmt, Deposit.client_id, query)

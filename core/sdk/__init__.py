@@ -43,7 +43,7 @@ from core.crm.data_permissions import (
     scope_clients,
     visible_client_ids,
 )
-from core.crm.metrics import CORE_METRICS, available_metrics
+from core.crm.metrics import CORE_METRICS, available_metrics, counted_deposit
 from core.crm.models import (
     Client,
     ClientGroup,
@@ -123,6 +123,7 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "OPERATORS",
     "CORE_METRICS",
     "available_metrics",
+    "counted_deposit",
     # module events and client segments (contract 1.5)
     "announce",
     "listening",

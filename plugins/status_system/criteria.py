@@ -28,13 +28,11 @@ from sqlalchemy import (
     BigInteger,
     Select,
     String,
-    and_,
     bindparam,
     case,
     cast,
     func,
     select,
-    true,
     type_coerce,
 )
 
@@ -50,6 +48,7 @@ from core.sdk import (
     MetricQuery,
     UTCDateTime,
     company_currencies,
+    counted_deposit,
     money_sum,
     money_units,
 )
@@ -201,15 +200,14 @@ def _since(need: Need) -> str:
 
 
 def _approved_in(need: Need) -> Any:
-    """The condition a deposit meets to count for ``need`` (besides being approved); a window's
-    bounds are parameters (``now`` and ``since_<days>``), so one statement serves every moment."""
-    condition = true()
-    if need.window_days is not None:
-        start, now = bindparam(_since(need), type_=UTCDateTime()), bindparam("now", type_=UTCDateTime())
-        condition = and_(Deposit.decided_at >= start, Deposit.decided_at <= now)
-    if need.metric == "deposits_sum":
-        condition = and_(Deposit.currency == need.currency, condition)
-    return condition
+    """The condition a deposit meets to count for ``need`` (core's own, ``counted_deposit``); a
+    window's bounds are parameters (``now`` and ``since_<days>``), so one statement serves every
+    moment."""
+    currency = need.currency if need.metric == "deposits_sum" else None
+    if need.window_days is None:
+        return counted_deposit(currency)
+    since, now = bindparam(_since(need), type_=UTCDateTime()), bindparam("now", type_=UTCDateTime())
+    return counted_deposit(currency, since, now)
 
 
 def _deposit_column(need: Need, exact: bool, postgresql: bool) -> Any:
