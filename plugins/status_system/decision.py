@@ -43,6 +43,7 @@ class Current:
     floor_expires: np.ndarray
     fresh: np.ndarray  # decide without the status held (a lock just ended): rules and floor only
     stored: np.ndarray  # the client has a standing row (without one: the lowest status, nothing set)
+    warned: np.ndarray  # the client was told their status is at risk
 
     @classmethod
     def empty(cls, size: int) -> Current:
@@ -55,6 +56,7 @@ class Current:
             floor_expires=np.full(size, NEVER),
             fresh=np.zeros(size, dtype=bool),
             stored=np.zeros(size, dtype=bool),
+            warned=np.zeros(size, dtype=bool),
         )
 
 
@@ -67,6 +69,8 @@ class Decision:
     lock_expired: np.ndarray
     floor_expired: np.ndarray
     at_risk: np.ndarray  # kept only by hysteresis or grace: the client is warned
+    warn: np.ndarray  # at risk, holding a status clients see, and not told yet: tell them now
+    unwarn: np.ndarray  # told, and no longer at risk (or moved): forget it, to tell again next time
     full: dict[int, Evaluation]  # each level's tree, at full thresholds
 
     @property
@@ -75,8 +79,9 @@ class Decision:
 
     @property
     def dirty(self) -> np.ndarray:
-        """Clients whose standing must be written: a change, or an expired lock or floor to clear."""
-        return self.changed | self.lock_expired | self.floor_expired
+        """Clients whose standing must be written: a change, an expired lock or floor to clear, or
+        a warning to give or forget."""
+        return self.changed | self.lock_expired | self.floor_expired | self.warn | self.unwarn
 
 
 def decide(ladder: Ladder, current: Current, facts: Facts, now: datetime) -> Decision:
@@ -122,4 +127,9 @@ def decide(ladder: Ladder, current: Current, facts: Facts, now: datetime) -> Dec
         floor_on & ~lock_on & (level == current.floor) & (current.floor > natural), Cause.FLOOR, cause
     )
     cause = np.where(lock_on, Cause.LOCK, cause)
-    return Decision(cur, level, rules, cause, lock_expired, floor_expired, at_risk & ~lock_on, full)
+    at_risk &= ~lock_on
+    changed = level != cur
+    visible = np.array([rung.visible_to_clients for rung in ladder.rungs] or [False], dtype=bool)[cur]
+    warn = at_risk & ~changed & visible & ~current.warned
+    unwarn = current.warned & (changed | ~at_risk)
+    return Decision(cur, level, rules, cause, lock_expired, floor_expired, at_risk, warn, unwarn, full)

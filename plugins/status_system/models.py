@@ -71,6 +71,8 @@ class Standing(TenantOwned, Base):
     floor_reason: Mapped[str] = mapped_column(String(500), default="")
     floor_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     set_by: Mapped[str] = mapped_column(String(200), default="")  # who set the lock or floor
+    # When the client was told their status is at risk (cleared when it no longer is): told once.
+    warned_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     version: Mapped[int] = mapped_column(default=0)
 
 

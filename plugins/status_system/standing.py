@@ -27,6 +27,7 @@ from core.sdk import (
     StatusChange,
     UTCDateTime,
     announce,
+    create_popup,
     fetch,
     get_client,
     insert_rows,
@@ -85,6 +86,7 @@ STANDING_COLUMNS = (
     _epoch(Standing.lock_expires_at),
     Standing.floor_status_id,
     _epoch(Standing.floor_expires_at),
+    Standing.warned_at.is_not(None),
 )
 STANDING = Rider("standing", STANDING_COLUMNS, _join_standings)
 STANDING_AND_STAMP = Rider("standing+stamp", (*STANDING_COLUMNS, *stamp_columns()), _join_standings)
@@ -121,6 +123,7 @@ def current_of(ladder: Ladder, size: int, riding: Riding) -> Current:
     current.lock_expires[places] = np.nan_to_num(column(4), nan=NEVER)
     current.floor[places] = _levels(ladder, columns[5], NONE)[held]
     current.floor_expires[places] = np.nan_to_num(column(6), nan=NEVER)
+    current.warned[places] = np.asarray(columns[7], dtype=bool)[held]
     return current
 
 
@@ -225,6 +228,8 @@ def recompute(
     _write_standings(ctx, first_rows, updates)
     for at in changed:
         _record_change(ctx, found, at, cause, reason)
+    for at in np.flatnonzero(found.decision.warn).tolist():
+        _warn(ctx, found, at)
     write_pending(ctx)
     del held
     return len(changed)
@@ -287,6 +292,8 @@ def _apply(found: Assessment, at: int, first_rows: Rows, updates: Rows) -> bool:
             "promoted": after > before,
             "lock_ended": bool(decision.lock_expired[at]),
             "floor_ended": bool(decision.floor_expired[at]),
+            "warned": bool(decision.warn[at]),
+            "unwarned": bool(decision.unwarn[at]),
             "at": found.now,
         }
     )
@@ -299,7 +306,7 @@ def _keep_unless(flag: str, column: Any, value: Any) -> Any:
 
 _STANDINGS = Standing.__table__
 # One statement for any number of changed standings (executemany), keyed by client: the status,
-# since when, the last promotion, and a lock or floor that ended cleared.
+# since when, the last promotion, a lock or floor that ended cleared, and the at-risk warning.
 _UPDATE = (
     update(_STANDINGS)
     .where(_STANDINGS.c.client_id == bindparam("client"), _STANDINGS.c.tenant_id == bindparam("tenant"))
@@ -313,6 +320,11 @@ _UPDATE = (
         floor_status_id=_keep_unless("floor_ended", _STANDINGS.c.floor_status_id, null()),
         floor_reason=_keep_unless("floor_ended", _STANDINGS.c.floor_reason, ""),
         floor_expires_at=_keep_unless("floor_ended", _STANDINGS.c.floor_expires_at, null()),
+        warned_at=case(
+            (bindparam("warned", type_=Boolean()), bindparam("at", type_=UTCDateTime())),
+            (bindparam("unwarned", type_=Boolean()), null()),
+            else_=_STANDINGS.c.warned_at,
+        ),
         version=_STANDINGS.c.version + 1,
     )
 )
@@ -340,6 +352,25 @@ def _record_change(ctx: Ctx, found: Assessment, at: int, cause: Cause | None, re
         evaluation_of(ctx, found, at, new if after > before else previous),
         notify_email=ladder.notify_email,
     )
+
+
+def _warn(ctx: Ctx, found: Assessment, at: int) -> None:
+    """Tell a client, once, that their status is at risk and what keeps it (a pop-up, and an
+    e-mail when the broker sends them): the rules no longer hold it, and the margin or the grace
+    period is all that does."""
+    ladder = found.ladder
+    client_id = int(found.facts.ids[at])
+    rung = ladder.rungs[int(found.decision.current[at])]
+    title = f"Your {rung.name} status is at risk"
+    body = f"Your {rung.name} status is kept for now, but the rules no longer hold it."
+    if rung.criteria is not None:
+        relaxed = evaluate(rung.criteria, found.facts, ladder.metrics, share=ladder.keep_share)
+        keep = describe(ctx, relaxed, found.facts, at, ladder.metrics, keeping=True)
+        body += " To keep it: " + "; ".join(item.get("missing") or item["text"] for item in keep) + "."
+    data = {"status_id": rung.id, "direction": "at_risk"}
+    create_popup(ctx, client_id, title, body, source=PLUGIN, data=data, flush=False)
+    if ladder.notify_email:
+        _email(ctx, client_id, title, body)
 
 
 def evaluation_of(ctx: Ctx, found: Assessment, at: int, rung: Rung) -> dict[str, Any] | None:
@@ -458,15 +489,14 @@ def _notify(ctx: Ctx, client_id: int, new: Rung, direction: str, notify_email: b
     )
     _pending(ctx).popups.setdefault((title, body, new.id, direction), []).append(client_id)
     if notify_email:
-        client = ctx.session.get(Client, client_id)
-        if client is not None and client.email:
-            queue_email(
-                ctx,
-                client.email,
-                title,
-                f"{body}\n\nSee what your status means in your client portal.",
-                client_id=client_id,
-            )
+        _email(ctx, client_id, title, body)
+
+
+def _email(ctx: Ctx, client_id: int, subject: str, body: str) -> None:
+    client = ctx.session.get(Client, client_id)
+    if client is not None and client.email:
+        text = f"{body}\n\nSee what your status means in your client portal."
+        queue_email(ctx, client.email, subject, text, client_id=client_id)
 
 
 # --- staff's actions ---------------------------------------------------------------------------------

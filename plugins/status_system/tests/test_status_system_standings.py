@@ -216,3 +216,38 @@ def test_a_status_with_a_client_group_moves_its_holders_in_and_out(broker):
     broker.assign(client, broker.silver, "lock", reason="review")
     assert expect(broker.admin.get(f"/api/v1/clients/{client['id']}"), 200)["group_id"] is None
     assert [h["name"] for h in broker.history(client)] == ["Silver", "Gold"]  # one row per real change
+
+
+def test_a_client_is_warned_once_when_their_status_becomes_at_risk_and_again_next_time(broker):
+    rule = {"criteria": deposits_at_least("1000", window_days=30)}
+    expect(broker.admin.patch(f"{API}/statuses/{broker.silver['id']}", json=rule), 200)
+    broker.settings(demotion="automatic", grace_days=0)
+    client = broker.client()
+
+    def age(deposit: dict) -> None:  # decided 40 days ago: out of the 30-day window
+        with broker.tenant.ctx() as ctx:
+            ctx.session.execute(
+                update(Deposit)
+                .where(Deposit.id == deposit["id"])
+                .values(decided_at=utcnow() - timedelta(days=40))
+            )
+
+    def warnings() -> list[str]:
+        items = expect(broker.admin.get("/api/v1/popups", params={"client_id": client["id"]}), 200)["items"]
+        return [p["body"] for p in items if p["title"] == "Your Silver status is at risk"]
+
+    age(broker.deposit(client, "1000"))
+    broker.deposit(client, "920")  # the event: 920 in the window, above 90 % of 1,000
+    assert broker.status_of(client) == "Silver"
+    assert warnings() == [
+        "Your Silver status is kept for now, but the rules no longer hold it. To keep it: "
+        "Approved deposits (USD), last 30 days: at least USD 900.00 (now USD 920.00)."
+    ]
+    broker.batch()  # still at risk: not told twice
+    broker.recompute(client)
+    assert len(warnings()) == 1
+    topped_up = broker.deposit(client, "200")  # 1,120 in the window: safe, the warning is forgotten
+    assert not broker.standing(client)["at_risk"]
+    age(topped_up)  # back to 920: at risk again, and told again by the nightly batch
+    broker.batch()
+    assert len(warnings()) == 2 and broker.status_of(client) == "Silver"
