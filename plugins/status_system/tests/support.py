@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from core.sdk.testing import ApiSession, TenantHandle, expect
@@ -41,6 +41,27 @@ class Broker:
         if deposit["status"] != "approved":
             deposit = expect(self.admin.post(f"/api/v1/deposits/{deposit['id']}/approve"), 200)
         return deposit
+
+    def age(self, deposit: dict[str, Any], days: int = 40) -> None:
+        """Date a deposit's approval ``days`` back (out of a 30-day window by default)."""
+        from sqlalchemy import update
+
+        from core.sdk import Deposit, utcnow
+
+        with self.tenant.ctx() as ctx:
+            moved = utcnow() - timedelta(days=days)
+            ctx.session.execute(update(Deposit).where(Deposit.id == deposit["id"]).values(decided_at=moved))
+
+    def silver_at_risk(self) -> dict[str, Any]:
+        """A client kept at Silver only by its margin: Silver needs USD 1,000 in 30 days (automatic
+        demotion, no grace period) and they hold USD 920 there, above 90 % of it."""
+        rule = {"criteria": deposits_at_least("1000", window_days=30)}
+        expect(self.admin.patch(f"{API}/statuses/{self.silver['id']}", json=rule), 200)
+        self.settings(demotion="automatic", grace_days=0)
+        client = self.client()
+        self.age(self.deposit(client, "1000"))
+        self.deposit(client, "920")
+        return client
 
     def standing(self, client: dict[str, Any], session: ApiSession | None = None) -> dict[str, Any]:
         return expect((session or self.admin).get(f"{API}/clients/{client['id']}"), 200)

@@ -361,22 +361,7 @@ def test_the_reports_show_counts_changes_and_history_within_data_permissions(bro
 
 
 def test_the_client_panel_says_what_keeps_a_status_at_risk(broker):
-    from datetime import timedelta
-
-    from sqlalchemy import update
-
-    from core.sdk import Deposit, utcnow
-
-    rule = {"criteria": deposits_at_least("1000", window_days=30)}
-    expect(broker.admin.patch(f"{API}/statuses/{broker.silver['id']}", json=rule), 200)
-    broker.settings(demotion="automatic", grace_days=0)
-    client = broker.client()
-    first = broker.deposit(client, "1000")
-    with broker.tenant.ctx() as ctx:
-        ctx.session.execute(
-            update(Deposit).where(Deposit.id == first["id"]).values(decided_at=utcnow() - timedelta(days=40))
-        )
-    broker.deposit(client, "920")  # below 1,000 in the window, above 90 % of it: kept, at risk
+    client = broker.silver_at_risk()
     page = broker.tenant.pages().get(f"/backoffice/clients/{client['id']}").text
     assert "At risk: the rules no longer hold Silver." in page
     assert "Approved deposits (USD), last 30 days: at least USD 900.00 (now USD 920.00)" in page

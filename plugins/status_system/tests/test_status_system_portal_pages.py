@@ -5,11 +5,10 @@ shown as such, KYC onboarding, and only the signed-in client's own data."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
 
-from sqlalchemy import event, update
+from sqlalchemy import event
 
-from core.sdk import Client, Deposit, utcnow
+from core.sdk import Client
 from core.sdk.testing import PageSession, expect
 from plugins.status_system.portal_pages import DETAILS, badge
 from plugins.status_system.tests.support import API, Broker, deposits_at_least
@@ -146,16 +145,7 @@ def test_a_locked_status_is_shown_as_the_status_only(broker):
 
 
 def test_the_client_is_warned_before_a_demotion_with_what_keeps_the_status(broker):
-    rule = {"criteria": deposits_at_least("1000", window_days=30)}
-    expect(broker.admin.patch(f"{API}/statuses/{broker.silver['id']}", json=rule), 200)
-    broker.settings(demotion="automatic", grace_days=0)
-    client = broker.client()
-    first = broker.deposit(client, "1000")
-    with broker.tenant.ctx() as ctx:
-        ctx.session.execute(
-            update(Deposit).where(Deposit.id == first["id"]).values(decided_at=utcnow() - timedelta(days=40))
-        )
-    broker.deposit(client, "920")  # below 1,000 in the window, above 90 % of it
+    client = broker.silver_at_risk()
     pages = broker.tenant.portal_pages(client["id"])
     for page in (DETAILS, "/portal/"):  # the details page, and the home page's widget
         html = pages.get(page).text

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import update
-
 from core.sdk import Deposit, serialize_on, utcnow
 from core.sdk.testing import expect
 from plugins.status_system import hooks
@@ -101,15 +99,6 @@ def _windowed_ladder(broker):
     expect(broker.admin.patch(f"{API}/statuses/{broker.silver['id']}", json=rule), 200)
 
 
-def _age(broker, deposit, days: int) -> None:
-    with broker.tenant.ctx() as ctx:
-        ctx.session.execute(
-            update(Deposit)
-            .where(Deposit.id == deposit["id"])
-            .values(decided_at=utcnow() - timedelta(days=days))
-        )
-
-
 def test_hysteresis_keeps_a_status_above_ninety_percent_and_warns(broker):
     _windowed_ladder(broker)
     broker.settings(demotion="automatic", grace_days=0, keep_percent=90)
@@ -117,7 +106,7 @@ def test_hysteresis_keeps_a_status_above_ninety_percent_and_warns(broker):
     broker.deposit(client, "950")
     older = broker.deposit(client, "100")
     assert broker.status_of(client) == "Silver"
-    _age(broker, older, 25)
+    broker.age(older, 25)
     later = utcnow() + timedelta(days=6)  # the 100 left the window: 950 is below 1,000 but above 900
     assert broker.recompute(client, now=later) == 0
     assert broker.status_of(client) == "Silver"
@@ -133,7 +122,7 @@ def test_the_client_is_warned_before_a_demotion_with_what_keeps_the_status(broke
     client = broker.client()
     first = broker.deposit(client, "1000")
     assert broker.status_of(client) == "Silver"
-    _age(broker, first, 40)  # out of the window: the rules no longer hold Silver…
+    broker.age(first, 40)  # out of the window: the rules no longer hold Silver…
     broker.deposit(client, "920")  # …but 920 is above 90 % of it
     me = expect(broker.tenant.portal(client["id"]).get(f"{PORTAL_API}/me"), 200)
     assert me["status"]["name"] == "Silver" and me["at_risk"] is True
@@ -219,25 +208,12 @@ def test_a_status_with_a_client_group_moves_its_holders_in_and_out(broker):
 
 
 def test_a_client_is_warned_once_when_their_status_becomes_at_risk_and_again_next_time(broker):
-    rule = {"criteria": deposits_at_least("1000", window_days=30)}
-    expect(broker.admin.patch(f"{API}/statuses/{broker.silver['id']}", json=rule), 200)
-    broker.settings(demotion="automatic", grace_days=0)
-    client = broker.client()
-
-    def age(deposit: dict) -> None:  # decided 40 days ago: out of the 30-day window
-        with broker.tenant.ctx() as ctx:
-            ctx.session.execute(
-                update(Deposit)
-                .where(Deposit.id == deposit["id"])
-                .values(decided_at=utcnow() - timedelta(days=40))
-            )
+    client = broker.silver_at_risk()  # told by the event that brought 920 into the window
 
     def warnings() -> list[str]:
         items = expect(broker.admin.get("/api/v1/popups", params={"client_id": client["id"]}), 200)["items"]
         return [p["body"] for p in items if p["title"] == "Your Silver status is at risk"]
 
-    age(broker.deposit(client, "1000"))
-    broker.deposit(client, "920")  # the event: 920 in the window, above 90 % of 1,000
     assert broker.status_of(client) == "Silver"
     assert warnings() == [
         "Your Silver status is kept for now, but the rules no longer hold it. To keep it: "
@@ -248,6 +224,6 @@ def test_a_client_is_warned_once_when_their_status_becomes_at_risk_and_again_nex
     assert len(warnings()) == 1
     topped_up = broker.deposit(client, "200")  # 1,120 in the window: safe, the warning is forgotten
     assert not broker.standing(client)["at_risk"]
-    age(topped_up)  # back to 920: at risk again, and told again by the nightly batch
+    broker.age(topped_up)  # back to 920: at risk again, and told again by the nightly batch
     broker.batch()
     assert len(warnings()) == 2 and broker.status_of(client) == "Silver"
