@@ -17,6 +17,7 @@ of its target (the status is kept while the client stays above 90 % of it, by de
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -222,7 +223,7 @@ def _deposit_column(need: Need, exact: bool, postgresql: bool) -> Any:
     return cast(func.least(total, CEILING), BigInteger)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # compared and hashed as itself: a statement cache key
 class Rider:
     """Columns read in the same statement as the facts, joined to the clients (the standings:
     one round trip for all a decision reads). ``key`` names it in the statement cache."""
@@ -250,13 +251,10 @@ class CoreRead:
             tuple(n for n in ordered if n.metric in CLIENT_COLUMNS and _is_core(metrics, n.metric)),
         )
 
+    @functools.lru_cache(maxsize=128)  # noqa: B019  (CoreRead values are few, and small)
     def statement(self, postgresql: bool, exact: bool, every_client: bool, rider: Rider | None) -> Any:
         """``SELECT id, <columns>, <deposit aggregates>, <rider's>`` (built once per shape)."""
-        key = (self, postgresql, exact, every_client, rider.key if rider else None)
-        stmt = _STATEMENTS.get(key)
-        if stmt is None:
-            stmt = _STATEMENTS[key] = self._build(postgresql, exact, every_client, rider)
-        return stmt
+        return self._build(postgresql, exact, every_client, rider)
 
     def _build(self, postgresql: bool, exact: bool, every_client: bool, rider: Rider | None) -> Any:
         asked = bindparam("ids", expanding=True)
@@ -282,9 +280,6 @@ class CoreRead:
     def params(self, now: datetime) -> dict[str, Any]:
         windows = {_since(n): now - timedelta(days=n.window_days) for n in self.deposits if n.window_days}
         return {"now": now, **windows}
-
-
-_STATEMENTS: dict[tuple[Any, ...], Any] = {}
 
 
 def _read(ctx: Ctx, stmt: Any, params: dict[str, Any], ids: np.ndarray | None) -> list[Any]:
