@@ -11,6 +11,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from core.context import Ctx
 from core.errors import FieldError, InvalidInput
 from core.marketplace.models import PluginStatus
+from core.marketplace.state import mark_changed
 from core.marketplace.tenant_plugins import installed_row, is_operator, loaded_plugin, log_action, tenant_row
 from core.plugins.dispatch import call_lifecycle
 
@@ -42,9 +43,14 @@ def get_settings(ctx: Ctx, name: str) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def settings_of(ctx: Ctx, name: str) -> dict[str, Any]:
-    """A plugin's settings for the tenant, secrets included, defaults filled in (for the plugin)."""
-    row = tenant_row(ctx, name)
+    """A plugin's settings for the tenant, secrets included, defaults filled in (for the plugin).
+    An enabled plugin's come from the process's cache of the tenant's plugins (no query: modules
+    read them on every event); a copy, which the caller may change."""
     schema = loaded_plugin(ctx, name).manifest.settings_schema
+    cached = ctx.runtime.plugin_state.stored_settings(ctx.session, ctx.tenant_id, name)
+    if cached is not None:
+        return _with_defaults(schema, copy.deepcopy(dict(cached)))
+    row = tenant_row(ctx, name)
     return _with_defaults(schema, (row.settings if row else None) or {})
 
 
@@ -72,6 +78,7 @@ def update_settings(ctx: Ctx, name: str, values: dict[str, Any]) -> dict[str, An
         raise InvalidInput(fields[0].field, fields[0].message, *fields[1:])
     row.settings = new
     ctx.session.flush()
+    mark_changed(ctx.session, ctx.tenant_id)  # other processes drop their cached settings
     log_action(ctx, name, "settings", before=_masked(schema, old), values=_masked(schema, new))
     if row.status is PluginStatus.ENABLED:
         call_lifecycle(

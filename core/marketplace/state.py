@@ -8,15 +8,19 @@ answer comes from this cache, not the database. An entry is dropped
   pushes it (LISTEN/NOTIFY, sent by the committing transaction), and a light poll of the tenants'
   generations catches anything missed — the only mechanism on SQLite;
 * when the earliest licence among the enabled plugins expires.
+
+The enabled plugins' settings are kept with them (``settings_of`` reads them here): changing a
+plugin's settings moves the generation too.
 """
 
 from __future__ import annotations
 
 import logging
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import event, func, select, update
 from sqlalchemy.orm import Session
@@ -41,6 +45,7 @@ CHANGED = "marketplace_changed"  # session.info key: tenants whose plugins this 
 class TenantPlugins:
     enabled: frozenset[str]
     valid_until: datetime | None  # when the earliest licence among them runs out
+    settings: Mapping[str, Mapping[str, Any]]  # each enabled plugin's, as stored (read only)
 
 
 class PluginStateCache:
@@ -55,10 +60,20 @@ class PluginStateCache:
         _caches.add(self)
 
     def enabled(self, session: Session, tenant_id: int) -> frozenset[str]:
+        return self._entry(session, tenant_id).enabled
+
+    def stored_settings(self, session: Session, tenant_id: int, plugin: str) -> Mapping[str, Any] | None:
+        """An enabled plugin's settings as stored (not to be changed), or None when the plugin is not
+        enabled or this transaction changed the tenant's plugins (the caller reads the row)."""
+        if tenant_id in session.info.get(CHANGED, ()):
+            return None
+        return self._entry(session, tenant_id).settings.get(plugin)
+
+    def _entry(self, session: Session, tenant_id: int) -> TenantPlugins:
         entry = self._entries.get(tenant_id)
         if entry is None or (entry.valid_until is not None and utcnow() >= entry.valid_until):
             entry = self._load(session, tenant_id)
-        return entry.enabled
+        return entry
 
     def _epoch_of(self, tenant_id: int) -> tuple[int, int]:
         return self._epoch, self._epochs.get(tenant_id, 0)
@@ -67,15 +82,17 @@ class PluginStateCache:
         epoch = self._epoch_of(tenant_id)
         now = utcnow()
         rows = session.execute(
-            select(TenantPlugin.plugin, TenantPlugin.licence_expires_at).where(
+            select(TenantPlugin.plugin, TenantPlugin.licence_expires_at, TenantPlugin.settings).where(
                 TenantPlugin.tenant_id == tenant_id, TenantPlugin.status == PluginStatus.ENABLED
             )
         ).all()
-        live = [(name, expires) for name, expires in rows if expires is None or expires > now]
-        expiries = [expires for _, expires in live if expires is not None]
+        live = [row for row in rows if row.licence_expires_at is None or row.licence_expires_at > now]
+        expiries = [row.licence_expires_at for row in live if row.licence_expires_at is not None]
+        known = [row for row in live if row.plugin in self.host.plugins]
         entry = TenantPlugins(
-            enabled=frozenset(name for name, _ in live if name in self.host.plugins),
+            enabled=frozenset(row.plugin for row in known),
             valid_until=min(expiries) if expiries else None,
+            settings={row.plugin: row.settings or {} for row in known},
         )
         if self._epoch_of(tenant_id) == epoch:
             self._entries[tenant_id] = entry
