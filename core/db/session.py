@@ -140,10 +140,13 @@ def serialize_on(session: Session, key: str, *keys: str) -> None:
         begin_immediate(session)
         return
     hashes = sorted({_advisory_hash(k) for k in (key, *keys)})
+    # On the unit of work's connection directly: the statement reads no table, so the ORM's
+    # execution (the tenant filter, the result's ORM wrapping) would only add to every event's cost.
+    connection = session.connection()
     if len(hashes) == 1:
-        session.execute(_LOCK_ONE, {"hash": hashes[0]})
+        connection.execute(_LOCK_ONE, {"hash": hashes[0]})
     else:
-        session.execute(_LOCK_MANY, {"hashes": hashes})
+        connection.execute(_LOCK_MANY, {"hashes": hashes})
 
 
 # Raw SQL that reads no table: marked checked, or a tenant session's filter would refuse it.

@@ -25,6 +25,7 @@ Default deny: forgetting the tenant fails loudly instead of leaking another brok
 from __future__ import annotations
 
 import functools
+import weakref
 from typing import Any
 
 from sqlalchemy import event, inspect
@@ -70,7 +71,23 @@ def _scope_statement(state: ORMExecuteState) -> None:
         if _touches_tenant_data(state):
             raise TenantScopeError("query over tenant data from a session without a tenant")
         return
-    state.statement = state.statement.options(tenant_criteria(tenant_id))
+    state.statement = _scoped(state.statement, tenant_id)
+
+
+# Each statement's tenant-scoped copy, kept while the statement lives: a statement built once and
+# run again and again (a module's hot path) is then scoped once per tenant, and its copy keeps the
+# cache key SQLAlchemy would otherwise work out again at every execution.
+_SCOPED: weakref.WeakKeyDictionary[Any, dict[int, Any]] = weakref.WeakKeyDictionary()
+
+
+def _scoped(statement: Any, tenant_id: int) -> Any:
+    per_tenant = _SCOPED.get(statement)
+    if per_tenant is None:
+        per_tenant = _SCOPED[statement] = {}
+    scoped = per_tenant.get(tenant_id)
+    if scoped is None:
+        scoped = per_tenant[tenant_id] = statement.options(tenant_criteria(tenant_id))
+    return scoped
 
 
 @functools.lru_cache(maxsize=4096)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy
-from sqlalchemy import delete, inspect, select, text, update
+from sqlalchemy import delete, func, inspect, select, text, update
 
 from core.context import bind
 from core.crm.clients import ancestor_ids
@@ -29,6 +29,16 @@ def test_selects_see_only_the_sessions_tenant(two_tenants):
         assert {c.tenant_id for c in session.scalars(select(Client))} == {acme.id}
         assert len(session.scalars(select(Client)).all()) == 3
         assert session.get(Client, _first_client_id(crm, globex.id)) is None
+
+
+def test_a_statement_built_once_is_scoped_to_each_session_that_runs_it(two_tenants):
+    # Core keeps each statement's scoped copy per tenant: run alternately by two tenants, the same
+    # statement object still answers each with its own rows only.
+    crm, acme, globex = two_tenants
+    names = select(Client.tenant_id, func.count()).group_by(Client.tenant_id)
+    for tenant, expected in [(acme, 3), (globex, 2), (acme, 3), (globex, 2)]:
+        with crm.db.transaction(tenant_id=tenant.id) as session:
+            assert session.execute(names).all() == [(tenant.id, expected)]
 
 
 def test_bulk_update_and_delete_touch_only_the_sessions_tenant(two_tenants):
