@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Select, func, insert, literal, select, update
@@ -13,6 +14,7 @@ from core.crm.audience import audience_query
 from core.crm.data_permissions import client_condition, get_client_owned, scope_client_owned
 from core.crm.models import Client
 from core.db.base import utcnow
+from core.db.bulk import insert_rows
 from core.db.filters import where_equal
 from core.db.paging import PageRequest, PageResult, paginate
 from core.db.session import tenant_insert
@@ -65,6 +67,25 @@ def create_popup(
     if flush:
         ctx.session.flush()
     return popup
+
+
+def create_popups(ctx: Ctx, popups: Sequence[Mapping[str, Any]], *, source: str = "core") -> int:
+    """Pop-ups for clients, each its own (``client_id``, ``title``, ``body``, optional ``data`` as in
+    ``create_popup``), in one statement whatever their number: what a module decided for a few
+    clients or a batch of them. Returns how many."""
+    now = utcnow()
+    rows = [
+        {
+            "client_id": int(popup["client_id"]),
+            "title": popup["title"],
+            "body": popup["body"],
+            "source": source,
+            "data": _checked_data(popup.get("data")),
+            "created_at": now,
+        }
+        for popup in popups
+    ]
+    return insert_rows(ctx.session, Popup, rows)
 
 
 def popup_each(

@@ -71,7 +71,7 @@ from core.db.session import serialize_on, tenant_insert, tenant_sql
 from core.db.types import Money, UTCDateTime, enum_type, money_sum, money_units
 from core.errors import Conflict, DomainError, FieldError, InvalidInput, NotFound, PermissionDenied
 from core.marketplace.settings import settings_of
-from core.notify.service import create_popup, popup_each, queue_email
+from core.notify.service import create_popup, create_popups, popup_each, queue_email
 from core.plugins.dispatch import announce, listening
 from core.reference import display_amount, minor_units, round_to_currency
 from core.scheduler.service import ensure_schedule, holds_lease, is_running, list_schedules, remove_schedule
@@ -248,6 +248,7 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "visible_client_ids",
     # pop-ups, schedules, settings, audit
     "create_popup",
+    "create_popups",
     "popup_each",
     "queue_email",
     "ensure_schedule",

@@ -7,7 +7,7 @@ from sqlalchemy import select, text
 
 from core.crm.audience import audience_query
 from core.notify.models import Popup
-from core.notify.service import create_popup, popup_each
+from core.notify.service import create_popup, create_popups, popup_each
 from core.testing import expect
 
 
@@ -56,3 +56,29 @@ def test_text_stored_before_reads_as_an_object_and_only_objects_are_written(crm)
     assert _data(acme.portal(client["id"]), "/api/v1/portal/popups") == [{"value": "design=gold"}]
     with acme.ctx() as ctx:
         assert ctx.session.scalar(select(Popup.data).where(Popup.id == popup_id)) == {"value": "design=gold"}
+
+
+def test_many_clients_each_get_their_own_popup_in_one_call(crm):
+    acme, globex = crm.tenant("acme"), crm.tenant("globex")
+    alice, bob = acme.client(), acme.client()
+    with acme.ctx() as ctx:
+        written = create_popups(
+            ctx,
+            [
+                {"client_id": alice["id"], "title": "Gold", "body": "You reached Gold", "data": {"level": 3}},
+                {"client_id": bob["id"], "title": "Silver", "body": "You reached Silver"},
+            ],
+            source="loyalty",
+        )
+        assert written == 2
+        assert create_popups(ctx, [], source="loyalty") == 0
+    with pytest.raises(TypeError, match="must be a dict"), acme.ctx() as ctx:
+        create_popups(ctx, [{"client_id": bob["id"], "title": "Bad", "body": "x", "data": "gold"}])
+    shown = expect(acme.portal(alice["id"]).get("/api/v1/portal/popups"), 200)["items"]
+    assert [(p["title"], p["body"], p["data"]) for p in shown] == [("Gold", "You reached Gold", {"level": 3})]
+    assert [
+        p["title"] for p in expect(acme.portal(bob["id"]).get("/api/v1/portal/popups"), 200)["items"]
+    ] == ["Silver"]
+    with acme.ctx() as ctx:  # the rows are the session's tenant's
+        assert set(ctx.session.scalars(select(Popup.source))) == {"loyalty"}
+    assert expect(globex.admin.get("/api/v1/popups"), 200)["items"] == []
