@@ -27,12 +27,11 @@ from core.sdk import (
     StatusChange,
     UTCDateTime,
     announce,
-    create_popup,
+    create_popups,
     fetch,
     get_client,
     insert_rows,
     listening,
-    popup_each,
     queue_email,
     serialize_on,
     set_client_group,
@@ -332,8 +331,9 @@ _UPDATE = (
 
 def _write_standings(ctx: Ctx, first_rows: Rows, updates: Rows) -> None:
     insert_rows(ctx.session, Standing, first_rows)
-    if updates:
-        ctx.session.execute(_UPDATE, [{**u, "tenant": ctx.tenant_id} for u in updates])
+    rows = [{**u, "tenant": ctx.tenant_id} for u in updates]
+    if rows:  # one row (an event's) as a plain execute: an executemany of one costs a pipeline
+        ctx.session.execute(_UPDATE, rows if len(rows) > 1 else rows[0])
 
 
 def _record_change(ctx: Ctx, found: Assessment, at: int, cause: Cause | None, reason: str) -> None:
@@ -368,7 +368,7 @@ def _warn(ctx: Ctx, found: Assessment, at: int) -> None:
         keep = describe(ctx, relaxed, found.facts, at, ladder.metrics, keeping=True)
         body += " To keep it: " + "; ".join(item.get("missing") or item["text"] for item in keep) + "."
     data = {"status_id": rung.id, "direction": "at_risk"}
-    create_popup(ctx, client_id, title, body, source=PLUGIN, data=data, flush=False)
+    _pending(ctx).popups.append({"client_id": client_id, "title": title, "body": body, "data": data})
     if ladder.notify_email:
         _email(ctx, client_id, title, body)
 
@@ -442,7 +442,7 @@ class Pending:
     """Changes recorded in this unit of work and not yet written."""
 
     history: list[dict[str, Any]] = field(default_factory=list)
-    popups: dict[tuple[str, str, int, str], list[int]] = field(default_factory=dict)
+    popups: list[dict[str, Any]] = field(default_factory=list)
 
 
 PENDING = "status_system.pending"
@@ -456,16 +456,12 @@ def _pending(ctx: Ctx) -> Pending:
 
 
 def write_pending(ctx: Ctx) -> None:
-    """Write the recorded changes: the history rows in one INSERT, the pop-ups in one INSERT …
-    SELECT per status reached."""
+    """Write the recorded changes: the history rows in one INSERT, the pop-ups in another."""
     pending = ctx.session.info.pop(PENDING, None)
     if pending is None:
         return
     insert_rows(ctx.session, HistoryEntry, pending.history)
-    for (title, body, status_id, direction), client_ids in pending.popups.items():
-        clients = select(Client.id).where(Client.tenant_id == ctx.tenant_id, Client.id.in_(client_ids))
-        data = {"status_id": status_id, "direction": direction}
-        popup_each(ctx, clients, title, body, source=PLUGIN, data=data)
+    create_popups(ctx, pending.popups, source=PLUGIN)
 
 
 def _follow_group(ctx: Ctx, client_id: int, previous: Rung | None, new: Rung) -> None:
@@ -487,7 +483,8 @@ def _notify(ctx: Ctx, client_id: int, new: Rung, direction: str, notify_email: b
         if direction == "up"
         else f"Your status changed to {new.name}."
     )
-    _pending(ctx).popups.setdefault((title, body, new.id, direction), []).append(client_id)
+    data = {"status_id": new.id, "direction": direction}
+    _pending(ctx).popups.append({"client_id": client_id, "title": title, "body": body, "data": data})
     if notify_email:
         _email(ctx, client_id, title, body)
 
