@@ -355,8 +355,10 @@ def main() -> None:
         print(f"scan again: {scans[-1]:.2f} s")
         scan_s = min(scans)
         again_s, _, again_changed = batch(runtime, tenant_id)
-        print(f"batch, nothing changed since: {again_s:.2f} s ({again_changed} changed)")
-        assert again_changed == 0
+        # Nothing changed but the clock: a few deposits leave the 30-day window meanwhile (at 1M
+        # clients about one every 3 s), and may move a client at the edge of Gold.
+        print(f"batch, nothing changed since but the clock: {again_s:.2f} s ({again_changed} changed)")
+        assert again_changed <= args.clients // 10_000, "a batch with nothing to do rewrote clients"
         found = events(runtime, tenant_id, args.approvals, random.Random(args.seed))
     finally:
         runtime.db.dispose()

@@ -9,6 +9,7 @@ re-evaluation a few indexed lookups. Rows leave out clients at the default (see
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import timedelta
 from typing import Any
@@ -181,8 +182,14 @@ def _downlines_of_everyone(ctx: Ctx, wanted: Sequence[int] | None) -> Iterable[t
     return ((ids[i], n) for i, n in enumerate(size) if n and (keep is None or ids[i] in keep))
 
 
+@functools.cache
+def _countries() -> tuple[tuple[str, str], ...]:
+    # Worked out once per process: a checklist that names countries is written at every change.
+    return tuple(sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda pair: pair[1]))
+
+
 def _country_choices(ctx: Ctx) -> list[tuple[str, str]]:
-    return sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda pair: pair[1])
+    return list(_countries())
 
 
 def _language_choices(ctx: Ctx) -> list[tuple[str, str]]:
