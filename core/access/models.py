@@ -182,12 +182,14 @@ class SignInThrottle(Base):
 class AccountTokenPurpose(enum.StrEnum):
     REGISTRATION = "registration"
     PASSWORD_RESET = "password_reset"
+    INVITATION = "invitation"  # a module's invitation to open a client account (core.portal.invitations)
 
 
 class AccountToken(Base):
     """A single-use, expiring secret sent by e-mail: a portal registration waiting for its
-    confirmation, or a password reset. Only the digest is stored. Looked up by the token alone,
-    before any tenant is known, so it names its tenant instead of being tenant-owned."""
+    confirmation, a password reset, or an invitation to open an account. Only the digest is
+    stored. Looked up by the token alone, before any tenant is known, so it names its tenant
+    instead of being tenant-owned."""
 
     __tablename__ = "account_tokens"
 

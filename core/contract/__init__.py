@@ -1,4 +1,4 @@
-"""The plugin contract of crm-marketplace (hook contract version 1.5).
+"""The plugin contract of crm-marketplace (hook contract version 1.6).
 
 A plugin is a Python distribution with an entry point in the group ``crm.plugins`` that names its
 *hooks module*. Next to that module, in the same package, sits ``manifest.json`` (validated
@@ -74,8 +74,10 @@ from core.contract.values import (
     SLOTS,
     ClientMetric,
     ClientSegment,
+    Invitation,
     JobContext,
     JobHandler,
+    LeadConversion,
     LostLease,
     MetricKind,
     MetricMeasure,
@@ -101,8 +103,10 @@ __all__ = [
     "ClientSegment",
     "CrmHooks",
     "HookKind",
+    "Invitation",
     "JobContext",
     "JobHandler",
+    "LeadConversion",
     "LostLease",
     "MetricKind",
     "MetricMeasure",

@@ -16,7 +16,9 @@ import pluggy
 from core.contract.values import (
     ClientMetric,
     ClientSegment,
+    Invitation,
     JobHandler,
+    LeadConversion,
     NavEntry,
     PortalPage,
     Quote,
@@ -40,7 +42,7 @@ if TYPE_CHECKING:
     )
 
 PROJECT = "crm"
-HOOKS_VERSION = "1.5"
+HOOKS_VERSION = "1.6"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
@@ -245,6 +247,13 @@ class CrmHooks:
         ``country``, ``language``, ``referrer_id`` and ``suspended``."""
 
     @event
+    def crm_invitation_accepted(self, ctx: Ctx, client: Client, invitation: Invitation) -> None:
+        """Since 1.6. A client opened their account through an invitation a module sent
+        (``core.sdk.invite_client``): ``invitation["module"]`` names the module, and
+        ``invitation["reference"]`` what it bound the invitation to. Fired right after
+        ``crm_client_registered``, in the same unit of work: ignore other modules' invitations."""
+
+    @event
     def crm_deposit_approved(self, ctx: Ctx, deposit: Deposit) -> None:
         """A deposit was approved."""
 
@@ -275,6 +284,12 @@ class CrmHooks:
     def crm_client_status_changed(self, ctx: Ctx, client: Client, change: StatusChange) -> None:
         """Since 1.5. Announced by the Status System module: ``client``'s status changed (only on a
         real change, once). ``change`` says from which status to which, and why."""
+
+    @event
+    @announced_by("leads")
+    def crm_lead_converted(self, ctx: Ctx, client: Client, conversion: LeadConversion) -> None:
+        """Since 1.6. Announced by the Leads module: a lead became ``client`` (once per lead, in
+        the unit of work that converted it). ``conversion`` says which lead and how."""
 
     # --- chained: part of an action; an exception fails the action ---------------------------
 

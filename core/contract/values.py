@@ -322,3 +322,26 @@ class StatusChange(TypedDict):
     direction: Literal["up", "down", "same_level"]
     cause: Literal["rule", "demotion", "manual", "lock", "floor", "expiry"]
     reason: str
+
+
+# --- invitations and leads (since 1.6) ---------------------------------------------------------------
+
+
+class Invitation(TypedDict):
+    """What an accepted invitation was bound to (``crm_invitation_accepted``): the module that sent
+    it (``core.sdk.invite_client``) and the reference it named (its record, as text)."""
+
+    module: str
+    reference: str
+    client_type: Literal["trader", "ib"]
+
+
+class LeadConversion(TypedDict):
+    """A lead that became a client (``crm_lead_converted``)."""
+
+    lead_id: int
+    client_id: int
+    # how: the lead registered through its e-mailed link, staff opened a portal account for it, or
+    # staff bound it to an existing client (or it was bound automatically by its e-mail address)
+    action: Literal["registration_email", "portal_account", "bind", "auto_bind"]
+    source: str  # the lead's source ("website", "import", ...)

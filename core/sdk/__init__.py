@@ -8,6 +8,7 @@ release: a bundled plugin importing from anywhere else fails the project's check
 Tests of a plugin may also use ``core.sdk.testing``.
 """
 
+from core.access.auth import normalize_email
 from core.api.csv import CSV_RESPONSE, csv_export, format_time, timestamped
 from core.api.deps import PathId, operator, portal, signed_in_staff, staff
 from core.audit.recorder import LogEntry, record_action, record_actions
@@ -21,7 +22,9 @@ from core.contract import (
     ClientMetric,
     ClientSegment,
     HookKind,
+    Invitation,
     JobContext,
+    LeadConversion,
     LostLease,
     MetricKind,
     MetricQuery,
@@ -35,7 +38,14 @@ from core.contract import (
     hookimpl,
 )
 from core.crm.audience import audience_query
-from core.crm.clients import TierMove, change_tier_if, change_tiers_if, get_client, set_client_group
+from core.crm.clients import (
+    TierMove,
+    change_tier_if,
+    change_tiers_if,
+    create_client,
+    get_client,
+    set_client_group,
+)
 from core.crm.data_permissions import (
     client_condition,
     get_client_owned,
@@ -61,7 +71,9 @@ from core.crm.models import (
     TradingAccount,
 )
 from core.crm.money import check_company_currency, check_precision, company_currencies
+from core.crm.phones import normalize_phone
 from core.crm.ranks import get_rank
+from core.crm.schemas.clients import ClientIn
 from core.crm.segments import list_segments, segment_query
 from core.db.base import Base, IdType, TenantOwned, Timestamped, utcnow
 from core.db.bulk import insert_rows
@@ -73,6 +85,7 @@ from core.errors import Conflict, DomainError, FieldError, InvalidInput, NotFoun
 from core.marketplace.settings import settings_of
 from core.notify.service import create_popup, create_popups, popup_each, queue_email
 from core.plugins.dispatch import announce, listening
+from core.portal.invitations import SentInvitation, invite_client, welcome_to_portal
 from core.reference import display_amount, minor_units, round_to_currency
 from core.scheduler.service import ensure_schedule, holds_lease, is_running, list_schedules, remove_schedule
 from core.schemas import (
@@ -91,6 +104,7 @@ from core.schemas import (
     Output,
     Page,
     Patch,
+    Phone,
     PositiveAmount,
     SearchText,
     ShortName,
@@ -127,6 +141,8 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     # module events and client segments (contract 1.5)
     "announce",
     "listening",
+    "Invitation",
+    "LeadConversion",
     "StatusChange",
     "ClientSegment",
     "list_segments",
@@ -184,6 +200,7 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "Output",
     "Page",
     "Patch",
+    "Phone",
     "PositiveAmount",
     "SearchText",
     "ShortName",
@@ -238,6 +255,13 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "audience_query",
     "change_tier_if",
     "change_tiers_if",
+    "ClientIn",
+    "create_client",
+    "normalize_email",
+    "normalize_phone",
+    "invite_client",
+    "welcome_to_portal",
+    "SentInvitation",
     "client_condition",
     "get_client",
     "get_client_owned",

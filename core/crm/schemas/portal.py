@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import Field
 
+from core.access.schemas import AccountTokenText
 from core.crm.models import (
     ClientType,
     KycStatus,
@@ -60,3 +61,23 @@ class RegisteredOut(Output):
     access_token: str
     token_type: str = "bearer"
     expires_at: datetime
+
+
+class InvitationOpenIn(Input):
+    token: AccountTokenText
+
+
+class InvitationOut(Output):
+    """What an invitation link opens: the company, the address it was sent to, and the account."""
+
+    company: str
+    email: str
+    name: str
+    client_type: ClientType
+
+
+class InvitationAcceptIn(Input):
+    token: AccountTokenText
+    password: str = Field(min_length=1, max_length=128)
+    name: Name | None = Field(default=None, description="Defaults to the name the invitation carries")
+    phone: Phone | None = None

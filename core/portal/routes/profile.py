@@ -8,8 +8,16 @@ from core.access.routes import THROTTLED, client_ip
 from core.access.schemas import AcceptedOut, PasswordChange, RegistrationConfirmIn
 from core.api.deps import portal, public
 from core.context import Ctx
-from core.crm.schemas.portal import PortalProfileOut, PortalProfileUpdate, RegisteredOut, RegistrationIn
-from core.portal import registration
+from core.crm.schemas.portal import (
+    InvitationAcceptIn,
+    InvitationOpenIn,
+    InvitationOut,
+    PortalProfileOut,
+    PortalProfileUpdate,
+    RegisteredOut,
+    RegistrationIn,
+)
+from core.portal import invitations, registration
 
 router = APIRouter(tags=["portal"])
 
@@ -41,6 +49,41 @@ def register(body: RegistrationIn, request: Request, ctx: Ctx = public()) -> Acc
 )
 def confirm_registration(body: RegistrationConfirmIn, request: Request, ctx: Ctx = public()) -> RegisteredOut:
     client, issued = registration.confirm_registration(ctx, body.token, ip=client_ip(request))
+    return RegisteredOut(
+        client=PortalProfileOut.model_validate(client),
+        access_token=issued.token,
+        expires_at=issued.expires_at,
+    )
+
+
+@router.post(
+    "/invitation/open",
+    response_model=InvitationOut,
+    summary="What an invitation link opens: the company, the address and the account offered",
+    description="Nothing is used up. An unknown, used or expired link answers 422 on `token`.",
+    responses=THROTTLED,
+)
+def open_invitation(body: InvitationOpenIn, request: Request, ctx: Ctx = public()) -> InvitationOut:
+    found = invitations.open_invitation(ctx, body.token, ip=client_ip(request))
+    return InvitationOut(
+        company=found.company, email=found.email, name=found.name, client_type=found.client_type
+    )
+
+
+@router.post(
+    "/invitation/accept",
+    response_model=RegisteredOut,
+    status_code=201,
+    summary="Open the account an invitation offers, with a password of your choice, and sign in",
+    description="The e-mailed link proved the address: no confirmation follows. Each link opens one "
+    "account, once; an unknown, used or expired link, or an address that has an account already, "
+    "answers 422 on `token`; a weak password 422 on `password`.",
+    responses=THROTTLED,
+)
+def accept_invitation(body: InvitationAcceptIn, request: Request, ctx: Ctx = public()) -> RegisteredOut:
+    client, issued = invitations.accept_invitation(
+        ctx, body.token, body.password, name=body.name, phone=body.phone, ip=client_ip(request)
+    )
     return RegisteredOut(
         client=PortalProfileOut.model_validate(client),
         access_token=issued.token,

@@ -18,9 +18,9 @@ from core.access.routes import client_ip
 from core.access.schemas import PasswordResetConfirmIn, PasswordResetIn, RegistrationConfirmIn
 from core.api.deps import public
 from core.context import Ctx
-from core.crm.schemas.portal import RegistrationIn
+from core.crm.schemas.portal import InvitationAcceptIn, RegistrationIn
 from core.errors import DomainError
-from core.portal import registration
+from core.portal import invitations, registration
 from core.web.forms import FormData, field_errors, parse_form
 from core.web.sessions import start_session
 from core.web.templating import render
@@ -104,6 +104,55 @@ def confirm(request: Request, form: FormData, ctx: Ctx = public()) -> Response:
         if error.status != 422:
             raise
         return _confirm_form(request, str(form.get("token") or ""), field_errors(error), 422)
+    response = RedirectResponse("/portal/", status_code=303)
+    start_session(response, request, auth.Audience.PORTAL, issued.token, issued.expires_at)
+    return response
+
+
+# --- an invitation a module sent (a lead's registration e-mail, say) -----------------------------
+
+
+def _invitation_form(
+    request: Request,
+    ctx: Ctx,
+    token: str,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    found = None
+    if token:
+        try:
+            with ctx.session.begin_nested():
+                found = invitations.open_invitation(ctx, token, ip=client_ip(request))
+        except DomainError as error:
+            if error.status != 422:
+                raise
+    context = {"token": token, "invitation": found, "values": values or {}, "errors": errors or {}}
+    return render(request, None, "public/invitation.html", context, status_code=status_code)
+
+
+@router.get("/invitation")
+def invitation_page(request: Request, token: Token = "", ctx: Ctx = public()) -> Response:
+    """The link in the invitation: the account offered, a name and a password to choose (a GET
+    opens nothing)."""
+    return _invitation_form(request, ctx, token)
+
+
+@router.post("/invitation")
+def accept_invitation(request: Request, form: FormData, ctx: Ctx = public()) -> Response:
+    token = str(form.get("token") or "")
+    try:
+        data = parse_form(InvitationAcceptIn, form)
+        with ctx.session.begin_nested():
+            _client, issued = invitations.accept_invitation(
+                ctx, data.token, data.password, name=data.name, ip=client_ip(request)
+            )
+    except DomainError as error:
+        if error.status != 422:
+            raise
+        values = {"name": str(form.get("name") or "")}
+        return _invitation_form(request, ctx, token, values, field_errors(error), 422)
     response = RedirectResponse("/portal/", status_code=303)
     start_session(response, request, auth.Audience.PORTAL, issued.token, issued.expires_at)
     return response
