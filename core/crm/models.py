@@ -4,10 +4,11 @@ import enum
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.access.models import Credentials
+from core.crm.phones import normalize_phone
 from core.db.base import Base, IdType, TenantOwned, Timestamped, utcnow
 from core.db.types import Money, UTCDateTime, enum_type
 
@@ -77,6 +78,7 @@ class Client(Credentials, TenantOwned, Timestamped, Base):
         Index("ix_clients_tenant_referrer", "tenant_id", "referrer_id"),
         Index("ix_clients_tenant_team", "tenant_id", "team_id"),
         Index("ix_clients_tenant_assigned", "tenant_id", "assigned_user_id"),
+        Index("ix_clients_tenant_phone_e164", "tenant_id", "phone_e164"),
     )
 
     id: Mapped[int] = mapped_column(IdType, primary_key=True)
@@ -84,6 +86,8 @@ class Client(Credentials, TenantOwned, Timestamped, Base):
     name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(32))
+    # The number as duplicate checks compare it (E.164), kept by the ORM from phone and country.
+    phone_e164: Mapped[str | None] = mapped_column(String(20))
     country: Mapped[str | None] = mapped_column(String(2))
     language: Mapped[str] = mapped_column(String(8), default="en")
     group_id: Mapped[int | None] = mapped_column(
@@ -101,6 +105,12 @@ class Client(Credentials, TenantOwned, Timestamped, Base):
     kyc_status: Mapped[KycStatus] = mapped_column(enum_type(KycStatus), default=KycStatus.NOT_SUBMITTED)
     suspended: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+@event.listens_for(Client, "before_insert")
+@event.listens_for(Client, "before_update")
+def _phone_e164(_mapper: object, _connection: object, client: Client) -> None:
+    client.phone_e164 = normalize_phone(client.phone, client.country)
 
 
 class DepositKind(enum.StrEnum):

@@ -178,3 +178,22 @@ def test_concurrent_reparenting_cannot_close_a_cycle(crm, crm_database_url):
         a_now = expect(acme.admin.get(f"/api/v1/clients/{a['id']}"), 200)
         b_now = expect(acme.admin.get(f"/api/v1/clients/{b['id']}"), 200)
         assert not (a_now["referrer_id"] == b["id"] and b_now["referrer_id"] == a["id"])
+
+
+def test_a_clients_number_is_also_kept_in_e164_for_duplicate_checks(crm):
+    from sqlalchemy import select
+
+    from core.crm.models import Client
+
+    acme = crm.tenant("acme")
+    client = acme.client(phone="07911 123456", country="GB")
+
+    def e164():
+        with acme.ctx() as ctx:
+            return ctx.session.scalar(select(Client.phone_e164).where(Client.id == client["id"]))
+
+    assert e164() == "+447911123456"  # read as a British number: it has no +prefix
+    expect(acme.admin.patch(f"/api/v1/clients/{client['id']}", json={"phone": "+1 (212) 555-0100"}), 200)
+    assert e164() == "+12125550100"
+    expect(acme.admin.patch(f"/api/v1/clients/{client['id']}", json={"phone": None}), 200)
+    assert e164() is None
