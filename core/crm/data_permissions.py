@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, false, or_, select
 
-from core.access.models import DataScope, PrincipalKind
+from core.access.models import DataScope, PrincipalKind, User
 from core.access.principal import Principal
 from core.crm.models import Client
 
@@ -35,6 +35,24 @@ def client_condition(principal: Principal | None) -> ColumnElement[bool] | None:
     own = Client.assigned_user_id == principal.user_id if principal.user_id is not None else false()
     if principal.data_scope is DataScope.TEAM and principal.team_id is not None:
         return or_(Client.team_id == principal.team_id, own)
+    return own
+
+
+def staff_owned_condition(
+    principal: Principal | None, user_id: ColumnElement[Any]
+) -> ColumnElement[bool] | None:
+    """The WHERE condition over rows a back-office user owns (``user_id`` names the owner column:
+    a lead's owner, say) under the same scopes as clients: all; the user's team's (owned by a user
+    of the team) and their own; or their own. None means every row; a client sees none."""
+    if principal is None or principal.kind is PrincipalKind.OPERATOR:
+        return None
+    if principal.kind is PrincipalKind.CLIENT:
+        return false()
+    if principal.data_scope is DataScope.ALL:
+        return None
+    own = user_id == principal.user_id if principal.user_id is not None else false()
+    if principal.data_scope is DataScope.TEAM and principal.team_id is not None:
+        return or_(user_id.in_(select(User.id).where(User.team_id == principal.team_id)), own)
     return own
 
 

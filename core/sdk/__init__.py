@@ -9,6 +9,8 @@ Tests of a plugin may also use ``core.sdk.testing``.
 """
 
 from core.access.auth import normalize_email
+from core.access.models import User
+from core.access.service import get_user
 from core.api.csv import CSV_RESPONSE, csv_export, format_time, timestamped
 from core.api.deps import PathId, operator, portal, signed_in_staff, staff
 from core.audit.recorder import LogEntry, record_action, record_actions
@@ -45,12 +47,14 @@ from core.crm.clients import (
     create_client,
     get_client,
     set_client_group,
+    update_client,
 )
 from core.crm.data_permissions import (
     client_condition,
     get_client_owned,
     scope_client_owned,
     scope_clients,
+    staff_owned_condition,
     visible_client_ids,
 )
 from core.crm.metrics import CORE_METRICS, available_metrics, counted_deposit
@@ -73,7 +77,7 @@ from core.crm.models import (
 from core.crm.money import check_company_currency, check_precision, company_currencies
 from core.crm.phones import normalize_phone
 from core.crm.ranks import get_rank
-from core.crm.schemas.clients import ClientIn
+from core.crm.schemas.clients import ClientIn, ClientUpdate
 from core.crm.segments import list_segments, segment_query
 from core.db.base import Base, IdType, TenantOwned, Timestamped, utcnow
 from core.db.bulk import insert_rows
@@ -113,6 +117,7 @@ from core.schemas import (
     apply_changes,
     distinct_list,
     id_list,
+    name_type,
     text_type,
 )
 from core.tenancy.models import Tenant
@@ -210,6 +215,7 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "distinct_list",
     "id_list",
     "text_type",
+    "name_type",
     "MAX_AMOUNT",
     "MAX_ID",
     "MAX_PER_PAGE",
@@ -256,7 +262,9 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "change_tier_if",
     "change_tiers_if",
     "ClientIn",
+    "ClientUpdate",
     "create_client",
+    "update_client",
     "normalize_email",
     "normalize_phone",
     "invite_client",
@@ -270,6 +278,9 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "scope_clients",
     "set_client_group",
     "visible_client_ids",
+    "staff_owned_condition",
+    "User",
+    "get_user",
     # pop-ups, schedules, settings, audit
     "create_popup",
     "create_popups",
