@@ -13,11 +13,13 @@ from core.context import bind
 from core.crm import prop
 from core.crm.schemas.prop import OrderIn
 from core.db.session import Database
+from core.notify.delivery import deliver_due
 from core.runtime import Runtime
 from core.scheduler.models import JobRun, JobSchedule, RunStatus, RunTrigger
 from core.scheduler.worker import Worker
 from core.testing import PASSWORD, SIGN_UP_PASSWORD, ApiSession, CrmKit, TenantHandle, expect, wipe
 from core.testing.pages import PageSession
+from core.testing.smtp import Inbox, free_port, mailing, start_inbox
 from core.web.contributions import render_slot
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "ApiSession",
     "CrmKit",
     "Database",
+    "Inbox",
     "JobRun",
     "JobSchedule",
     "OperationLog",
@@ -39,8 +42,12 @@ __all__ = [
     "Worker",
     "bind",
     "cli_app",
+    "deliver_due",
     "expect",
+    "free_port",
+    "mailing",
     "prop",
     "render_slot",
+    "start_inbox",
     "wipe",
 ]

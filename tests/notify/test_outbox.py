@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import multiprocessing
-import socket
 from dataclasses import replace
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -19,70 +18,23 @@ from core.notify import delivery
 from core.notify.service import queue_platform_email
 from core.runtime import Runtime
 from core.testing import expect
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps what it receives and bounces one address."""
-
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-
-    async def handle_RCPT(self, server, session, envelope, address, options):  # noqa: N802
-        if address.startswith("bounce@"):
-            return "550 5.1.1 no such mailbox"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        self.messages.append(envelope.content)
-        return "250 Message accepted"
-
-    def message_ids(self) -> list[str]:
-        ids = []
-        for content in self.messages:
-            for line in content.decode().splitlines():
-                if line.lower().startswith("message-id:"):
-                    ids.append(line.split(":", 1)[1].strip())
-        return ids
-
+from core.testing.smtp import Inbox, free_port, mailing, start_inbox
 
 PLATFORM_RESET = "/api/v1/platform/auth/password-reset"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture
 def smtp_port() -> int:
-    return _free_port()
+    return free_port()
 
 
 @pytest.fixture
 def mailer(crm, smtp_port) -> Runtime:
-    smtp = SmtpSettings(
-        host="127.0.0.1",
-        port=smtp_port,
-        username=None,
-        password=None,
-        security="none",
-        sender="crm@acme.example.com",
-        timeout_s=5,
-    )
-    return Runtime(
-        settings=replace(crm.runtime.settings, smtp=smtp, email_max_attempts=3),
-        db=crm.runtime.db,
-        permissions=crm.runtime.permissions,
-    )
+    return mailing(crm.runtime, smtp_port, email_max_attempts=3)
 
 
 def _start(port: int) -> tuple[Controller, Inbox]:
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    return controller, inbox
+    return start_inbox(port)
 
 
 def _email(acme, client_ids, subject="Statement"):
