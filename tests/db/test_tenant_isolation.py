@@ -147,6 +147,21 @@ def _build(tenant, crm) -> SimpleNamespace:
     r.status_id = expect(
         admin.post(f"{API}/plugins/status_system/statuses", json={"name": f"{tenant.slug} status"}), 201
     )["id"]
+    tenant.install("leads")
+    leads = f"{API}/plugins/leads"
+    r.tag_id = expect(admin.post(f"{leads}/tags", json={"name": f"{tenant.slug} tag"}), 201)["id"]
+    r.lead_id = expect(
+        admin.post(
+            f"{leads}/leads",
+            json={
+                "name": f"{tenant.slug} lead",
+                "email": f"lead@{tenant.slug}.example.com",
+                "tag_ids": [r.tag_id],
+            },
+        ),
+        201,
+    )["id"]
+    expect(admin.post(f"{leads}/leads/{r.lead_id}/activities", json={"text": f"{tenant.slug} call"}), 201)
     with tenant.ctx() as ctx:  # a module's recorded failure, as the event dispatcher writes it
         failure = PluginFailure(
             plugin="any", hook="crm_deposit_approved", payload={}, error=f"{tenant.slug} boom"
@@ -270,6 +285,9 @@ LISTED = {
     "rules": "rule_id",
     "records": "record_id",
     "statuses": "status_id",
+    "leads": "lead_id",
+    "leads.csv": "lead_id",
+    "tags": "tag_id",
 }
 
 
@@ -394,6 +412,7 @@ def _pointing_at_b(a: SimpleNamespace, b: SimpleNamespace) -> list[tuple[str, st
         *_coupons_pointing_at_b(a, b),
         *_tier_upgrade_pointing_at_b(a, b),
         *_status_system_pointing_at_b(a, b),
+        *_leads_pointing_at_b(a, b),
         ("POST", f"{API}/portal/prop/quote", {"challenge_id": b.challenge_id}, "challenge_id"),
     ]
 
@@ -448,6 +467,36 @@ def _status_system_pointing_at_b(
         ("PATCH", f"{statuses}/{a.status_id}", {"group_id": b.group_id}, "group_id"),
         ("PUT", f"{statuses}/order", {"status_ids": [b.status_id]}, "status_ids"),
         ("POST", assign, {"status_id": b.status_id, "mode": "lock", "reason": "x"}, "status_id"),
+    ]
+
+
+def _leads_pointing_at_b(
+    a: SimpleNamespace, b: SimpleNamespace
+) -> list[tuple[str, str, dict[str, Any], str]]:
+    leads = f"{API}/plugins/leads/leads"
+    lead = f"{leads}/{a.lead_id}"
+    new = {"name": "X"}
+    bulk = {"lead_ids": [a.lead_id]}
+    return [
+        ("POST", leads, {**new, "owner_user_id": b.user_id}, "owner_user_id"),
+        ("POST", leads, {**new, "participant_ids": [b.user_id]}, "participant_ids"),
+        ("POST", leads, {**new, "tag_ids": [b.tag_id]}, "tag_ids"),
+        ("PATCH", lead, {"owner_user_id": b.user_id}, "owner_user_id"),
+        ("PATCH", lead, {"participant_ids": [b.user_id]}, "participant_ids"),
+        ("PATCH", lead, {"tag_ids": [b.tag_id]}, "tag_ids"),
+        ("POST", f"{leads}/bulk", {"lead_ids": [b.lead_id], "action": "delete"}, "lead_ids"),
+        (
+            "POST",
+            f"{leads}/bulk",
+            {**bulk, "action": "assign_owner", "owner_user_id": b.user_id},
+            "owner_user_id",
+        ),
+        ("POST", f"{leads}/bulk", {**bulk, "action": "round_robin", "team_id": b.team_id}, "team_id"),
+        ("POST", f"{leads}/bulk", {**bulk, "action": "add_tags", "tag_ids": [b.tag_id]}, "tag_ids"),
+        ("POST", f"{lead}/portal-account", {"group_id": b.group_id}, "group_id"),
+        ("POST", f"{lead}/portal-account", {"rank_id": b.rank_id}, "rank_id"),
+        ("POST", f"{lead}/bind-preview", {"client_id": b.client_id}, "client_id"),
+        ("POST", f"{lead}/bind", {"client_id": b.client_id}, "client_id"),
     ]
 
 

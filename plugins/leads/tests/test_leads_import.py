@@ -1,0 +1,72 @@
+"""Importing leads from CSV, on the command line (``crm module leads --tenant SLUG import FILE``):
+a column mapping, a dry run with each row's errors, duplicates skipped, and nothing written from
+a file with errors unless only the valid rows are asked for."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from core.sdk.testing import cli_app, expect
+from plugins.leads.tests.support import API
+
+runner = CliRunner()
+
+GOOD = """Full name,E-mail,Mobile,Country
+Ana Souza,ANA@example.com,+55 11 91234 5678,BR
+Marek Nowak,marek@example.com,0512 345 678,PL
+"""
+WITH_ERRORS = (
+    GOOD
+    + """,nobody@example.com,,
+Bad Mail,not-an-address,,
+"""
+)
+MAPPING = json.dumps({"name": "Full name", "email": "E-mail", "phone": "Mobile", "country": "Country"})
+
+
+@pytest.fixture
+def cli(desk, crm_database_url, monkeypatch, tmp_path):
+    monkeypatch.setenv("CRM_DATABASE_URL", crm_database_url)
+
+    def run(content: str, *options: str):
+        file = tmp_path / "leads.csv"
+        file.write_text(content, encoding="utf-8")
+        args = ["module", "leads", "--tenant", desk.tenant.slug, "import", str(file), "--mapping", MAPPING]
+        return runner.invoke(cli_app, [*args, *options])
+
+    return run
+
+
+def _emails(desk) -> list[str]:
+    return sorted(lead["email"] for lead in expect(desk.admin.get(f"{API}/leads"), 200)["items"])
+
+
+def test_a_dry_run_reports_each_rows_errors_and_writes_nothing(desk, cli):
+    checked = cli(WITH_ERRORS, "--dry-run")
+    assert checked.exit_code == 0, checked.output
+    assert "row 3: name: is required" in checked.output and "row 4: email:" in checked.output
+    assert "4 rows: 2 valid, 2 errors" in checked.output and "dry run" in checked.output
+    refused = cli(WITH_ERRORS)
+    assert refused.exit_code == 1 and "use --only-valid" in refused.output
+    assert _emails(desk) == []
+
+
+def test_valid_rows_are_imported_normalized_and_duplicates_skipped(desk, cli):
+    desk.tenant.client(email="marek@example.com")  # a client already
+    done = cli(WITH_ERRORS, "--only-valid")
+    assert done.exit_code == 0, done.output
+    assert "row 2: duplicate: marek@example.com" in done.output and "1 imported" in done.output
+    (ana,) = expect(desk.admin.get(f"{API}/leads"), 200)["items"]
+    assert (ana["name"], ana["email"], ana["phone_e164"], ana["source"]) == (
+        "Ana Souza",
+        "ana@example.com",
+        "+5511912345678",
+        "import",
+    )
+    again = cli(GOOD)  # the same file again: nothing new
+    assert "0 imported" in again.output and _emails(desk) == ["ana@example.com"]
+    unknown = cli(GOOD, "--mapping", json.dumps({"nickname": "Full name"}))
+    assert unknown.exit_code == 1 and "unknown field 'nickname'" in unknown.output
