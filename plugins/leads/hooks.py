@@ -15,6 +15,25 @@ def crm_backoffice_router():
 
 
 @hookimpl
+def crm_templates():
+    return Path(__file__).parent / "templates"
+
+
+@hookimpl
+def crm_ui_slots():
+    from plugins.leads.pages import client_panel
+
+    return [
+        {
+            "slot": "backoffice.client_panel",
+            "template": "leads/client_panel.html",
+            "permission": "leads.read",
+            "context": client_panel,
+        }
+    ]
+
+
+@hookimpl
 def crm_migrations():
     return Path(__file__).parent / "migrations" / "versions"
 

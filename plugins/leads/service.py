@@ -53,9 +53,14 @@ def visible(ctx: Ctx, stmt: Select[Any]) -> Select[Any]:
     return stmt.where(or_(condition, taking_part) if user_id is not None else condition)
 
 
+def visible_lead(ctx: Ctx, lead_id: int) -> Lead | None:
+    """The lead if the principal may see it, else None."""
+    return ctx.session.scalar(visible(ctx, select(Lead).where(Lead.id == lead_id)))
+
+
 def get_lead(ctx: Ctx, lead_id: int, *, field: str | None = None) -> Lead:
     """A lead the principal may see (404, or 422 on ``field``, for any other)."""
-    lead = ctx.session.scalar(visible(ctx, select(Lead).where(Lead.id == lead_id)))
+    lead = visible_lead(ctx, lead_id)
     if lead is None:
         if field is not None:
             raise InvalidInput(field, f"no lead {lead_id}")

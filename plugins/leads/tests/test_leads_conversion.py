@@ -150,3 +150,17 @@ def test_converting_needs_the_convert_permission(desk):
     reader = desk.tenant.user(["leads.read", "leads.update"])
     lead = desk.lead(reader, email="perm@example.com")
     assert _act(desk, lead, "registration-email", {}, session=reader).status_code == 403
+
+
+def test_the_client_page_shows_the_lead_it_came_from_to_who_may_see_leads(desk):
+    lead = desk.lead(name="Chen Wei", email="chen@example.com", source="event")
+    expect(
+        desk.admin.post(f"{API}/leads/{lead['id']}/activities", json={"kind": "call", "text": "First call"}),
+        201,
+    )
+    client_id = expect(_act(desk, lead, "portal-account", {}), 200)["lead"]["client_id"]
+    page = desk.tenant.pages().get(f"/backoffice/clients/{client_id}").text
+    assert 'id="lead-panel"' in page and "Chen Wei" in page and "First call" in page and "event" in page
+    desk.tenant.user(["clients.read"], email="clerk@acme.example.com")
+    clerk = desk.tenant.pages("clerk@acme.example.com").get(f"/backoffice/clients/{client_id}").text
+    assert "Chen Wei" in clerk and 'id="lead-panel"' not in clerk  # no leads.read: no panel
