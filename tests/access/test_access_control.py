@@ -84,6 +84,7 @@ def test_every_route_of_the_app_declares_its_access(crm):
         "/portal/register",
         "/portal/register/sent",
         "/portal/register/confirm",
+        "/portal/invitation",
         "/portal/reset-password",
         "/portal/reset-password/confirm",
     }
@@ -100,6 +101,8 @@ def test_every_route_of_the_app_declares_its_access(crm):
         "/api/v1/portal/auth/login",
         "/api/v1/portal/register",
         "/api/v1/portal/register/confirm",
+        "/api/v1/portal/invitation/open",
+        "/api/v1/portal/invitation/accept",
         "/api/v1/auth/password-reset",
         "/api/v1/auth/password-reset/confirm",
         "/api/v1/portal/auth/password-reset",
