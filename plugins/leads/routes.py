@@ -10,9 +10,10 @@ from fastapi import APIRouter, Header, Query, Response
 from fastapi.responses import StreamingResponse
 
 from core.sdk import CSV_RESPONSE, Ctx, Page, PathId, csv_export, get_client, staff
-from plugins.leads import activities, conversion, service
+from plugins.leads import activities, conversion, imports, service
 from plugins.leads.models import Lead, PortalStatus
 from plugins.leads.schemas import (
+    MAX_SHOWN,
     ActivityIn,
     ActivityOut,
     BindIn,
@@ -23,17 +24,20 @@ from plugins.leads.schemas import (
     ConversionOut,
     DuplicateOut,
     DuplicateQuery,
+    ImportIn,
+    ImportOut,
     LeadIn,
     LeadOut,
     LeadQuery,
     LeadUpdate,
     PortalAccountIn,
     RegistrationEmailIn,
+    RowProblemOut,
     TagIn,
     TagOut,
 )
 
-READ, UPDATE, CONVERT = "leads.read", "leads.update", "leads.convert"
+READ, UPDATE, CONVERT, IMPORT = "leads.read", "leads.update", "leads.convert", "leads.import"
 QUICK_ACTIONS = ["registration_email", "portal_account", "bind"]
 CSV_COLUMNS = ["id", "name", "email", "phone", "country", "language", "source", "status", "owner_user_id"]
 CSV_COLUMNS += ["tags", "joined_at", "portal_status", "last_email_sent_at", "client_id", "comment"]
@@ -176,6 +180,35 @@ def find_duplicates(query: Annotated[DuplicateQuery, Query()], ctx: Ctx = staff(
         query.phone,
         query.country,
         exclude_lead_id=query.exclude_lead_id,
+    )
+
+
+@router.post(
+    "/imports",
+    response_model=ImportOut,
+    summary="Import leads from CSV (or check a file: dry_run)",
+    description="Every row is checked (each error names its row and field); rows whose e-mail or phone is "
+    "a lead's or client's already, or an earlier row's, are skipped and reported. A file with errors "
+    "writes nothing unless `only_valid`. Imports of one broker run one at a time.",
+)
+def import_leads(body: ImportIn, ctx: Ctx = staff(IMPORT)) -> ImportOut:
+    report = imports.import_leads(
+        ctx,
+        body.csv,
+        mapping=body.mapping,
+        source=body.source,
+        dry_run=body.dry_run,
+        only_valid=body.only_valid,
+    )
+    return ImportOut(
+        rows=report.rows,
+        valid=report.valid,
+        imported=report.imported,
+        written=report.written,
+        error_count=len(report.errors),
+        duplicate_count=len(report.duplicates),
+        errors=[RowProblemOut.model_validate(p) for p in report.errors[:MAX_SHOWN]],
+        duplicates=[RowProblemOut.model_validate(p) for p in report.duplicates[:MAX_SHOWN]],
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
@@ -217,3 +217,45 @@ class ClientLeadOut(Output):
 
     lead: LeadOut
     activities: list[ActivityOut]
+
+
+MAX_CSV = 20_000_000  # characters of CSV in one request (about 100,000 rows)
+MAX_SHOWN = 500  # row problems listed in an answer (all are counted)
+
+
+class ImportIn(Input):
+    csv: str = Field(min_length=1, max_length=MAX_CSV, description="The CSV file's text, header row first")
+    mapping: (
+        dict[
+            Annotated[str, Field(min_length=1, max_length=20)],
+            Annotated[str, Field(min_length=1, max_length=200)],
+        ]
+        | None
+    ) = Field(
+        default=None,
+        max_length=8,
+        description="Our field (name, email, phone, country, language, source, status, comment) to the "
+        "file's column; without it, columns named like our fields are read",
+    )
+    source: Source = "import"
+    dry_run: bool = Field(default=False, description="Check every row; write nothing")
+    only_valid: bool = Field(default=False, description="Import the valid rows of a file with errors")
+
+
+class RowProblemOut(Output):
+    row: int = Field(description="1 is the first row after the header")
+    field: str
+    message: str
+
+
+class ImportOut(Output):
+    rows: int
+    valid: int
+    imported: int
+    written: bool = Field(description="False for a dry run, or a file with errors without only_valid")
+    error_count: int
+    duplicate_count: int
+    errors: list[RowProblemOut] = Field(description=f"The first {MAX_SHOWN}")
+    duplicates: list[RowProblemOut] = Field(
+        description=f"Rows skipped as a lead or client already; the first {MAX_SHOWN}"
+    )

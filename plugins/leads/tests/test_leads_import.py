@@ -70,3 +70,24 @@ def test_valid_rows_are_imported_normalized_and_duplicates_skipped(desk, cli):
     assert "0 imported" in again.output and _emails(desk) == ["ana@example.com"]
     unknown = cli(GOOD, "--mapping", json.dumps({"nickname": "Full name"}))
     assert unknown.exit_code == 1 and "unknown field 'nickname'" in unknown.output
+
+
+def test_the_api_checks_a_file_then_imports_its_valid_rows(desk):
+    url = f"{API}/imports"
+    mapping = json.loads(MAPPING)
+    checked = expect(
+        desk.admin.post(url, json={"csv": WITH_ERRORS, "mapping": mapping, "dry_run": True}), 200
+    )
+    assert (checked["rows"], checked["valid"], checked["error_count"], checked["written"]) == (4, 2, 2, False)
+    assert [(e["row"], e["field"]) for e in checked["errors"]] == [(3, "name"), (4, "email")]
+    refused = expect(desk.admin.post(url, json={"csv": WITH_ERRORS, "mapping": mapping}), 200)
+    assert (refused["imported"], refused["written"]) == (0, False) and _emails(desk) == []
+    done = expect(
+        desk.admin.post(url, json={"csv": WITH_ERRORS, "mapping": mapping, "only_valid": True}), 200
+    )
+    assert (done["imported"], done["written"]) == (2, True)
+    assert _emails(desk) == ["ana@example.com", "marek@example.com"]
+    bad = desk.admin.post(url, json={"csv": GOOD, "mapping": {"name": "Nope"}})
+    assert bad.status_code == 422 and bad.json()["error"]["fields"][0]["field"] == "mapping"
+    reader = desk.tenant.user(["leads.read", "leads.update"])
+    assert reader.post(url, json={"csv": GOOD, "mapping": mapping}).status_code == 403
