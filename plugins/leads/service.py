@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import Select, delete, func, literal, or_, select, union_all
 
 from core.sdk import (
     Client,
@@ -336,44 +336,77 @@ def duplicates(
     exclude_lead_id: int | None = None,
 ) -> list[DuplicateOut]:
     """Leads and clients with the same normalized e-mail address or phone number (never a name),
-    among those the principal may see. A probe matching more than SHARED_PROBE records is left
-    out: a shared address or number says nothing about who this is."""
+    among those the principal may see, in one statement. A probe matching more than SHARED_PROBE
+    records is left out: a shared address or number says nothing about who this is."""
     email_key = normalize_email(email) if email else None
     phone_key = normalize_phone(phone, country)
+    branches = [
+        branch
+        for probe, key in (("email", email_key), ("phone", phone_key))
+        if key is not None
+        for branch in _probe(ctx, probe, key, exclude_lead_id)
+    ]
+    if not branches:
+        return []
+    rows = ctx.session.execute(union_all(*branches)).all()
+    per_probe: dict[str, int] = {}
+    for row in rows:
+        per_probe[row.probe] = per_probe.get(row.probe, 0) + 1
     found: dict[tuple[str, int], DuplicateOut] = {}
-    for probe, key in (("email", email_key), ("phone", phone_key)):
-        if key is None:
+    for row in rows:
+        if per_probe[row.probe] > SHARED_PROBE:
             continue
-        column = Lead.email_key if probe == "email" else Lead.phone_key
-        lead_stmt = visible(ctx, select(Lead).where(column == key))
-        if exclude_lead_id is not None:
-            lead_stmt = lead_stmt.where(Lead.id != exclude_lead_id)
-        leads = list(ctx.session.scalars(lead_stmt.order_by(Lead.id).limit(SHARED_PROBE + 1)))
-        clients = _clients_matching(ctx, probe, key)
-        if len(leads) + len(clients) > SHARED_PROBE:
-            continue
-        matches = [("lead", lead, lead.portal_status is PortalStatus.REGISTERED) for lead in leads]
-        for kind, record, registered in [*matches, *(("client", c, True) for c in clients)]:
-            entry = found.get((kind, record.id))
-            if entry is None:
-                entry = found[(kind, record.id)] = DuplicateOut(
-                    kind=kind,  # type: ignore[arg-type]
-                    id=record.id,
-                    name=record.name,
-                    email=record.email,
-                    phone=record.phone,
-                    matched_on=[],
-                    registered=registered,
-                )
-            entry.matched_on.append(probe)  # type: ignore[arg-type]
-    return sorted(found.values(), key=lambda d: (d.kind != "client", d.id))
+        entry = found.get((row.kind, row.id))
+        if entry is None:
+            entry = found[(row.kind, row.id)] = DuplicateOut(
+                kind=row.kind,
+                id=row.id,
+                name=row.name,
+                email=row.email,
+                phone=row.phone,
+                matched_on=[],
+                registered=bool(row.registered),
+            )
+        entry.matched_on.append(row.probe)
+    return sorted(found.values(), key=lambda d: (d.kind != "client", d.id, d.matched_on))
 
 
-def _clients_matching(ctx: Ctx, probe: str, key: str) -> list[Client]:
-    """Clients with this e-mail address (core keeps them normalized) or E.164 number."""
-    column = Client.email if probe == "email" else Client.phone_e164
-    stmt = scope_clients(select(Client).where(column == key), ctx.principal)
-    return list(ctx.session.scalars(stmt.order_by(Client.id).limit(SHARED_PROBE + 1)))
+def _probe(ctx: Ctx, probe: str, key: str, exclude_lead_id: int | None) -> list[Select[Any]]:
+    """The leads and the clients one probe matches, each at most SHARED_PROBE + 1 (enough to tell
+    a shared one), as parts of one UNION."""
+    lead_column = Lead.email_key if probe == "email" else Lead.phone_key
+    leads = visible(
+        ctx,
+        select(
+            literal("lead").label("kind"),
+            literal(probe).label("probe"),
+            Lead.id,
+            Lead.name,
+            Lead.email,
+            Lead.phone,
+            (Lead.portal_status == PortalStatus.REGISTERED).label("registered"),
+        ).where(lead_column == key),
+    )
+    if exclude_lead_id is not None:
+        leads = leads.where(Lead.id != exclude_lead_id)
+    client_column = Client.email if probe == "email" else Client.phone_e164
+    clients = scope_clients(
+        select(
+            literal("client").label("kind"),
+            literal(probe).label("probe"),
+            Client.id,
+            Client.name,
+            Client.email,
+            Client.phone,
+            literal(True).label("registered"),
+        ).where(client_column == key),
+        ctx.principal,
+    )
+    # Each part limited in a sub-select of its own: SQLite refuses LIMIT on a UNION's parts.
+    return [
+        select(*part.order_by(Lead.id if part is leads else Client.id).limit(SHARED_PROBE + 1).subquery().c)
+        for part in (leads, clients)
+    ]
 
 
 def lead_of_client(ctx: Ctx, client_id: int) -> Lead | None:

@@ -170,6 +170,16 @@ def test_duplicates_match_normalized_email_and_phone_never_the_name(desk):
     assert probe(email="lena@example.com", exclude_lead_id=lead["id"]) == [
         ("client", client["id"], ["email"])
     ]
+    # only what the user may see: another broker's, or another user's lead under "own" scope, are not
+    other = desk.crm.tenant("globex")
+    expect(other.admin.post("/api/v1/marketplace/leads/install"), 200)
+    expect(other.admin.post(f"{API}/leads", json={"name": "Elsewhere", "email": "lena@example.com"}), 201)
+    assert probe(email="lena@example.com") == [
+        ("client", client["id"], ["email"]),
+        ("lead", lead["id"], ["email"]),
+    ]
+    own = desk.tenant.user(["leads.read"], scope="own")
+    assert expect(own.get(f"{API}/duplicates", params={"email": "lena@example.com"}), 200) == []
     # a number shared by many records (a switchboard) says nothing: not shown
     for i in range(6):
         desk.lead(name=f"Office {i}", phone="+44 20 7946 0000")
