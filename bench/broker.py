@@ -2,8 +2,27 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
+
+SERVER = "postgresql://crm:crm@127.0.0.1:5433/postgres"
+
+
+def fresh_postgresql(name: str, script: str) -> str:
+    """The URL of database ``name``, dropped and created again on the server of CRM_DATABASE_URL
+    (or 127.0.0.1:5433): the PostgreSQL-only benchmarks build in a database of their own."""
+    from sqlalchemy import create_engine, make_url, text
+
+    server = make_url(os.environ.get("CRM_DATABASE_URL") or SERVER)
+    if server.get_backend_name() != "postgresql":
+        raise SystemExit(f"{script} runs on PostgreSQL: set CRM_DATABASE_URL to a postgresql:// URL")
+    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return server.set(database=name).render_as_string(hide_password=False)
 
 
 def bench_tenant(runtime: Any, plugin: str, currencies: Sequence[str] = ("USD",)) -> int:

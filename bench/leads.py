@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import io
 import json
-import os
 import random
 import statistics
 import sys
@@ -37,26 +36,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, delete, make_url, text  # noqa: E402
+from broker import fresh_postgresql  # noqa: E402  (bench/broker.py)
+from sqlalchemy import delete, make_url, text  # noqa: E402
 
 from core.config import Settings  # noqa: E402
 from core.context import bind  # noqa: E402
 from core.db import migrate  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
-
-SERVER = "postgresql://crm:crm@127.0.0.1:5433/postgres"
-
-
-def database_url(name: str) -> str:
-    server = make_url(os.environ.get("CRM_DATABASE_URL") or SERVER)
-    if server.get_backend_name() != "postgresql":
-        raise SystemExit("bench/leads.py runs on PostgreSQL: set CRM_DATABASE_URL to a postgresql:// URL")
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return server.set(database=name).render_as_string(hide_password=False)
 
 
 def build(runtime: Runtime, existing: int) -> int:
@@ -209,7 +195,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
-    url = database_url(args.database)
+    url = fresh_postgresql(args.database, "bench/leads.py")
     runtime = Runtime.from_settings(replace(Settings.from_env(), database_url=url))
     migrate.upgrade(url, runtime.plugins.migration_locations())
     rng = random.Random(args.seed)

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import resource
 import statistics
@@ -47,7 +46,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, func, make_url, select, text  # noqa: E402
+from broker import fresh_postgresql  # noqa: E402  (bench/broker.py)
+from sqlalchemy import func, make_url, select, text  # noqa: E402
 
 from core.config import Settings  # noqa: E402
 from core.context import bind  # noqa: E402
@@ -55,7 +55,6 @@ from core.db import migrate  # noqa: E402
 from core.runtime import Runtime  # noqa: E402
 
 JOB = "status_system.evaluation"
-SERVER = "postgresql://crm:crm@127.0.0.1:5433/postgres"
 
 
 def _usd_or_eur(amount: str) -> dict[str, Any]:
@@ -87,18 +86,6 @@ LADDER: list[tuple[str, dict[str, Any] | None]] = [
 ]  # fmt: skip
 
 COUNTRIES = ["GB", "DE", "FR", "CY", "AE", "ZA", "TH", "US", "BR", "IR"]
-
-
-def database_url(name: str) -> str:
-    server = make_url(os.environ.get("CRM_DATABASE_URL") or SERVER)
-    if server.get_backend_name() != "postgresql":
-        raise SystemExit("bench/status.py runs on PostgreSQL: set CRM_DATABASE_URL to a postgresql:// URL")
-    admin = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return server.set(database=name).render_as_string(hide_password=False)
 
 
 def build(runtime: Runtime, clients: int, seed: int) -> tuple[int, int]:
@@ -329,7 +316,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
-    url = database_url(args.database)
+    url = fresh_postgresql(args.database, "bench/status.py")
     runtime = Runtime.from_settings(replace(Settings.from_env(), database_url=url))
     migrate.upgrade(url, runtime.plugins.migration_locations())
     print(f"engine: postgresql ({make_url(url).database}); {args.clients:,} clients")

@@ -3,6 +3,7 @@ recorded (created, imported, status and owner changes, registration e-mails, con
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -41,12 +42,18 @@ def status_changed(ctx: Ctx, lead: Lead, before: LeadStatus) -> None:
 
 
 def owner_changed(ctx: Ctx, lead: Lead, before: int | None) -> None:
-    names = dict(
-        ctx.session.execute(select(User.id, User.name).where(User.id.in_([before, lead.owner_user_id]))).all()
-    )
-    old, new = names.get(before or 0, "nobody"), names.get(lead.owner_user_id or 0, "nobody")
-    text = f"Owner: {old} → {new}"
-    record(ctx, lead, ActivityKind.OWNER, text, {"from": before, "to": lead.owner_user_id})
+    owners_changed(ctx, [(lead, before)])
+
+
+def owners_changed(ctx: Ctx, changes: Sequence[tuple[Lead, int | None]]) -> None:
+    """Each lead's owner change (the lead, its owner before), the users' names read once."""
+    ids = {user for lead, before in changes for user in (before, lead.owner_user_id) if user is not None}
+    names = dict(ctx.session.execute(select(User.id, User.name).where(User.id.in_(ids))).all()) if ids else {}
+    for lead, before in changes:
+        old, new = names.get(before or 0, "nobody"), names.get(lead.owner_user_id or 0, "nobody")
+        record(
+            ctx, lead, ActivityKind.OWNER, f"Owner: {old} → {new}", {"from": before, "to": lead.owner_user_id}
+        )
 
 
 def add(ctx: Ctx, lead: Lead, kind: ActivityKind, text: str) -> Activity:

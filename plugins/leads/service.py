@@ -318,10 +318,12 @@ def bulk(ctx: Ctx, data: BulkIn) -> tuple[int, list[int]]:
 
 
 def _assign(ctx: Ctx, leads: Sequence[Lead], owners: Iterable[int]) -> None:
+    changes: list[tuple[Lead, int | None]] = []
     for lead, owner in zip(leads, owners, strict=False):
         if lead.owner_user_id != owner:
-            before, lead.owner_user_id = lead.owner_user_id, owner
-            activities.owner_changed(ctx, lead, before)
+            changes.append((lead, lead.owner_user_id))
+            lead.owner_user_id = owner
+    activities.owners_changed(ctx, changes)
 
 
 # --- duplicates ---------------------------------------------------------------------------------------
