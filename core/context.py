@@ -27,6 +27,11 @@ class Ctx:
             raise RuntimeError("this operation needs a tenant")
         return tenant_id
 
+    def can(self, permission: str) -> bool:
+        """Whether the caller holds ``permission`` (a page decides what to offer with it; the
+        services still ``require`` it)."""
+        return self.principal is None or (self.principal.is_back_office and self.principal.has(permission))
+
     def require(self, permission: str) -> None:
         """Services re-check permissions so the CLI, jobs and plugins obey the same rules."""
         if self.principal is not None and self.principal.is_back_office:

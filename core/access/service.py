@@ -86,6 +86,21 @@ def list_teams(ctx: Ctx) -> list[Team]:
     return list(ctx.session.scalars(select(Team).order_by(Team.name)))
 
 
+@dataclass(frozen=True)
+class StaffChoices:
+    """Whom a record can be given to: the active back-office users and the teams, as (id, name)."""
+
+    users: list[tuple[int, str]]
+    teams: list[tuple[int, str]]
+
+
+def staff_choices(ctx: Ctx) -> StaffChoices:
+    """The owner and team choices of a form (a plugin's record owned by staff), by name."""
+    users = ctx.session.execute(select(User.id, User.name).where(User.active.is_(True)).order_by(User.name))
+    teams = ctx.session.execute(select(Team.id, Team.name).order_by(Team.name))
+    return StaffChoices(users=[(i, n) for i, n in users], teams=[(i, n) for i, n in teams])
+
+
 def get_team(ctx: Ctx, team_id: int, *, field: str | None = None) -> Team:
     return fetch(ctx.session, Team, team_id, label="team", field=field)
 

@@ -10,7 +10,7 @@ Tests of a plugin may also use ``core.sdk.testing``.
 
 from core.access.auth import normalize_email
 from core.access.models import User
-from core.access.service import get_user
+from core.access.service import StaffChoices, get_user, staff_choices
 from core.api.csv import CSV_RESPONSE, csv_export, format_time, timestamped
 from core.api.deps import PathId, operator, portal, signed_in_staff, staff
 from core.audit.recorder import LogEntry, record_action, record_actions
@@ -122,7 +122,7 @@ from core.schemas import (
 )
 from core.tenancy.models import Tenant
 from core.web.forms import FormData, field_errors, parse_form
-from core.web.pages import page
+from core.web.pages import page, refusal_status, see_other
 
 __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     # the contract
@@ -158,6 +158,8 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "NavEntry",
     "SlotContribution",
     "page",
+    "see_other",
+    "refusal_status",
     "FormData",
     "parse_form",
     "field_errors",
@@ -281,6 +283,8 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "staff_owned_condition",
     "User",
     "get_user",
+    "StaffChoices",
+    "staff_choices",
     # pop-ups, schedules, settings, audit
     "create_popup",
     "create_popups",

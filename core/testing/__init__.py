@@ -279,17 +279,20 @@ class CrmKit:
 
         return ApiSession(TestClient(self.app, client=(host, 50000)), label=f"anonymous at {host}")
 
+    def emails_to(self, to_address: str) -> list[tuple[str, str]]:
+        """The subject and text of every e-mail queued for an address (any tenant), newest first."""
+        with self.db.engine.connect() as connection:
+            rows = connection.execute(
+                text("SELECT subject, body_text FROM email_messages WHERE to_address = :to ORDER BY id DESC"),
+                {"to": to_address},
+            ).all()
+        return [(row.subject, row.body_text) for row in rows]
+
     def last_email(self, to_address: str) -> tuple[str, str]:
         """The subject and text of the newest e-mail queued for an address (any tenant)."""
-        with self.db.engine.connect() as connection:
-            row = connection.execute(
-                text(
-                    "SELECT subject, body_text FROM email_messages WHERE to_address = :to "
-                    "ORDER BY id DESC LIMIT 1"
-                ),
-                {"to": to_address},
-            ).one()
-        return row.subject, row.body_text
+        found = self.emails_to(to_address)
+        assert found, f"no e-mail to {to_address}"
+        return found[0]
 
     def email_token(self, to_address: str) -> str:
         """The code in the link of the newest e-mail to an address (registration, password reset)."""

@@ -11,11 +11,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, RedirectResponse
 
 from core.access.models import PrincipalKind
 from core.context import Ctx
 from core.crm.clients import get_client
+from core.errors import Conflict, DomainError
 from core.notify import service as notify
 from core.web.contributions import PLATFORM_NAV, NavItem, backoffice_nav, portal_nav, render_slot
 from core.web.i18n import gettext
@@ -85,3 +86,13 @@ def page(
     if block is None:
         values = {**layout_context(request, ctx), **values}
     return render(request, ctx, template, values, block=block, status_code=status_code, headers=headers)
+
+
+def see_other(url: str) -> RedirectResponse:
+    """After a form's action succeeds: go to ``url`` (303, so reloading does not post again)."""
+    return RedirectResponse(url, status_code=303)
+
+
+def refusal_status(error: DomainError) -> int:
+    """The status of a page that shows a refusal again: 409 for a conflict, otherwise 422."""
+    return 409 if isinstance(error, Conflict) else 422

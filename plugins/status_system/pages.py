@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Request
-from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from core.sdk import (
     ICONS,
@@ -31,6 +31,8 @@ from core.sdk import (
     get_client,
     page,
     parse_form,
+    refusal_status,
+    see_other,
     staff,
 )
 from plugins.status_system import routes, service, standing
@@ -51,18 +53,6 @@ STATUSES, REPORTS = f"{BASE}/statuses", f"{BASE}/reports"
 CAUSES = ("rule", "demotion", "manual", "lock", "floor", "expiry")
 
 pages = APIRouter()
-
-
-def _see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
-
-
-def _can(ctx: Ctx, permission: str) -> bool:
-    return ctx.principal is not None and ctx.principal.has(permission)
-
-
-def _refusal_status(error: DomainError) -> int:
-    return 409 if isinstance(error, Conflict) else 422
 
 
 # --- the ladder --------------------------------------------------------------------------------------
@@ -100,7 +90,7 @@ def _statuses_page(
         "moves": moves,
         "metrics": _metrics(ctx),
         "groups": dict(service.group_choices(ctx)),
-        "can_update": _can(ctx, UPDATE),
+        "can_update": ctx.can(UPDATE),
         "error": error,
         "errors": errors or {},
         "delete_id": delete_id,
@@ -123,9 +113,7 @@ def reorder(request: Request, form: FormData, ctx: Ctx = staff(UPDATE)) -> Respo
     except InvalidInput as error:
         return _statuses_page(request, ctx, error=error.message, status=422)
     moved = form.get("moved")
-    return _see_other(
-        f"{STATUSES}#status-{moved}" if isinstance(moved, str) and moved.isdigit() else STATUSES
-    )
+    return see_other(f"{STATUSES}#status-{moved}" if isinstance(moved, str) and moved.isdigit() else STATUSES)
 
 
 @pages.post("/statuses/{status_id}/delete")
@@ -142,9 +130,9 @@ def delete_status(request: Request, status_id: PathId, form: FormData, ctx: Ctx 
             error=error.message,
             errors=errors,
             delete_id=status_id,
-            status=_refusal_status(error),
+            status=refusal_status(error),
         )
-    return _see_other(STATUSES)
+    return see_other(STATUSES)
 
 
 # --- the status form ---------------------------------------------------------------------------------
@@ -207,9 +195,9 @@ def create_status(request: Request, form: FormData, ctx: Ctx = staff(UPDATE)) ->
             created = service.create_status(ctx, parse_form(StatusIn, _status_body(form, editing=False)))
     except (InvalidInput, Conflict) as error:
         return _form_page(
-            request, ctx, status=None, values=form, errors=field_errors(error), code=_refusal_status(error)
+            request, ctx, status=None, values=form, errors=field_errors(error), code=refusal_status(error)
         )
-    return _see_other(f"{STATUSES}#status-{created.id}")
+    return see_other(f"{STATUSES}#status-{created.id}")
 
 
 @pages.get("/statuses/{status_id}/edit")
@@ -227,9 +215,9 @@ def update_status(request: Request, status_id: PathId, form: FormData, ctx: Ctx 
     except (InvalidInput, Conflict) as error:
         ctx.session.refresh(status)
         return _form_page(
-            request, ctx, status=status, values=form, errors=field_errors(error), code=_refusal_status(error)
+            request, ctx, status=status, values=form, errors=field_errors(error), code=refusal_status(error)
         )
-    return _see_other(f"{STATUSES}#status-{status_id}")
+    return see_other(f"{STATUSES}#status-{status_id}")
 
 
 # --- the rule editor ---------------------------------------------------------------------------------
@@ -515,11 +503,11 @@ def rule_editor_action(
         problems = [(item.field, item.message) for item in error.fields] or [("", error.message)]
         errors = _tree_errors(problems, paths)
         return _editor_page(
-            request, ctx, status, root, manual=manual, errors=errors, code=_refusal_status(error)
+            request, ctx, status, root, manual=manual, errors=errors, code=refusal_status(error)
         )
     if request.headers.get("hx-request"):
         return Response(status_code=204, headers={"HX-Redirect": f"{STATUSES}#status-{status_id}"})
-    return _see_other(f"{STATUSES}#status-{status_id}")
+    return see_other(f"{STATUSES}#status-{status_id}")
 
 
 # --- the client panel --------------------------------------------------------------------------------
@@ -572,7 +560,7 @@ def client_status_page(request: Request, client_id: PathId, ctx: Ctx = staff(REA
 def _after_panel_action(request: Request, ctx: Ctx, client_id: int) -> Response:
     if request.headers.get("hx-request"):
         return _panel_page(request, ctx, client_id)
-    return _see_other(f"/backoffice/clients/{client_id}#status-panel")
+    return see_other(f"/backoffice/clients/{client_id}#status-panel")
 
 
 @pages.post("/clients/{client_id}/assign")
@@ -592,7 +580,7 @@ def assign(request: Request, client_id: PathId, form: FormData, ctx: Ctx = staff
         with ctx.session.begin_nested():
             standing.assign(ctx, client_id, data.status_id, data.mode, data.reason, data.expires_at)
     except (InvalidInput, Conflict) as error:
-        return _panel_page(request, ctx, client_id, error=error, values=form, code=_refusal_status(error))
+        return _panel_page(request, ctx, client_id, error=error, values=form, code=refusal_status(error))
     return _after_panel_action(request, ctx, client_id)
 
 
@@ -603,7 +591,7 @@ def release(request: Request, client_id: PathId, form: FormData, ctx: Ctx = staf
         with ctx.session.begin_nested():
             standing.release(ctx, client_id, data.what, data.reason)
     except (InvalidInput, Conflict) as error:
-        return _panel_page(request, ctx, client_id, error=error, code=_refusal_status(error))
+        return _panel_page(request, ctx, client_id, error=error, code=refusal_status(error))
     return _after_panel_action(request, ctx, client_id)
 
 

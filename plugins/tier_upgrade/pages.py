@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from starlette.responses import RedirectResponse, Response, StreamingResponse
+from starlette.responses import Response, StreamingResponse
 
 from core.sdk import (
     Conflict,
@@ -22,6 +22,7 @@ from core.sdk import (
     field_errors,
     page,
     parse_form,
+    see_other,
     staff,
 )
 from plugins.tier_upgrade import service
@@ -41,10 +42,6 @@ RULES, REPORTS = f"{BASE}/rules", f"{BASE}/reports"
 ZONES = sorted(zone.value for zone in get_args(TimeZoneName)[0])  # the IANA names the API takes
 
 pages = APIRouter()
-
-
-def _see_other(url: str) -> RedirectResponse:
-    return RedirectResponse(url, status_code=303)
 
 
 # --- the rules list ----------------------------------------------------------------------------------
@@ -85,7 +82,7 @@ def _rule_action(request: Request, ctx: Ctx, rule_id: int, action: str) -> Respo
             service.set_enabled(ctx, rule_id, action == "enable")
     except Conflict as refusal:
         return _rules_page(request, ctx, error=refusal.message, status=409)
-    return _see_other(RULES)
+    return see_other(RULES)
 
 
 @pages.post("/rules/{rule_id}/disable")
@@ -213,7 +210,7 @@ def create_rule(request: Request, form: FormData, ctx: Ctx = staff(service.UPDAT
         return _form_page(
             request, ctx, rule=None, values=form, errors=_row_errors(error, kept), status=status
         )
-    return _see_other(f"{RULES}/{rule.id}")
+    return see_other(f"{RULES}/{rule.id}")
 
 
 @pages.get("/rules/tiers")
@@ -268,7 +265,7 @@ def update_rule(
         return _form_page(
             request, ctx, rule=rule, values=form, errors=_row_errors(error, kept), status=status
         )
-    return _see_other(f"{RULES}/{rule_id}")
+    return see_other(f"{RULES}/{rule_id}")
 
 
 # --- the reports -------------------------------------------------------------------------------------
@@ -352,4 +349,4 @@ def act_on_records(request: Request, form: FormData, ctx: Ctx = staff(service.AC
     shown = {"method": query.method.value, "acted": action}
     if query.status:
         shown["status"] = query.status
-    return _see_other(f"{REPORTS}?{urlencode(shown)}")
+    return see_other(f"{REPORTS}?{urlencode(shown)}")
