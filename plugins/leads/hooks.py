@@ -20,6 +20,22 @@ def crm_templates():
 
 
 @hookimpl
+def crm_backoffice_page_router():
+    from plugins.leads.pages import pages
+
+    return pages
+
+
+@hookimpl
+def crm_backoffice_nav():
+    return [
+        {"id": "leads", "label": "Leads", "path": "/", "icon": "inbox", "permission": "leads.read"},
+        {"id": "lead_imports", "label": "Import leads", "path": "/imports", "icon": "document",
+         "permission": "leads.import"},
+    ]  # fmt: skip
+
+
+@hookimpl
 def crm_ui_slots():
     from plugins.leads.pages import client_panel
 
