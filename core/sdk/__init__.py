@@ -57,6 +57,7 @@ from core.crm.data_permissions import (
     staff_owned_condition,
     visible_client_ids,
 )
+from core.crm.emails import check_email
 from core.crm.metrics import CORE_METRICS, available_metrics, counted_deposit
 from core.crm.models import (
     Client,
@@ -80,7 +81,7 @@ from core.crm.ranks import get_rank
 from core.crm.schemas.clients import ClientIn, ClientUpdate
 from core.crm.segments import list_segments, segment_query
 from core.db.base import Base, IdType, TenantOwned, Timestamped, utcnow
-from core.db.bulk import insert_rows
+from core.db.bulk import existing_values, insert_rows
 from core.db.lookup import ensure_unique, fetch
 from core.db.paging import PageRequest, PageResult, count, paginate, paginate_rows
 from core.db.session import serialize_on, tenant_insert, tenant_sql
@@ -190,6 +191,7 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "serialize_on",
     "tenant_insert",
     "insert_rows",
+    "existing_values",
     "tenant_sql",
     # request and response schemas, bounds
     "Amount",
@@ -269,6 +271,7 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "update_client",
     "normalize_email",
     "normalize_phone",
+    "check_email",
     "invite_client",
     "welcome_to_portal",
     "SentInvitation",
