@@ -6,24 +6,27 @@ rows. Imports of one broker run one at a time, so two overlapping files make no 
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import io
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
-from sqlalchemy import select
 
 from core.sdk import (
     Client,
     CountryCode,
     Ctx,
-    Email,
     InvalidInput,
     LanguageCode,
     Name,
     Phone,
+    check_email,
+    existing_values,
     insert_rows,
     normalize_email,
     normalize_phone,
@@ -38,7 +41,6 @@ MAX_ROWS = 200_000
 CHUNK = 5000
 _CHECKS: dict[str, TypeAdapter[Any]] = {
     "name": TypeAdapter(Name),
-    "email": TypeAdapter(Email),
     "phone": TypeAdapter(Phone),
     "country": TypeAdapter(CountryCode),
     "language": TypeAdapter(LanguageCode),
@@ -96,9 +98,15 @@ def _check(
             values[name] = text[:5000]
             continue
         try:
-            values[name] = _CHECKS[name].validate_python(text.lower() if name == "status" else text)
+            if name == "email":
+                values[name] = check_email(text)  # the API's verdict, each domain checked once
+            else:
+                values[name] = _CHECKS[name].validate_python(text.lower() if name == "status" else text)
         except ValidationError as error:
             report.errors.append(RowProblem(number, name, error.errors()[0]["msg"]))
+            ok = False
+        except ValueError as error:
+            report.errors.append(RowProblem(number, name, str(error)))
             ok = False
     if "name" not in values:
         report.errors.append(RowProblem(number, "name", "is required"))
@@ -116,86 +124,136 @@ def import_leads(
     only_valid: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> ImportReport:
-    """Check every row, then (unless ``dry_run``, or errors without ``only_valid``) write the valid
-    rows that duplicate no lead. ``progress(done, total)`` is called as rows are checked."""
+    """Check every row and write the valid ones that duplicate no lead or client, unless
+    ``dry_run`` (nothing written) or the file has errors without ``only_valid`` (what was written
+    is rolled back). ``progress(rows_done, 0)`` is called as the file is read.
+
+    The rows are read and checked in chunks, and each chunk's duplicate check and insert run on
+    another thread while the next chunk is checked: the database's work and Python's overlap."""
     ctx.require("leads.import")
     reader = csv.DictReader(io.StringIO(text))
-    header = list(reader.fieldnames or [])
-    wanted = _mapping(header, mapping)
+    wanted = _mapping(list(reader.fieldnames or []), mapping)
     report = ImportReport()
-    checked: list[tuple[int, dict[str, Any]]] = []
-    for number, raw in enumerate(reader, start=1):
-        if number > MAX_ROWS:
-            raise InvalidInput("file", f"at most {MAX_ROWS:,} rows in one file")
-        report.rows = number
-        values = _check(number, raw, wanted, source, report)
-        if values is not None:
-            values["email_key"] = normalize_email(str(values["email"])) if values.get("email") else None
-            values["phone_key"] = normalize_phone(values.get("phone"), values.get("country"))
-            checked.append((number, values))
-        if progress is not None and number % CHUNK == 0:
-            progress(number, 0)
-    report.valid = len(checked)
-    if not dry_run and not (report.errors and not only_valid):
+    if not dry_run:
         serialize_on(ctx.session, f"leads:import:{ctx.tenant_id}")  # one import at a time per broker
-    fresh = _without_duplicates(ctx, checked, report)
+    batch = _Batch(ctx, report, write=not dry_run)
+    savepoint = ctx.session.begin_nested()
+    try:
+        with _overlapped(ctx) as later:
+            chunk: list[tuple[int, dict[str, Any]]] = []
+            for number, raw in enumerate(reader, start=1):
+                if number > MAX_ROWS:
+                    raise InvalidInput("file", f"at most {MAX_ROWS:,} rows in one file")
+                report.rows = number
+                values = _check(number, raw, wanted, source, report)
+                if values is not None:
+                    values["email_key"] = (
+                        normalize_email(str(values["email"])) if values.get("email") else None
+                    )
+                    values["phone_key"] = normalize_phone(values.get("phone"), values.get("country"))
+                    chunk.append((number, values))
+                if number % CHUNK == 0:
+                    later(batch.store, chunk)
+                    chunk = []
+                    if progress is not None:
+                        progress(number, 0)
+            later(batch.store, chunk)
+    except BaseException:
+        savepoint.rollback()
+        raise
     if dry_run or (report.errors and not only_valid):
-        return report
-    now = utcnow()
-    owner = ctx.principal.user_id if ctx.principal is not None else None
-    rows = [
-        {
-            "name": v["name"],
-            "email": v["email_key"],
-            "email_key": v["email_key"],
-            "phone": v.get("phone"),
-            "phone_key": v["phone_key"],
-            "country": v.get("country"),
-            "language": v["language"],
-            "source": v["source"],
-            "status": v["status"],
-            "owner_user_id": owner,
-            "comment": v["comment"],
-            "joined_at": now,
-            "updated_at": now,
-            "portal_status": PortalStatus.UNREGISTERED,
-        }
-        for _, v in fresh
-    ]
-    for first in range(0, len(rows), CHUNK):
-        insert_rows(ctx.session, Lead, rows[first : first + CHUNK])
-        if progress is not None:
-            progress(min(first + CHUNK, len(rows)), len(rows))
-    report.imported, report.written = len(rows), True
+        savepoint.rollback()
+        report.imported = 0
+    else:
+        savepoint.commit()
+        report.written = True
     return report
 
 
-def _without_duplicates(
-    ctx: Ctx, checked: list[tuple[int, dict[str, Any]]], report: ImportReport
-) -> list[tuple[int, dict[str, Any]]]:
-    """The rows that name no existing lead or client, nor an earlier row of the file, by e-mail
-    or phone; the others are reported."""
-    emails = {v["email_key"] for _, v in checked if v["email_key"]}
-    phones = {v["phone_key"] for _, v in checked if v["phone_key"]}
-    taken_emails = _existing(ctx, Lead.email_key, emails) | _existing(ctx, Client.email, emails)
-    taken_phones = _existing(ctx, Lead.phone_key, phones) | _existing(ctx, Client.phone_e164, phones)
-    fresh: list[tuple[int, dict[str, Any]]] = []
-    for number, values in checked:
-        email, phone = values["email_key"], values["phone_key"]
-        if email and email in taken_emails:
-            report.duplicates.append(RowProblem(number, "email", f"{email} is a lead or client already"))
-        elif phone and phone in taken_phones:
-            report.duplicates.append(RowProblem(number, "phone", f"{phone} is a lead or client already"))
-        else:
-            fresh.append((number, values))
-            taken_emails.add(email)
-            taken_phones.add(phone)
-    return fresh
+class _Batch:
+    """Each chunk's duplicate check (against the leads and clients, and the file's earlier rows,
+    by e-mail or phone) and the insert of its fresh rows, in the order of the file."""
+
+    def __init__(self, ctx: Ctx, report: ImportReport, *, write: bool) -> None:
+        self.ctx, self.report, self.write = ctx, report, write
+        self.emails: set[str] = set()  # the keys of the rows kept so far
+        self.phones: set[str] = set()
+        self.now = utcnow()
+        self.owner = ctx.principal.user_id if ctx.principal is not None else None
+
+    def store(self, chunk: list[tuple[int, dict[str, Any]]]) -> None:
+        self.report.valid += len(chunk)
+        session = self.ctx.session
+        emails = {v["email_key"] for _, v in chunk if v["email_key"]} - self.emails
+        phones = {v["phone_key"] for _, v in chunk if v["phone_key"]} - self.phones
+        taken_emails = existing_values(session, Lead.email_key, emails) | existing_values(
+            session, Client.email, emails
+        )
+        taken_emails |= self.emails
+        taken_phones = existing_values(session, Lead.phone_key, phones)
+        taken_phones |= existing_values(session, Client.phone_e164, phones) | self.phones
+        rows: list[dict[str, Any]] = []
+        for number, values in chunk:
+            email, phone = values["email_key"], values["phone_key"]
+            if email and email in taken_emails:
+                self.report.duplicates.append(
+                    RowProblem(number, "email", f"{email} is a lead or client already")
+                )
+            elif phone and phone in taken_phones:
+                self.report.duplicates.append(
+                    RowProblem(number, "phone", f"{phone} is a lead or client already")
+                )
+            else:
+                for keys, key in (
+                    (taken_emails, email),
+                    (taken_phones, phone),
+                    (self.emails, email),
+                    (self.phones, phone),
+                ):
+                    if key:
+                        keys.add(key)
+                rows.append(self._row(values))
+        if self.write:
+            insert_rows(session, Lead, rows)
+        self.report.imported += len(rows)
+
+    def _row(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "name": values["name"],
+            "email": values["email_key"],
+            "email_key": values["email_key"],
+            "phone": values.get("phone"),
+            "phone_key": values["phone_key"],
+            "country": values.get("country"),
+            "language": values["language"],
+            "source": values["source"],
+            "status": values["status"],
+            "owner_user_id": self.owner,
+            "comment": values["comment"],
+            "joined_at": self.now,
+            "updated_at": self.now,
+            "portal_status": PortalStatus.UNREGISTERED,
+        }
 
 
-def _existing(ctx: Ctx, column: Any, keys: Iterable[str]) -> set[str]:
-    wanted = sorted(keys)
-    found: set[str] = set()
-    for first in range(0, len(wanted), CHUNK):
-        found.update(ctx.session.scalars(select(column).where(column.in_(wanted[first : first + CHUNK]))))
-    return found
+@contextmanager
+def _overlapped(ctx: Ctx) -> Iterator[Callable[[Callable[[Any], None], Any], None]]:
+    """``later(work, item)`` runs ``work(item)`` on one other thread, after the previous item's work
+    and while the caller goes on (the unit of work is the worker's meanwhile: the caller must not
+    touch the session). On PostgreSQL only: SQLite's connection stays on its own thread."""
+    if ctx.session.get_bind().dialect.name != "postgresql":
+        yield lambda work, item: work(item)
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="leads-import") as pool:
+        pending: list[Future[None]] = []
+
+        def later(work: Callable[[Any], None], item: Any) -> None:
+            if pending:
+                pending.pop().result()  # one at a time, in order; a failure surfaces here
+            pending.append(pool.submit(contextvars.copy_context().run, work, item))
+
+        try:
+            yield later
+        finally:
+            for future in pending:
+                future.result()

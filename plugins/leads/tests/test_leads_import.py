@@ -91,3 +91,27 @@ def test_the_api_checks_a_file_then_imports_its_valid_rows(desk):
     assert bad.status_code == 422 and bad.json()["error"]["fields"][0]["field"] == "mapping"
     reader = desk.tenant.user(["leads.read", "leads.update"])
     assert reader.post(url, json={"csv": GOOD, "mapping": mapping}).status_code == 403
+
+
+def test_a_file_read_in_many_chunks_finds_duplicates_across_them_and_writes_nothing_on_an_error(
+    desk, monkeypatch
+):
+    from plugins.leads import imports
+
+    monkeypatch.setattr(imports, "CHUNK", 2)  # seven rows in four chunks: each checked, then stored
+    rows = ["name,email,phone,country"] + [
+        f"Lead {i},lead{i}@example.com,+44 7911 00000{i},GB" for i in range(5)
+    ]
+    rows += ["Again,LEAD1@example.com,,", "Also again,,07911 000003,GB"]  # rows 2 and 4, chunks ago
+    body = {"csv": "\n".join(rows) + "\n"}
+    clean = expect(desk.admin.post(f"{API}/imports", json={**body, "dry_run": True}), 200)
+    assert [(p["row"], p["field"]) for p in clean["duplicates"]] == [(6, "email"), (7, "phone")]
+    assert (clean["valid"], clean["imported"], clean["written"]) == (7, 0, False)
+
+    broken = {"csv": body["csv"] + "Bad,not-an-address,,\n"}
+    refused = expect(desk.admin.post(f"{API}/imports", json=broken), 200)
+    assert (refused["error_count"], refused["written"]) == (1, False)
+    assert expect(desk.admin.get(f"{API}/leads"), 200)["total"] == 0  # the chunks stored are undone
+    done = expect(desk.admin.post(f"{API}/imports", json={**broken, "only_valid": True}), 200)
+    assert (done["imported"], done["written"]) == (5, True)
+    assert expect(desk.admin.get(f"{API}/leads"), 200)["total"] == 5
