@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, delete, func, literal, or_, select, union_all
+from sqlalchemy import Integer, Select, String, bindparam, delete, func, literal, or_, select, union_all
 
 from core.sdk import (
     Client,
@@ -340,17 +340,12 @@ def duplicates(
     """Leads and clients with the same normalized e-mail address or phone number (never a name),
     among those the principal may see, in one statement. A probe matching more than SHARED_PROBE
     records is left out: a shared address or number says nothing about who this is."""
-    email_key = normalize_email(email) if email else None
-    phone_key = normalize_phone(phone, country)
-    branches = [
-        branch
-        for probe, key in (("email", email_key), ("phone", phone_key))
-        if key is not None
-        for branch in _probe(ctx, probe, key, exclude_lead_id)
-    ]
-    if not branches:
+    keys = {"email": normalize_email(email) if email else None, "phone": normalize_phone(phone, country)}
+    probes = tuple(probe for probe, key in keys.items() if key is not None)
+    if not probes:
         return []
-    rows = ctx.session.execute(union_all(*branches)).all()
+    stmt = _duplicates_statement(ctx, probes, excluding=exclude_lead_id is not None)
+    rows = ctx.session.execute(stmt, {**keys, "exclude_lead_id": exclude_lead_id}).all()
     per_probe: dict[str, int] = {}
     for row in rows:
         per_probe[row.probe] = per_probe.get(row.probe, 0) + 1
@@ -373,9 +368,29 @@ def duplicates(
     return sorted(found.values(), key=lambda d: (d.kind != "client", d.id, d.matched_on))
 
 
-def _probe(ctx: Ctx, probe: str, key: str, exclude_lead_id: int | None) -> list[Select[Any]]:
-    """The leads and the clients one probe matches, each at most SHARED_PROBE + 1 (enough to tell
-    a shared one), as parts of one UNION."""
+# The statement for each (probes, exclusion, data permission): building it costs more than running
+# it (a dozen sub-selects), and the same object lets the session reuse its tenant-scoped copy.
+_STATEMENTS: dict[tuple[Any, ...], Any] = {}
+MAX_STATEMENTS = 1000
+
+
+def _duplicates_statement(ctx: Ctx, probes: tuple[str, ...], *, excluding: bool) -> Any:
+    who = ctx.principal
+    scope = None if who is None else (who.kind, who.id, who.data_scope, who.user_id, who.team_id)
+    key = (probes, excluding, scope)
+    stmt = _STATEMENTS.get(key)
+    if stmt is None:
+        if len(_STATEMENTS) >= MAX_STATEMENTS:
+            _STATEMENTS.clear()
+        branches = [branch for probe in probes for branch in _probe(ctx, probe, excluding)]
+        stmt = _STATEMENTS[key] = union_all(*branches)
+    return stmt
+
+
+def _probe(ctx: Ctx, probe: str, excluding: bool) -> list[Select[Any]]:
+    """The leads and the clients one probe (the bound parameter of its name) matches, each at
+    most SHARED_PROBE + 1 (enough to tell a shared one), as parts of one UNION."""
+    key = bindparam(probe, type_=String())
     lead_column = Lead.email_key if probe == "email" else Lead.phone_key
     leads = visible(
         ctx,
@@ -389,8 +404,8 @@ def _probe(ctx: Ctx, probe: str, key: str, exclude_lead_id: int | None) -> list[
             (Lead.portal_status == PortalStatus.REGISTERED).label("registered"),
         ).where(lead_column == key),
     )
-    if exclude_lead_id is not None:
-        leads = leads.where(Lead.id != exclude_lead_id)
+    if excluding:
+        leads = leads.where(Lead.id != bindparam("exclude_lead_id", type_=Integer()))
     client_column = Client.email if probe == "email" else Client.phone_e164
     clients = scope_clients(
         select(
