@@ -7,16 +7,50 @@ database that cannot be used is reported before those slow imports.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
+import click
 import typer
 from rich.markup import escape
+from typer.core import TyperGroup
 
 from core.cli.common import console, errors, reported
 from core.cli.database import Need, database, runtime
 from core.cli.operations import events_app, jobs_app, marketplace_app, module_command, plugins_app, worker
 
-app = typer.Typer(help="crm-marketplace: a multi-tenant CRM for forex and CFD brokers.", no_args_is_help=True)
+
+class Commands(TyperGroup):
+    """Core's commands; any other name is a module's: ``crm NAME --tenant SLUG COMMAND …`` is
+    ``crm module NAME --tenant SLUG COMMAND …`` (``crm leads import FILE --tenant acme``)."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None or cmd_name.startswith("-"):
+            return found
+        return _module_shortcut(cmd_name)
+
+
+def _module_shortcut(name: str) -> click.Command:
+    @click.command(
+        name,
+        context_settings={"allow_extra_args": True, "ignore_unknown_options": True},
+        add_help_option=False,
+        help=f"The module {name}'s commands.",
+    )
+    @click.option("--tenant", required=True, help="The tenant's slug.")
+    @click.pass_context
+    def run(context: Any, tenant: str) -> None:
+        module_command(context, name, tenant)
+
+    return run
+
+
+app = typer.Typer(
+    cls=Commands,
+    help="crm-marketplace: a multi-tenant CRM for forex and CFD brokers. A module's own commands: "
+    "crm NAME --tenant SLUG COMMAND (or crm module NAME …).",
+    no_args_is_help=True,
+)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 tenants_app = typer.Typer(help="Tenants (brokers).", no_args_is_help=True)
 users_app = typer.Typer(help="Back-office users of a tenant.", no_args_is_help=True)

@@ -72,6 +72,17 @@ def test_valid_rows_are_imported_normalized_and_duplicates_skipped(desk, cli):
     assert unknown.exit_code == 1 and "unknown field 'nickname'" in unknown.output
 
 
+def test_the_short_spelling_crm_leads_import_file_tenant(desk, crm_database_url, monkeypatch, tmp_path):
+    monkeypatch.setenv("CRM_DATABASE_URL", crm_database_url)
+    file = tmp_path / "leads.csv"
+    file.write_text("name,email\nIda Import,ida@example.com\n", encoding="utf-8")
+    done = runner.invoke(cli_app, ["leads", "import", str(file), "--tenant", desk.tenant.slug])
+    assert done.exit_code == 0, done.output
+    assert "1 imported" in done.output and _emails(desk) == ["ida@example.com"]
+    typo = runner.invoke(cli_app, ["lead", "import", str(file), "--tenant", desk.tenant.slug])
+    assert typo.exit_code != 0 and "no module lead" in typo.output
+
+
 def test_the_api_checks_a_file_then_imports_its_valid_rows(desk):
     url = f"{API}/imports"
     mapping = json.loads(MAPPING)
