@@ -157,11 +157,11 @@ class CrmHooks:
     @registration
     def crm_cli_commands(self) -> Any | None:
         """Since 1.5. Your command-line commands: a ``typer.Typer``, run as ``crm <name> <command>
-        … --tenant SLUG`` or ``crm module <name> --tenant SLUG <command> …`` (imported only when such a command runs, so ``crm --help``
-        stays fast). A command receives the tenant's unit of work as ``typer.Context.obj`` (a
-        ``Ctx`` acting as the platform, logged as "cli"): it commits when the command returns and
-        is rolled back if it fails; a ``DomainError`` is printed as the error (exit code 1). The
-        tenant must have your plugin enabled."""
+        … --tenant SLUG`` or ``crm module <name> --tenant SLUG <command> …`` (imported only when
+        such a command runs, so ``crm --help`` stays fast). A command receives the tenant's unit
+        of work as ``typer.Context.obj`` (a ``Ctx`` acting as the platform, logged as "cli"): it
+        commits when the command returns and is rolled back if it fails; a ``DomainError`` is
+        printed as the error (exit code 1). The tenant must have your plugin enabled."""
 
     @registration
     def crm_templates(self) -> str | Path | None:
