@@ -123,10 +123,13 @@ def import_leads(
     dry_run: bool = False,
     only_valid: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    after_row: int = 0,
+    row_count: int | None = None,
 ) -> ImportReport:
     """Check every row and write the valid ones that duplicate no lead or client, unless
     ``dry_run`` (nothing written) or the file has errors without ``only_valid`` (what was written
-    is rolled back). ``progress(rows_done, 0)`` is called as the file is read.
+    is rolled back). ``progress(rows_done, 0)`` is called as the file is read. ``after_row`` and
+    ``row_count`` take only those rows of the file (a step of an import; rows keep their numbers).
 
     The rows are read and checked in chunks, and each chunk's duplicate check and insert run on
     another thread while the next chunk is checked: the database's work and Python's overlap."""
@@ -141,9 +144,14 @@ def import_leads(
     try:
         with _overlapped(ctx) as later:
             chunk: list[tuple[int, dict[str, Any]]] = []
+            last = MAX_ROWS if row_count is None else min(MAX_ROWS, after_row + row_count)
             for number, raw in enumerate(reader, start=1):
-                if number > MAX_ROWS:
-                    raise InvalidInput("file", f"at most {MAX_ROWS:,} rows in one file")
+                if number <= after_row:
+                    continue
+                if number > last:
+                    if row_count is None:
+                        raise InvalidInput("file", f"at most {MAX_ROWS:,} rows in one file")
+                    break
                 report.rows = number
                 values = _check(number, raw, wanted, source, report)
                 if values is not None:

@@ -147,3 +147,35 @@ class ActionKey(TenantOwned, Base):
     lead_id: Mapped[int] = mapped_column(ForeignKey("leads_leads.id", ondelete="CASCADE"))
     action: Mapped[str] = mapped_column(String(30))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ImportState(enum.StrEnum):
+    CHECKED = "checked"  # read and checked: nothing written yet
+    IMPORTING = "importing"  # being written, step by step (``next_row`` says how far)
+    DONE = "done"
+
+
+class ImportFile(TenantOwned, Base):
+    """A CSV file imported from the page. Checked once whole; then written step by step, each
+    step the next rows in a short transaction of its own: the page shows how far it got, other
+    work of the broker never waits long, and an interrupted import resumes where it stopped. The
+    file's text is dropped once it is imported."""
+
+    __tablename__ = "leads_imports"
+    __audited__ = False  # its leads are the record
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    file_name: Mapped[str] = mapped_column(String(200), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    mapping: Mapped[dict[str, str]] = mapped_column(JSON, default=dict)
+    source: Mapped[str] = mapped_column(String(100), default="import")
+    rows: Mapped[int] = mapped_column(default=0)
+    valid: Mapped[int] = mapped_column(default=0)
+    errors: Mapped[int] = mapped_column(default=0)
+    state: Mapped[ImportState] = mapped_column(enum_type(ImportState), default=ImportState.CHECKED)
+    next_row: Mapped[int] = mapped_column(default=0)  # rows done
+    imported: Mapped[int] = mapped_column(default=0)
+    duplicates: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
