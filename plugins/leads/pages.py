@@ -34,7 +34,7 @@ from core.sdk import (
     staff,
     staff_choices,
 )
-from plugins.leads import activities, conversion, imports, routes, service
+from plugins.leads import activities, conversion, import_files, imports, routes, service
 from plugins.leads.activities import LABELS
 from plugins.leads.models import STAFF_KINDS, Lead
 from plugins.leads.routes import CONVERT, IMPORT, READ, UPDATE, lead_views
@@ -464,7 +464,7 @@ def delete_tag(tag_id: PathId, ctx: Ctx = staff(UPDATE)) -> Response:
 
 def _file_text(form: Mapping[str, Any]) -> str:
     upload = form.get("file")
-    if not isinstance(upload, UploadFile):
+    if not isinstance(upload, UploadFile) or not upload.filename:
         raise InvalidInput("file", "choose a CSV file")
     raw = upload.file.read(MAX_CSV * 4 + 1)
     try:
@@ -480,7 +480,7 @@ def _file_text(form: Mapping[str, Any]) -> str:
 
 def _import_page(request: Request, ctx: Ctx, **values: Any) -> Response:
     context = {"fields": imports.FIELDS, "values": {}, "errors": {}, "report": None, "columns": []}
-    context |= {"shown": MAX_SHOWN, "dry_run": True}
+    context |= {"shown": MAX_SHOWN, "kept": None}
     context |= values
     status_code = context.pop("status_code", 200)
     if request.headers.get("hx-request") == "true":
@@ -494,27 +494,68 @@ def import_page(request: Request, ctx: Ctx = staff(IMPORT)) -> Response:
 
 
 @pages.post("/imports")
-def run_import(request: Request, form: FormData, ctx: Ctx = staff(IMPORT)) -> Response:
-    dry_run = form.get("step") != "import"
+def check_import(request: Request, form: FormData, ctx: Ctx = staff(IMPORT)) -> Response:
+    """Check a file (a dry run) and keep it; without a new file, check the kept one again (another
+    mapping, another source)."""
     values = {k: v for k, v in form.items() if k != "file"}
     columns: list[str] = []
+    source = str(form.get("source") or "import")
     try:
-        text = _file_text(form)
-        columns = next(csv.reader(text.splitlines()[:1]), [])
-        report = imports.import_leads(
-            ctx,
-            text,
-            mapping=_mapping(form, columns),
-            source=str(form.get("source") or "import"),
-            dry_run=dry_run,
-            only_valid=form.get("only_valid") == "true",
-        )
+        with ctx.session.begin_nested():
+            kept_id, upload = form.get("import_id"), form.get("file")
+            chosen = isinstance(upload, UploadFile) and bool(upload.filename)
+            if not chosen and isinstance(kept_id, str) and kept_id.isdigit():
+                text = import_files.get_import(ctx, int(kept_id)).text
+                columns = _columns(text)
+                kept, report = import_files.recheck(
+                    ctx, int(kept_id), mapping=_mapping(form, columns), source=source
+                )
+            else:
+                text = _file_text(form)
+                columns = _columns(text)
+                name = (upload.filename or "") if isinstance(upload, UploadFile) else ""
+                kept, report = import_files.check_file(
+                    ctx, text, file_name=name, mapping=_mapping(form, columns), source=source
+                )
     except (InvalidInput, Conflict) as error:
         errors = field_errors(error)
         return _import_page(
             request, ctx, values=values, errors=errors, columns=columns, status_code=refusal_status(error)
         )
-    return _import_page(request, ctx, values=values, report=report, columns=columns, dry_run=dry_run)
+    return _import_page(request, ctx, values=values, report=report, columns=columns, kept=kept)
+
+
+def _columns(text: str) -> list[str]:
+    return next(csv.reader(text.splitlines()[:1]), [])
+
+
+@pages.post("/imports/{import_id}/start")
+def start_import(request: Request, import_id: PathId, form: FormData, ctx: Ctx = staff(IMPORT)) -> Response:
+    try:
+        with ctx.session.begin_nested():
+            kept = import_files.start(ctx, import_id, only_valid=form.get("only_valid") == "true")
+    except InvalidInput as error:
+        kept = import_files.get_import(ctx, import_id)
+        return _import_page(request, ctx, kept=kept, errors=field_errors(error), status_code=422)
+    return _progress(request, ctx, kept)
+
+
+@pages.post("/imports/{import_id}/step")
+def import_step(request: Request, import_id: PathId, ctx: Ctx = staff(IMPORT)) -> Response:
+    """The next rows of a file being imported; the answer asks for the step after (htmx)."""
+    return _progress(request, ctx, import_files.step(ctx, import_id))
+
+
+@pages.get("/imports/{import_id}")
+def import_progress(request: Request, import_id: PathId, ctx: Ctx = staff(IMPORT)) -> Response:
+    """An import's progress; one still under way goes on from where it stopped."""
+    return _import_page(request, ctx, kept=import_files.get_import(ctx, import_id))
+
+
+def _progress(request: Request, ctx: Ctx, kept: Any) -> Response:
+    if request.headers.get("hx-request") == "true":
+        return _import_page(request, ctx, kept=kept)
+    return see_other(f"{BASE}/imports/{kept.id}")
 
 
 def _mapping(form: Mapping[str, Any], columns: list[str]) -> dict[str, str]:

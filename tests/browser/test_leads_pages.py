@@ -129,9 +129,14 @@ def test_bulk_status_and_the_import_wizard(page: Page, crm, tmp_path):
     expect(page.get_by_text("2 rows: 1 valid, 1 with errors, 0 duplicates skipped.")).to_be_visible()
     expect(page.get_by_role("region", name="Errors")).to_contain_text("email")
     check_accessibility(page)
+    page.get_by_role("button", name="Import", exact=True).click()
+    expect(page.get_by_text("1 rows have errors")).to_be_visible()
     page.get_by_label("Import only the valid rows of a file with errors").check()
     page.get_by_role("button", name="Import", exact=True).click()
-    expect(page.get_by_text("1 leads imported.")).to_be_visible()
+    # the page asks for each step itself until the file is done
+    expect(page.get_by_role("status").filter(has_text="2 of 2 rows · 1 leads imported")).to_be_visible()
+    expect(page.get_by_role("progressbar", name="Rows imported")).to_have_attribute("aria-valuenow", "2")
+    check_accessibility(page)
     shoot(page, "leads-import")
     names = {lead["name"] for lead in expect_status(desk.admin.get(f"{API}/leads"), 200)["items"]}
     assert names == {"Ann One", "Ben Two", "Cara Three"}

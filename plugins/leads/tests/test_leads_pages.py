@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 
 from core.sdk.testing import expect
-from plugins.leads.tests.support import API
+from plugins.leads.tests.support import API, Desk
 
 BASE = "/backoffice/plugins/leads"
 
@@ -182,30 +182,62 @@ def test_tags_are_created_and_deleted(desk):
 CSV = "Full name,Mail,Phone\nAda,ada@example.com,+44 7911 000001\nBad,not-an-address,\nAnn,ann@example.com,\n"
 
 
+def _import_id(page: str) -> int:
+    return int(re.search(r'name="import_id" value="(\d+)"', page).group(1))
+
+
 def test_the_import_wizard_checks_maps_and_imports_only_valid_rows(desk):
     desk.lead(name="Known", email="ann@example.com")
     admin = desk.tenant.pages()
     upload = {"file": ("leads.csv", CSV.encode(), "text/csv")}
-    unmapped = admin.post(f"{BASE}/imports", {"step": "check"}, files=upload, htmx=True)
+    unmapped = admin.post(f"{BASE}/imports", {}, files=upload, htmx=True)
     assert unmapped.status_code == 422 and "map a column to name" in unmapped.text
     assert "<h1>" not in unmapped.text  # the report only, offering the file's columns for each field
-    assert (
-        '<select id="map-name" name="map_name">' in unmapped.text
-        and '<option value="Full name"' in unmapped.text
-    )
+    assert '<select id="map-name" name="map_name">' in unmapped.text
+    assert '<option value="Full name"' in unmapped.text
     mapping = {"map_name": "Full name", "map_email": "Mail", "map_phone": "Phone"}
-    checked = admin.post(f"{BASE}/imports", {"step": "check", **mapping}, files=upload, htmx=True).text
+    checked = admin.post(f"{BASE}/imports", mapping, files=upload, htmx=True).text
     assert "3 rows: 2 valid, 1 with errors, 1 duplicates skipped." in checked
-    refused = admin.post(f"{BASE}/imports", {"step": "import", **mapping}, files=upload, htmx=True).text
-    assert "Nothing was imported" in refused
+    kept = _import_id(checked)
+    # the kept file checked again with another mapping, without sending it again
+    again = admin.post(f"{BASE}/imports", {"import_id": str(kept), "map_name": "Mail"}, htmx=True).text
+    assert "3 rows: 3 valid, 0 with errors, 0 duplicates skipped." in again
+    assert _import_id(again) == kept
+    admin.post(f"{BASE}/imports", {"import_id": str(kept), **mapping}, htmx=True)
+    refused = admin.post(f"{BASE}/imports/{kept}/start", {}, htmx=True)
+    assert refused.status_code == 422 and "1 rows have errors" in refused.text
     assert expect(desk.admin.get(f"{API}/leads"), 200)["total"] == 1
-    done = admin.post(
-        f"{BASE}/imports", {"step": "import", "only_valid": "true", **mapping}, files=upload, htmx=True
-    ).text
-    assert "1 leads imported." in done
+    started = admin.post(f"{BASE}/imports/{kept}/start", {"only_valid": "true"}, htmx=True).text
+    assert "0 of 3 rows" in started and f'hx-post="{BASE}/imports/{kept}/step"' in started
+    done = admin.post(f"{BASE}/imports/{kept}/step", {}, htmx=True).text
+    assert "3 of 3 rows · 1 leads imported · 1 duplicates skipped" in done and "/step" not in done
     names = {lead["name"] for lead in expect(desk.admin.get(f"{API}/leads"), 200)["items"]}
     assert names == {"Known", "Ada"}
-    no_file = admin.post(f"{BASE}/imports", {"step": "check"})
+    assert "3 of 3 rows" in admin.get(f"{BASE}/imports/{kept}").text  # its page, afterwards
+    assert admin.post(f"{BASE}/imports/{kept}/start", {"only_valid": "true"}).status_code == 422  # once
+    no_file = admin.post(f"{BASE}/imports", {})
     assert no_file.status_code == 422 and "choose a CSV file" in no_file.text
     latin = {"file": ("leads.csv", "name\nJosé\n".encode("latin-1"), "text/csv")}
-    assert "not UTF-8" in admin.post(f"{BASE}/imports", {"step": "check"}, files=latin).text
+    assert "not UTF-8" in admin.post(f"{BASE}/imports", {}, files=latin).text
+
+
+def test_a_large_file_is_imported_step_by_step_and_resumes_after_an_interruption(desk, monkeypatch):
+    from plugins.leads import import_files
+
+    monkeypatch.setattr(import_files, "STEP", 2)
+    admin = desk.tenant.pages()
+    lines = ["name,email"] + [f"Lead {i},lead{i}@example.com" for i in range(5)] + ["Twin,lead0@example.com"]
+    upload = {"file": ("five.csv", ("\n".join(lines) + "\n").encode(), "text/csv")}
+    kept = _import_id(admin.post(f"{BASE}/imports", {}, files=upload, htmx=True).text)
+    assert admin.post(f"{BASE}/imports/{kept}/start", {}).status_code == 303  # without htmx: its page
+    first = admin.post(f"{BASE}/imports/{kept}/step", {}, htmx=True).text
+    assert "2 of 6 rows · 2 leads imported" in first
+    # the browser closed here: the import's page goes on from row 3
+    page = admin.get(f"{BASE}/imports/{kept}").text
+    assert "2 of 6 rows" in page and f'hx-post="{BASE}/imports/{kept}/step"' in page
+    for _ in range(2):
+        last = admin.post(f"{BASE}/imports/{kept}/step", {}, htmx=True).text
+    assert "6 of 6 rows · 5 leads imported · 1 duplicates skipped" in last
+    assert expect(desk.admin.get(f"{API}/leads"), 200)["total"] == 5
+    other = Desk(desk.crm, "globex")  # another broker with the module: not theirs
+    assert other.tenant.pages().get(f"{BASE}/imports/{kept}").status_code == 404
