@@ -140,3 +140,28 @@ def test_bulk_status_and_the_import_wizard(page: Page, crm, tmp_path):
     shoot(page, "leads-import")
     names = {lead["name"] for lead in expect_status(desk.admin.get(f"{API}/leads"), 200)["items"]}
     assert names == {"Ann One", "Ben Two", "Cara Three"}
+
+
+def test_a_new_lead_is_shown_its_duplicates_as_it_is_typed_and_tags_are_kept(page: Page, crm):
+    desk = Desk(crm)
+    desk.lead(name="Known Person", email="known@example.com")
+    sign_in(page, "backoffice", desk.tenant.admin_email, PASSWORD, company="acme")
+    visit(page, f"{BASE}/tags")
+    page.get_by_label("Name").fill("Hot")
+    page.get_by_role("button", name="Create the tag").click()
+    expect(page.get_by_role("status").filter(has_text="The tag was created.")).to_be_visible()
+    check_accessibility(page)
+    visit(page, f"{BASE}/leads/new")
+    page.get_by_label("Name").fill("Maybe Known")
+    page.get_by_label("E-mail").fill("KNOWN@example.com")
+    page.get_by_label("Phone").focus()  # leaving the e-mail field asks for duplicates
+    suggestions = page.get_by_role("complementary", name="Possible duplicates")
+    expect(suggestions).to_contain_text("Lead Known Person")
+    check_accessibility(page)
+    page.get_by_label("Hot").check()
+    page.get_by_role("button", name="Create the lead").click()
+    expect(page.get_by_role("status").filter(has_text="The lead was created.")).to_be_visible()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Maybe Known")
+    leads = expect_status(desk.admin.get(f"{API}/leads"), 200)["items"]
+    created = next(lead for lead in leads if lead["name"] == "Maybe Known")
+    assert [tag["name"] for tag in created["tags"]] == ["Hot"]
