@@ -157,23 +157,34 @@ def chain(ctx: Ctx, hook: str, **kwargs: Any) -> None:
 def collect(ctx: Ctx, hook: str, *, strict: bool = False, **kwargs: Any) -> dict[str, Any]:
     """Each plugin's answer to a query hook; a failing plugin is recorded and left out. With
     ``strict`` (a guard, where a missing answer would wrongly allow an action) a failure fails the
-    action instead, as in a chained hook."""
+    action instead, as in a chained hook.
+
+    Query hooks only read, so the plugins share one savepoint rather than one each (a savepoint
+    costs two round trips): when one fails — on PostgreSQL a failed statement leaves the
+    transaction unusable — the savepoint is rolled back and a fresh one serves the next plugins."""
     answers: dict[str, Any] = {}
-    for implementation in _implementations(ctx, hook, HookKind.QUERY):
+    implementations = _implementations(ctx, hook, HookKind.QUERY)
+    if not implementations:
+        return answers
+    savepoint = ctx.session.begin_nested()
+    for implementation in implementations:
         plugin = implementation.plugin_name
         try:
-            with ctx.session.begin_nested(), acting_as(ctx, plugin) as plugin_ctx:
+            with acting_as(ctx, plugin) as plugin_ctx:
                 result = _invoke(implementation, {**kwargs, "ctx": plugin_ctx})
         except Exception as error:
+            savepoint.rollback()
             if strict:
                 log.exception("plugin %s failed in %s", plugin, hook)
                 raise ModuleFailed(
                     f"the {plugin} module failed ({type(error).__name__}); nothing was done"
                 ) from error
             record_failure(ctx, plugin, hook, kwargs, error)
+            savepoint = ctx.session.begin_nested()
             continue
         if result is not None:
             answers[plugin] = result
+    savepoint.commit()
     return answers
 
 

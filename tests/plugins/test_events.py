@@ -132,6 +132,25 @@ def test_registration_events_and_portal_counts_reach_enabled_modules(pk):
     assert expect(portal.get("/api/v1/portal/plugins/fixture_ticker/notes/count"), 200) == {"notes": 1}
 
 
+def test_a_query_hook_whose_statement_fails_is_left_out_and_the_request_goes_on(pk):
+    """Query hooks share one savepoint: a failed statement (which on PostgreSQL would leave the
+    transaction unusable) is rolled back, recorded, and the request still answers."""
+    acme = pk.tenant("acme")
+    acme.install("fixture_ticker")
+    _settings(acme, fail_counts=True)
+    client = acme.client()
+    portal = acme.portal(client["id"])
+    assert expect(portal.get("/api/v1/portal/notifications/count"), 200) == {
+        "unread_popups": 0,
+        "by_module": {},
+    }
+    failure = expect(acme.admin.get(f"{M}/failures"), 200)["items"][0]
+    assert (failure["plugin"], failure["hook"]) == ("fixture_ticker", "crm_portal_notification_counts")
+    assert "no_such_function" in failure["error"]
+    _settings(acme, fail_counts=False)
+    assert "ticker_notes" in expect(portal.get("/api/v1/portal/notifications/count"), 200)["by_module"]
+
+
 def test_module_writes_are_attributed_to_the_module_in_the_operation_log(pk):
     acme = pk.tenant("acme")
     acme.install("fixture_partner", with_requirements=True)
