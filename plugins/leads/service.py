@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Integer, Select, String, bindparam, delete, func, literal, or_, select, union_all
+from sqlalchemy import Select, String, bindparam, delete, func, literal, or_, select, union_all
 
 from core.sdk import (
     Client,
@@ -405,7 +405,7 @@ def _probe(ctx: Ctx, probe: str, excluding: bool) -> list[Select[Any]]:
         ).where(lead_column == key),
     )
     if excluding:
-        leads = leads.where(Lead.id != bindparam("exclude_lead_id", type_=Integer()))
+        leads = leads.where(Lead.id != bindparam("exclude_lead_id", type_=Lead.id.type))
     client_column = Client.email if probe == "email" else Client.phone_e164
     clients = scope_clients(
         select(
