@@ -215,6 +215,7 @@ def test_settings_are_validated_and_secrets_are_write_only(pk):
     assert initial["values"] == {
         "greeting": "hello",
         "fail_events": False,
+        "fail_counts": False,
         "fail_pricing": False,
         "tick_sleep_s": 0,
     }
