@@ -76,7 +76,7 @@ from core.crm.models import (
     TradingAccount,
 )
 from core.crm.money import check_company_currency, check_precision, company_currencies
-from core.crm.phones import normalize_phone
+from core.crm.phones import Normalized, normalize_phone, phone_normalizer
 from core.crm.ranks import get_rank
 from core.crm.schemas.clients import ClientIn, ClientUpdate
 from core.crm.segments import list_segments, segment_query
@@ -271,6 +271,8 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "update_client",
     "normalize_email",
     "normalize_phone",
+    "phone_normalizer",
+    "Normalized",
     "check_email",
     "invite_client",
     "welcome_to_portal",
