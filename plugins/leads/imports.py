@@ -24,12 +24,13 @@ from core.sdk import (
     InvalidInput,
     LanguageCode,
     Name,
+    Normalized,
     Phone,
     check_email,
     existing_values,
     insert_rows,
     normalize_email,
-    normalize_phone,
+    phone_normalizer,
     serialize_on,
     utcnow,
 )
@@ -142,8 +143,15 @@ def import_leads(
     batch = _Batch(ctx, report, write=not dry_run)
     savepoint = ctx.session.begin_nested()
     try:
-        with _overlapped(ctx) as later:
+        expected = text.count("\n") if row_count is None else row_count
+        with phone_normalizer(expected) as normalize, _overlapped(ctx) as later:
             chunk: list[tuple[int, dict[str, Any]]] = []
+
+            def store(chunk: list[tuple[int, dict[str, Any]]]) -> None:
+                # The chunk's numbers are read in other processes meanwhile (a large file).
+                phones = normalize([(values.get("phone"), values.get("country")) for _, values in chunk])
+                later(batch.store, (chunk, phones))
+
             last = MAX_ROWS if row_count is None else min(MAX_ROWS, after_row + row_count)
             for number, raw in enumerate(reader, start=1):
                 if number <= after_row:
@@ -158,14 +166,13 @@ def import_leads(
                     values["email_key"] = (
                         normalize_email(str(values["email"])) if values.get("email") else None
                     )
-                    values["phone_key"] = normalize_phone(values.get("phone"), values.get("country"))
                     chunk.append((number, values))
                 if number % CHUNK == 0:
-                    later(batch.store, chunk)
+                    store(chunk)
                     chunk = []
                     if progress is not None:
                         progress(number, 0)
-            later(batch.store, chunk)
+            store(chunk)
     except BaseException:
         savepoint.rollback()
         raise
@@ -189,7 +196,10 @@ class _Batch:
         self.now = utcnow()
         self.owner = ctx.principal.user_id if ctx.principal is not None else None
 
-    def store(self, chunk: list[tuple[int, dict[str, Any]]]) -> None:
+    def store(self, work: tuple[list[tuple[int, dict[str, Any]]], Normalized]) -> None:
+        chunk, phones = work
+        for (_, values), phone_key in zip(chunk, phones.result(), strict=True):
+            values["phone_key"] = phone_key
         self.report.valid += len(chunk)
         session = self.ctx.session
         emails = {v["email_key"] for _, v in chunk if v["email_key"]} - self.emails

@@ -110,6 +110,8 @@ def test_a_file_read_in_many_chunks_finds_duplicates_across_them_and_writes_noth
     from plugins.leads import imports
 
     monkeypatch.setattr(imports, "CHUNK", 2)  # seven rows in four chunks: each checked, then stored
+    monkeypatch.setattr("core.crm.phones.PARALLEL_FROM", 1)  # numbers read in a pool of processes
+    monkeypatch.setattr("core.crm.phones.os.cpu_count", lambda: 2)
     rows = ["name,email,phone,country"] + [
         f"Lead {i},lead{i}@example.com,+44 7911 00000{i},GB" for i in range(5)
     ]
