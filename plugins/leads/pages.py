@@ -18,7 +18,6 @@ from starlette.datastructures import UploadFile
 from starlette.responses import Response, StreamingResponse
 
 from core.sdk import (
-    ClientType,
     Conflict,
     Ctx,
     DomainError,
@@ -35,7 +34,6 @@ from core.sdk import (
     staff_choices,
 )
 from plugins.leads import activities, conversion, import_files, imports, routes, service
-from plugins.leads.activities import LABELS
 from plugins.leads.models import STAFF_KINDS, Lead
 from plugins.leads.routes import CONVERT, IMPORT, READ, UPDATE, lead_views
 from plugins.leads.schemas import (
@@ -94,23 +92,29 @@ class LeadPageQuery(LeadQuery):
         return NOTICES.get(self.done or "")
 
 
-def _render(request: Request, ctx: Ctx, template: str, values: Mapping[str, Any], **options: Any) -> Response:
-    """``page()`` with what every Leads template reads: where the pages are, the labels, the choices."""
-    people = staff_choices(ctx)
-    context = {
+def _render(
+    request: Request,
+    ctx: Ctx,
+    template: str,
+    values: Mapping[str, Any],
+    *,
+    choices: bool = True,
+    **options: Any,
+) -> Response:
+    """``page()`` with what every Leads template reads (where the pages are, what the user may do)
+    and, unless ``choices`` is False (a fragment, the import wizard), the owners, teams and tags
+    the forms and filters offer."""
+    context: dict[str, Any] = {
         "base": BASE,
-        "labels": LABELS,
-        "users": people.users,
-        "user_names": dict(people.users),
-        "teams": people.teams,
-        "tags": (tags := service.list_tags(ctx)),
-        "tag_choices": [(tag.id, tag.name) for tag in tags],
         "can_update": ctx.can(UPDATE),
         "can_convert": ctx.can(CONVERT),
         "can_import": ctx.can(IMPORT),
-        **values,
     }
-    return page(request, ctx, f"leads/{template}", context, **options)
+    if choices:
+        people, tags = staff_choices(ctx), service.list_tags(ctx)
+        context |= {"users": people.users, "user_names": dict(people.users), "teams": people.teams}
+        context |= {"tags": tags, "tag_choices": [(tag.id, tag.name) for tag in tags]}
+    return page(request, ctx, f"leads/{template}", context | dict(values), **options)
 
 
 def _filters_query(query: LeadPageQuery) -> str:
@@ -238,7 +242,7 @@ def duplicates(
         )
     except InvalidInput:
         found = []
-    return _render(request, ctx, "duplicates.html", {"duplicates": found}, block="duplicates")
+    return _render(request, ctx, "duplicates.html", {"duplicates": found}, choices=False, block="duplicates")
 
 
 # --- the lead page: details, Leads Conversion, activities ---------------------------------------------
@@ -257,31 +261,29 @@ def _lead_page(
     **more: Any,
 ) -> Response:
     view = lead_views(ctx, [lead])[0]
-    client = (
-        get_client(ctx, lead.client_id) if lead.client_id is not None and _sees_client(ctx, lead) else None
-    )
     context = {
         "lead": view,
         "tab": tab,
         "values": values if values is not None else _lead_values(view),
         "errors": errors or {},
-        "client": client,
+        "client": _client_of(ctx, lead),
         "flash": NOTICES.get(done or ""),
         "key": uuid.uuid4().hex,  # each action's idempotency key: a double click acts once
         "activities": activities.timeline(ctx, lead) if tab == "activities" else [],
         "kinds": STAFF_KINDS,
-        "client_types": list(ClientType),
         **more,
     }
     return _render(request, ctx, "lead.html", context, status_code=status_code)
 
 
-def _sees_client(ctx: Ctx, lead: Lead) -> bool:
+def _client_of(ctx: Ctx, lead: Lead) -> Any:
+    """The client a Registered lead became, if the user may see it (a link; else only its id)."""
+    if lead.client_id is None:
+        return None
     try:
-        get_client(ctx, lead.client_id or 0)
+        return get_client(ctx, lead.client_id)
     except DomainError:
-        return False
-    return True
+        return None
 
 
 @pages.get("/leads/{lead_id}")
@@ -484,8 +486,10 @@ def _import_page(request: Request, ctx: Ctx, **values: Any) -> Response:
     context |= values
     status_code = context.pop("status_code", 200)
     if request.headers.get("hx-request") == "true":
-        return _render(request, ctx, "import.html", context, block="report", status_code=status_code)
-    return _render(request, ctx, "import.html", context, status_code=status_code)
+        return _render(
+            request, ctx, "import.html", context, choices=False, block="report", status_code=status_code
+        )
+    return _render(request, ctx, "import.html", context, choices=False, status_code=status_code)
 
 
 @pages.get("/imports")
