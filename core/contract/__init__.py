@@ -21,7 +21,7 @@ Implement only the hooks you need; name only the arguments you use (the host pas
 name). A misspelt hook name or argument stops your plugin from loading, and the marketplace
 shows it as broken with the reason — the rest of the host keeps running. So does a hook wrapper
 (``@hookimpl(wrapper=True)`` or ``hookwrapper=True``): the host calls each plugin's
-implementation itself, in its own savepoint and acting as that plugin, so a wrapper around the
+implementation itself, isolated and acting as that plugin, so a wrapper around the
 others could never run.
 
 Five kinds of hooks (``HookKind``; each hook in ``core/contract/hooks.py`` declares its kind):
@@ -40,9 +40,11 @@ action that called you; ``ctx.principal`` is ``None`` (you act as the system, an
 log names your plugin). Call core's services through ``core.sdk`` with it.
 
 Failure isolation. An exception in an *event* hook is contained: your changes in that call are
-rolled back (each call runs in its own savepoint), core's action and the other plugins'
-handlers go ahead, and the failure is recorded (plugin, tenant, event, payload, error) in the
-plugin-health view, from where it can be replayed after a fix (``crm events replay``). A *query*
+rolled back (each call is isolated: a savepoint is begun when it first reaches the database
+through ``ctx.session``, so a handler with nothing to read or write costs none), core's action
+and the other plugins' handlers go ahead, and the failure is recorded (plugin, tenant, event,
+payload, error) in the plugin-health view, from where it can be replayed after a fix (``crm
+events replay``). A *query*
 hook's failure is recorded and its answer left out (or, for a guard such as
 ``crm_currency_in_use``, refuses the action). A *chained* or *lifecycle* hook that raises fails
 the action it belongs to, with a clear error — a price is never silently wrong.

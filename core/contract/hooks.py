@@ -66,8 +66,9 @@ _RULES = {
     "your plugin from loading (the marketplace shows it as broken, with the reason).",
     HookKind.LIFECYCLE: "Called for one tenant about your own plugin's state there. Raising refuses the "
     "change: nothing is changed.",
-    HookKind.EVENT: "Something happened in one tenant: every installed, enabled plugin is told, each in "
-    "its own savepoint. A failure undoes only that handler's changes, is recorded in the plugin-health "
+    HookKind.EVENT: "Something happened in one tenant: every installed, enabled plugin is told, each "
+    "isolated (in a savepoint begun when it first reaches the database). A failure undoes only that "
+    "handler's changes, is recorded in the plugin-health "
     "view (`GET /api/v1/marketplace/failures`, `crm events failures`) and can be replayed after a fix "
     "(`crm events replay`).",
     HookKind.CHAINED: "Part of an action: plugins are called one after another in a stable order (by "

@@ -6,12 +6,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, Insert, Result, text
+from sqlalchemy import Connection, Engine, Insert, Result, text
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import ColumnClause
 
-from core.db import tenant_filter
+from core.db import isolation, tenant_filter
 from core.db.engine import SQLITE_BEGIN, make_engine
 
 
@@ -26,8 +26,14 @@ class CrmSession(Session):
     def dialect_name(self) -> str:
         return self.get_bind().dialect.name
 
+    def connection(self, *args: Any, **kwargs: Any) -> Connection:
+        # Work inside a lazy isolation that reaches for the connection directly needs its savepoint.
+        isolation.touch(self)
+        return super().connection(*args, **kwargs)
+
 
 tenant_filter.install(CrmSession)
+isolation.install(CrmSession)
 
 
 class Database:

@@ -15,11 +15,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from pluggy import HookRelay
+from pluggy import HookImpl, HookRelay
 
 from core.context import Ctx
 from core.contract import HookKind, announcer_of, kind_of
 from core.db.base import utcnow
+from core.db.isolation import Isolation
 from core.errors import Conflict, DomainError
 from core.failures.models import PluginFailure
 from core.failures.service import decode_arguments, get_failure, record_failure
@@ -47,43 +48,77 @@ def tenant_hooks(ctx: Ctx) -> HookRelay | None:
 
 
 def _require_kind(hook: str, kind: HookKind) -> None:
-    declared = kind_of(hook)
+    declared = _KINDS.get(hook) or _KINDS.setdefault(hook, kind_of(hook))
     if declared is not kind:
         raise TypeError(f"{hook} is a {declared.value} hook, not a {kind.value} hook")
 
 
-def _implementations(ctx: Ctx, hook: str, kind: HookKind) -> list[Any]:
+_KINDS: dict[str, HookKind] = {}  # the contract's declared kinds, looked up once per hook
+
+
+def _implementations(ctx: Ctx, hook: str, kind: HookKind) -> tuple[HookImpl, ...]:
     _require_kind(hook, kind)
-    relay = tenant_hooks(ctx)
-    if relay is None:
-        return []
-    # pluggy's own call order: the list is stored lowest priority first.
-    return list(reversed(getattr(relay, hook).get_hookimpls()))
+    names = enabled_plugins(ctx)
+    return ctx.runtime.plugins.implementations(names, hook) if names else ()
 
 
 @contextmanager
 def acting_as(ctx: Ctx, plugin: str) -> Iterator[Ctx]:
     """The same unit of work, acting as the plugin (for its changes in the operation log)."""
-    info = ctx.session.info
-    saved = {key: info[key] for key in ("principal", "actor_label") if key in info}
-    info["principal"], info["actor_label"] = None, f"plugin:{plugin}"
+    acting = _ActingAsPlugins(ctx, {})
     try:
-        yield Ctx(session=ctx.session, principal=None, runtime=ctx.runtime)
+        yield acting.as_plugin(plugin)
     finally:
-        info.pop("principal", None)
-        info.pop("actor_label", None)
-        info.update(saved)
+        acting.end()
 
 
-def _invoke(implementation: Any, kwargs: dict[str, Any]) -> Any:
-    """Call one plugin's implementation with the arguments it names (pluggy passes by name)."""
-    return implementation.function(*(kwargs[name] for name in implementation.argnames))
+class _ActingAsPlugins:
+    """The unit of work lent to plugins for one hook call: ``ctx.principal`` is None (plugins act
+    as the system) and the operation log names the plugin being called. ``acting_as`` without a
+    generator's cost, one plugin ``Ctx`` and one argument map per call: this runs for every plugin
+    of every hook call."""
+
+    __slots__ = ("arguments", "info", "saved")
+
+    def __init__(self, ctx: Ctx, kwargs: dict[str, Any]) -> None:
+        self.info = info = ctx.session.info
+        self.saved = (info.get("principal", _UNSET), info.get("actor_label", _UNSET))
+        info["principal"] = None
+        # The plugins' Ctx is the same for every call in this unit of work: made once.
+        plugin_ctx = info.get(_PLUGIN_CTX)
+        if plugin_ctx is None or plugin_ctx.runtime is not ctx.runtime:
+            plugin_ctx = info[_PLUGIN_CTX] = Ctx(session=ctx.session, principal=None, runtime=ctx.runtime)
+        self.arguments = {**kwargs, "ctx": plugin_ctx}
+
+    def as_plugin(self, plugin: str) -> Ctx:
+        self.info["actor_label"] = f"plugin:{plugin}"
+        return self.arguments["ctx"]
+
+    def call(self, implementation: HookImpl) -> Any:
+        self.info["actor_label"] = f"plugin:{implementation.plugin_name}"
+        return implementation.function(*map(self.arguments.__getitem__, implementation.argnames))
+
+    def end(self) -> None:
+        info, (principal, label) = self.info, self.saved
+        if principal is _UNSET:
+            info.pop("principal", None)
+        else:
+            info["principal"] = principal
+        if label is _UNSET:
+            info.pop("actor_label", None)
+        else:
+            info["actor_label"] = label
+
+
+_UNSET = object()
+_PLUGIN_CTX = "crm_plugin_ctx"  # session.info: the Ctx plugins are called with
 
 
 def fire(ctx: Ctx, hook: str, **kwargs: Any) -> None:
-    """Deliver one of core's domain events. Each plugin's handler runs in its own savepoint: a
-    failure undoes only that handler's changes, is recorded for replay, and stops neither core nor
-    the others. A module's event (``announced_by``) is refused: modules ``announce`` their own."""
+    """Deliver one of core's domain events. Each plugin's handler is isolated: a failure undoes
+    only that handler's changes, is recorded for replay, and stops neither core nor the others
+    (the savepoint is begun only if the handler reaches the database: ``core.db.isolation``). A
+    module's event (``announced_by``) is refused: modules ``announce`` their own."""
     if announcer_of(hook) is not None:
         raise TypeError(f"{hook} is announced by the {announcer_of(hook)} module, not fired by core")
     _deliver(ctx, hook, kwargs)
@@ -99,8 +134,7 @@ def _acting_plugin(ctx: Ctx) -> str | None:
 
 def announce(ctx: Ctx, hook: str, *, announcer: str | None = None, **kwargs: Any) -> None:
     """Deliver a module event (a hook declared ``announced_by(<module>)``) exactly as core's
-    events are delivered: each enabled plugin's handler in its own savepoint, a failure recorded
-    for replay.
+    events are delivered: each enabled plugin's handler isolated, a failure recorded for replay.
 
     The module announcing is the plugin the unit of work acts as (inside a hook the host called
     it: ``actor_label`` is ``plugin:<name>``) or, outside one (its routes, its jobs), the one named
@@ -128,30 +162,52 @@ def listening(ctx: Ctx, hook: str) -> bool:
 
 
 def _deliver(ctx: Ctx, hook: str, kwargs: dict[str, Any]) -> None:
-    for implementation in _implementations(ctx, hook, HookKind.EVENT):
-        plugin = implementation.plugin_name
-        try:
-            with ctx.session.begin_nested(), acting_as(ctx, plugin) as plugin_ctx:
-                _invoke(implementation, {**kwargs, "ctx": plugin_ctx})
-        except Exception as error:
-            log.warning("plugin %s failed on %s for tenant %s: %r", plugin, hook, ctx.tenant_id, error)
-            record_failure(ctx, plugin, hook, kwargs, error)
+    implementations = _implementations(ctx, hook, HookKind.EVENT)
+    if not implementations:
+        return
+    failures: list[tuple[str, Exception]] = []
+    isolation = Isolation(ctx.session)  # one per call, its savepoint begun (and ended) per handler
+    acting = _ActingAsPlugins(ctx, kwargs)
+    try:
+        for implementation in implementations:
+            try:
+                acting.call(implementation)
+                isolation.keep()
+            except Exception as error:
+                isolation.undo()
+                plugin = implementation.plugin_name
+                log.warning("plugin %s failed on %s for tenant %s: %r", plugin, hook, ctx.tenant_id, error)
+                failures.append((plugin, error))
+    finally:
+        acting.end()
+        isolation.close()
+    # Recorded once no handler runs any more: a failure's row must not fall into the next
+    # handler's savepoint (and be undone with it).
+    for plugin, error in failures:
+        record_failure(ctx, plugin, hook, kwargs, error)
 
 
 def chain(ctx: Ctx, hook: str, **kwargs: Any) -> None:
     """Call a chained hook: each plugin in turn; any failure fails the whole action."""
-    for implementation in _implementations(ctx, hook, HookKind.CHAINED):
-        plugin = implementation.plugin_name
-        try:
-            with acting_as(ctx, plugin) as plugin_ctx:
-                _invoke(implementation, {**kwargs, "ctx": plugin_ctx})
-        except DomainError:
-            raise  # the plugin refused, saying why (e.g. a coupon is used up)
-        except Exception as error:
-            log.exception("plugin %s failed in %s", plugin, hook)
-            raise ModuleFailed(
-                f"the {plugin} module failed ({type(error).__name__}); nothing was done"
-            ) from error
+    implementations = _implementations(ctx, hook, HookKind.CHAINED)
+    if not implementations:
+        return
+    acting = _ActingAsPlugins(ctx, kwargs)
+    try:
+        for implementation in implementations:
+            try:
+                acting.call(implementation)
+            except DomainError:
+                raise  # the plugin refused, saying why (e.g. a coupon is used up)
+            except Exception as error:
+                raise _module_failed(implementation.plugin_name, hook, error) from error
+    finally:
+        acting.end()
+
+
+def _module_failed(plugin: str, hook: str, error: Exception) -> ModuleFailed:
+    log.error("plugin %s failed in %s", plugin, hook, exc_info=error)
+    return ModuleFailed(f"the {plugin} module failed ({type(error).__name__}); nothing was done")
 
 
 def collect(ctx: Ctx, hook: str, *, strict: bool = False, **kwargs: Any) -> dict[str, Any]:
@@ -159,38 +215,40 @@ def collect(ctx: Ctx, hook: str, *, strict: bool = False, **kwargs: Any) -> dict
     ``strict`` (a guard, where a missing answer would wrongly allow an action) a failure fails the
     action instead, as in a chained hook.
 
-    Query hooks only read, so the plugins share one savepoint rather than one each (a savepoint
-    costs two round trips): when one fails — on PostgreSQL a failed statement leaves the
-    transaction unusable — the savepoint is rolled back and a fresh one serves the next plugins."""
+    Query hooks only read, so the plugins share one isolation rather than one each, begun only if
+    one of them reaches the database: when one fails — on PostgreSQL a failed statement leaves
+    the transaction unusable — its savepoint is rolled back and a fresh one serves the next."""
     answers: dict[str, Any] = {}
     implementations = _implementations(ctx, hook, HookKind.QUERY)
     if not implementations:
         return answers
-    savepoint = ctx.session.begin_nested()
-    for implementation in implementations:
-        plugin = implementation.plugin_name
-        try:
-            with acting_as(ctx, plugin) as plugin_ctx:
-                result = _invoke(implementation, {**kwargs, "ctx": plugin_ctx})
-        except Exception as error:
-            savepoint.rollback()
-            if strict:
-                log.exception("plugin %s failed in %s", plugin, hook)
-                raise ModuleFailed(
-                    f"the {plugin} module failed ({type(error).__name__}); nothing was done"
-                ) from error
-            record_failure(ctx, plugin, hook, kwargs, error)
-            savepoint = ctx.session.begin_nested()
-            continue
-        if result is not None:
-            answers[plugin] = result
-    savepoint.commit()
+    failures: list[tuple[str, Exception]] = []
+    isolation = Isolation(ctx.session)
+    acting = _ActingAsPlugins(ctx, kwargs)
+    try:
+        for implementation in implementations:
+            try:
+                result = acting.call(implementation)
+            except Exception as error:
+                isolation.undo()
+                if strict:
+                    raise _module_failed(implementation.plugin_name, hook, error) from error
+                failures.append((implementation.plugin_name, error))
+                continue
+            if result is not None:
+                answers[implementation.plugin_name] = result
+        isolation.keep()
+    finally:
+        acting.end()
+        isolation.close()
+    for plugin, error in failures:
+        record_failure(ctx, plugin, hook, kwargs, error)
     return answers
 
 
 def ask(ctx: Ctx, plugin: str, hook: str, **kwargs: Any) -> Any:
-    """One plugin's answer to a query hook about its own records (``crm_segment_members``): in a
-    savepoint, acting as it. None when it is not enabled for the tenant, does not implement the
+    """One plugin's answer to a query hook about its own records (``crm_segment_members``):
+    isolated, acting as it. None when it is not enabled for the tenant, does not implement the
     hook, answers None or fails (the failure is recorded, as in ``collect``)."""
     _require_kind(hook, HookKind.QUERY)
     if plugin not in enabled_plugins(ctx):
@@ -198,12 +256,28 @@ def ask(ctx: Ctx, plugin: str, hook: str, **kwargs: Any) -> Any:
     implementation = ctx.runtime.plugins.implementation(plugin, hook)
     if implementation is None:
         return None
-    try:
-        with ctx.session.begin_nested(), acting_as(ctx, plugin) as plugin_ctx:
-            return _invoke(implementation, {**kwargs, "ctx": plugin_ctx})
-    except Exception as error:
+    answer, error = _isolated_call(ctx, implementation, kwargs)
+    if error is not None:
         record_failure(ctx, plugin, hook, kwargs, error)
-        return None
+    return answer
+
+
+def _isolated_call(
+    ctx: Ctx, implementation: HookImpl, kwargs: dict[str, Any]
+) -> tuple[Any, Exception | None]:
+    """One plugin's call, isolated: its answer, or None and the error that undid its work."""
+    isolation = Isolation(ctx.session)
+    acting = _ActingAsPlugins(ctx, kwargs)
+    try:
+        answer = acting.call(implementation)
+        isolation.keep()
+    except Exception as error:
+        isolation.undo()
+        return None, error
+    finally:
+        acting.end()
+        isolation.close()
+    return answer, None
 
 
 def call_lifecycle(ctx: Ctx, plugin: str, hook: str, **kwargs: Any) -> None:
@@ -212,9 +286,9 @@ def call_lifecycle(ctx: Ctx, plugin: str, hook: str, **kwargs: Any) -> None:
     implementation = ctx.runtime.plugins.implementation(plugin, hook)
     if implementation is None:
         return
+    acting = _ActingAsPlugins(ctx, kwargs)
     try:
-        with acting_as(ctx, plugin) as plugin_ctx:
-            _invoke(implementation, {**kwargs, "ctx": plugin_ctx})
+        acting.call(implementation)
     except DomainError:
         raise
     except Exception as error:
@@ -222,6 +296,8 @@ def call_lifecycle(ctx: Ctx, plugin: str, hook: str, **kwargs: Any) -> None:
         raise ModuleFailed(
             f"the {plugin} module failed in {hook} ({type(error).__name__}); nothing was changed"
         ) from error
+    finally:
+        acting.end()
 
 
 def replay_failure(ctx: Ctx, failure_id: int) -> PluginFailure:
@@ -237,13 +313,8 @@ def replay_failure(ctx: Ctx, failure_id: int) -> PluginFailure:
     if implementation is None:
         raise Conflict(f"the {failure.plugin} module no longer handles {failure.hook}")
     failure.replayed_at = utcnow()
-    try:
-        with ctx.session.begin_nested(), acting_as(ctx, failure.plugin) as plugin_ctx:
-            _invoke(implementation, {**decode_arguments(ctx, failure.payload), "ctx": plugin_ctx})
-    except Exception as error:
-        failure.replay_error = repr(error)
-    else:
-        failure.resolved = True
-        failure.replay_error = ""
+    _answer, error = _isolated_call(ctx, implementation, decode_arguments(ctx, failure.payload))
+    failure.resolved = error is None
+    failure.replay_error = "" if error is None else repr(error)
     ctx.session.flush()
     return failure

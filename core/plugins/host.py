@@ -122,6 +122,7 @@ class PluginHost:
         self.plugins: dict[str, LoadedPlugin] = {}
         self.broken: dict[str, BrokenPlugin] = {}
         self._subsets: dict[frozenset[str], pluggy.PluginManager] = {}
+        self._calls: dict[tuple[frozenset[str], str], tuple[HookImpl, ...]] = {}
 
     @staticmethod
     def _manager() -> pluggy.PluginManager:
@@ -200,6 +201,7 @@ class PluginHost:
             return None
         self.plugins[plugin.name] = plugin
         self._subsets.clear()
+        self._calls.clear()
         log.info("loaded plugin %s %s", plugin.name, plugin.manifest.version)
         return plugin
 
@@ -376,6 +378,7 @@ class PluginHost:
                         distribution=plugin.distribution,
                     )
                     self._subsets.clear()
+                    self._calls.clear()
                     changed = True
 
     def _requirement_problem(self, plugin: LoadedPlugin) -> str | None:
@@ -410,6 +413,16 @@ class PluginHost:
                 manager.register(self.plugins[name].module, name=name)
             self._subsets[names] = manager
         return manager.hook
+
+    def implementations(self, names: frozenset[str], hook: str) -> tuple[HookImpl, ...]:
+        """The implementations of ``hook`` among exactly these plugins, in the order they are called
+        (by plugin name), kept once per set and hook: dispatch calls them without pluggy's loop."""
+        key = (names, hook)
+        found = self._calls.get(key)
+        if found is None:
+            # pluggy stores a hook's implementations lowest priority first.
+            found = self._calls[key] = tuple(reversed(getattr(self.hooks_for(names), hook).get_hookimpls()))
+        return found
 
     def implementation(self, plugin: str, hook: str) -> HookImpl | None:
         """One plugin's implementation of a hook (for lifecycle calls), or None."""

@@ -15,6 +15,7 @@ from markupsafe import Markup
 from starlette.requests import Request
 
 from core.context import Ctx
+from core.db.isolation import Isolation
 from core.failures.service import record_failure
 from core.i18n import N_
 from core.plugins.dispatch import acting_as, enabled_plugins
@@ -116,11 +117,16 @@ def render_slot(request: Request, ctx: Ctx, slot: str, subject: Any = None, **va
     base = {**page_context(request, ctx), **values, "subject": subject, "slot_name": slot}
     html = []
     for _order, name, piece in pieces:
+        isolation = Isolation(ctx.session)  # a savepoint only if the piece reads the database
         try:
-            with ctx.session.begin_nested(), acting_as(ctx, name) as plugin_ctx:
+            with acting_as(ctx, name) as plugin_ctx:
                 extra = piece["context"](plugin_ctx, subject) if "context" in piece else {}
                 html.append(env.get_template(piece["template"]).render({**base, **extra, "ctx": ctx}))
+            isolation.keep()
         except Exception as error:
+            isolation.undo()
+            isolation.close()
             log.warning("plugin %s failed in slot %s: %r", name, slot, error)
             record_failure(ctx, name, "crm_ui_slots", {"slot": slot}, error)
+        isolation.close()
     return Markup("").join(Markup(part) for part in html)
