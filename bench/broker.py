@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -48,3 +49,39 @@ def bench_tenant(runtime: Any, plugin: str, currencies: Sequence[str] = ("USD",)
     with runtime.db.transaction(tenant_id=tenant_id, write=True) as session:
         install(bind(session, None, runtime, "bench"), plugin)
     return tenant_id
+
+
+def raw_deposit_sums(
+    runtime: Any, tenant_id: int, *, requests_only: bool = False, count: bool = False
+) -> tuple[float, int]:
+    """The honest floor of every batch over deposits: one plain SQL ``GROUP BY client_id,
+    currency`` over the tenant's approved deposits, as text on the driver's own cursor, every row
+    fetched — no ORM, no SQLAlchemy result processing. Returns (seconds, groups)."""
+    kind = " AND kind = 'request'" if requests_only else ""
+    sql = (
+        f"SELECT client_id, currency, SUM(amount){', COUNT(*)' if count else ''} FROM deposits"
+        f" WHERE tenant_id = {int(tenant_id)} AND status = 'approved'{kind}"
+        " GROUP BY client_id, currency"
+    )
+    return _fetch_all(runtime, [sql])
+
+
+def raw_client_scan(runtime: Any, tenant_id: int, columns: str = "id, referrer_id") -> tuple[float, int]:
+    """A plain scan of the tenant's clients, fetched (text SQL on the driver's cursor)."""
+    return _fetch_all(runtime, [f"SELECT {columns} FROM clients WHERE tenant_id = {int(tenant_id)}"])
+
+
+def _fetch_all(runtime: Any, statements: Sequence[str]) -> tuple[float, int]:
+    connection = runtime.db.engine.raw_connection()
+    try:
+        started, rows = time.perf_counter(), 0
+        cursor = connection.cursor()
+        for sql in statements:
+            cursor.execute(sql)
+            rows += len(cursor.fetchall())
+        cursor.close()
+        seconds = time.perf_counter() - started
+        connection.rollback()
+    finally:
+        connection.close()
+    return seconds, rows

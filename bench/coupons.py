@@ -4,11 +4,16 @@ bulk insert of as many rows into a table shaped like the coupon grants, in the s
 Each round distributes a fresh coupon to the whole group (one grant and one pop-up per client,
 each written by one INSERT … SELECT), reads its statistics screen (the figures and the first page
 of the client list), and bulk-inserts 100,000 rows from Python into a scratch table with the
-grants' columns (SQLAlchemy executemany, batched into multi-row INSERTs). Medians are reported.
+grants' columns (SQLAlchemy executemany, batched into multi-row INSERTs). That baseline flatters
+the distribution (rows shipped from Python cost more than rows the server selects), so each round
+also times the honest floor: the same scratch table filled by plain SQL ``INSERT … SELECT`` from the
+group's clients, twice (as many rows as the grants and pop-ups the distribution writes), text on
+the driver's cursor. Medians are reported.
 
-The last line is JSON with ``distribute_s``, ``stats_s``, ``bulk_insert_s`` and ``ratio`` =
-distribute_s / bulk_insert_s (target <= 3). Uses SQLite in a temp dir, or CRM_DATABASE_URL when
-set (point it at an empty database).
+The last line is JSON with ``distribute_s``, ``stats_s``, ``insert_select_s``, ``ratio`` =
+distribute_s / insert_select_s (the honest one), ``bulk_insert_s`` and ``bulk_insert_ratio`` (the
+earlier baseline, kept for comparison; its target was <= 3). Uses SQLite in a temp dir, or
+CRM_DATABASE_URL when set (point it at an empty database).
 
     python bench/coupons.py [--clients 100000] [--rounds 3]
 """
@@ -147,6 +152,25 @@ def bulk_insert(runtime: Runtime, table: Table, count: int, round_no: int) -> fl
     return time.perf_counter() - started
 
 
+def insert_select(runtime: Runtime, tenant_id: int, group_id: int, round_no: int) -> float:
+    """Two plain INSERT … SELECT from the group's clients into the scratch table (text SQL)."""
+    sql = (
+        "INSERT INTO bench_bulk_rows (tenant_id, coupon_id, client_id, uses, source, granted_at)"
+        f" SELECT tenant_id, {1000 + round_no}, id, 0, 'manual', created_at FROM clients"
+        f" WHERE tenant_id = {int(tenant_id)} AND group_id = {int(group_id)}"
+    )
+    connection = runtime.db.engine.raw_connection()
+    try:
+        started = time.perf_counter()
+        cursor = connection.cursor()
+        for _ in range(2):
+            cursor.execute(sql)
+        connection.commit()
+        return time.perf_counter() - started
+    finally:
+        connection.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=100_000)
@@ -165,6 +189,7 @@ def main() -> None:
         distribute_s: list[float] = []
         stats_s: list[float] = []
         bulk_s: list[float] = []
+        floor_s: list[float] = []
         for round_no in range(1, args.rounds + 1):
             coupon_id, elapsed, recipients = distribute(runtime, tenant_id, group_id, round_no)
             assert recipients == args.clients, recipients
@@ -172,10 +197,11 @@ def main() -> None:
             elapsed_stats, figures = read_statistics(runtime, tenant_id, coupon_id)
             stats_s.append(elapsed_stats)
             bulk_s.append(bulk_insert(runtime, table, args.clients, round_no))
+            floor_s.append(insert_select(runtime, tenant_id, group_id, round_no))
             print(
                 f"round {round_no}: distribute {distribute_s[-1]:.2f} s ({recipients:,} grants and pop-ups), "
                 f"statistics {stats_s[-1]:.3f} s (available {figures['total_available']:,}), "
-                f"bulk insert {bulk_s[-1]:.2f} s"
+                f"bulk insert {bulk_s[-1]:.2f} s, INSERT … SELECT x2 {floor_s[-1]:.2f} s"
             )
         with runtime.db.engine.connect() as connection:
             stored = connection.execute(select(table.c.id).order_by(table.c.id.desc()).limit(1)).scalar()
@@ -185,10 +211,12 @@ def main() -> None:
             "clients": args.clients,
             "distribute_s": round(statistics.median(distribute_s), 3),
             "stats_s": round(statistics.median(stats_s), 3),
+            "insert_select_s": round(statistics.median(floor_s), 3),
             "bulk_insert_s": round(statistics.median(bulk_s), 3),
         }
-        result["ratio"] = round(result["distribute_s"] / result["bulk_insert_s"], 2)
-        result["target"] = "ratio <= 3"
+        result["ratio"] = round(result["distribute_s"] / result["insert_select_s"], 2)
+        result["bulk_insert_ratio"] = round(result["distribute_s"] / result["bulk_insert_s"], 2)
+        result["target"] = "none set against the honest floor; bulk_insert_ratio <= 3 (the earlier target)"
     finally:
         table.drop(runtime.db.engine)
         runtime.db.dispose()
