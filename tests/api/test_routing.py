@@ -3,8 +3,10 @@ router would give, while a plugin's request is no longer matched against every c
 
 from __future__ import annotations
 
+import asyncio
 import re
 
+import httpx2
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
@@ -33,17 +35,23 @@ def test_every_request_gets_the_answer_the_whole_router_gives(crm_runtime):
     unindexed.router.middleware_stack = unindexed.router.app  # FastAPI's own walk over every route
     probes = _probes(indexed)
     assert len(probes) > 500
-    with (
-        TestClient(indexed, follow_redirects=False) as ours,
-        TestClient(unindexed, follow_redirects=False) as theirs,
-    ):
-        for method, path in probes:
-            a, b = ours.request(method, path), theirs.request(method, path)
-            assert (a.status_code, a.headers.get("allow"), a.headers.get("location")) == (
-                b.status_code,
-                b.headers.get("allow"),
-                b.headers.get("location"),
-            ), (method, path)
+
+    async def answers(app: FastAPI) -> list[tuple[int, str | None, str | None]]:
+        # In this event loop, not through TestClient's thread portal: ~3x faster for 3,500+ probes.
+        transport = httpx2.ASGITransport(app=app)
+        async with httpx2.AsyncClient(transport=transport, base_url="http://testserver") as client:
+            found = []
+            for method, path in probes:
+                answer = await client.request(method, path, follow_redirects=False)
+                found.append(
+                    (answer.status_code, answer.headers.get("allow"), answer.headers.get("location"))
+                )
+            return found
+
+    with TestClient(indexed), TestClient(unindexed):  # their lifespans, as a server runs them
+        ours, theirs = asyncio.run(answers(indexed)), asyncio.run(answers(unindexed))
+    for probe, a, b in zip(probes, ours, theirs, strict=True):
+        assert a == b, probe
 
 
 def _candidates(app: FastAPI, path: str) -> list[str]:
