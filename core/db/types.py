@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Numeric, func
+from sqlalchemy import BigInteger, DateTime, Numeric, String, func
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -27,6 +27,8 @@ def _units_of(value: Any) -> int:
     """Units (10^-4) from what a money expression reads back: an integer (SQLite column), a
     ``"high:low"`` pair (SQLite ``money_sum``), or a NUMERIC (PostgreSQL)."""
     if isinstance(value, str):
+        if ":" not in value:  # PostgreSQL's units as text (``money_units(money_sum(…))``)
+            return int(value)
         high, low = value.split(":")
         return int(high) * _SPLIT + int(low)
     if isinstance(value, int):
@@ -92,10 +94,31 @@ class MoneyUnits(TypeDecorator[int]):
 
 
 def money_units(expression: Any) -> Any:
-    """``expression`` read as integer units (see ``MoneyUnits``)."""
+    """``expression`` read as integer units (see ``MoneyUnits``). A ``money_sum`` is turned into
+    units by the database itself, which is cheaper than reading a ``Decimal`` per row."""
     from sqlalchemy import type_coerce
 
+    if isinstance(expression, money_sum):
+        return _money_sum_units(*expression.clauses)
     return type_coerce(expression, MoneyUnits())
+
+
+class _UnitsText(TypeDecorator[int]):
+    """Integer units the database wrote as text: exact at any size, and an ``int()`` to read."""
+
+    impl = String
+    cache_ok = True
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> int | None:
+        return None if value is None else _units_of(value)
+
+
+class _money_sum_units(FunctionElement[int]):  # noqa: N801
+    """``money_units(money_sum(column))``: the sum's units as text, NULL over no rows."""
+
+    type = _UnitsText()
+    inherit_cache = True
+    name = "money_sum_units"
 
 
 class money_sum(FunctionElement[Decimal]):  # noqa: N801  (reads like the SQL function it stands for)
@@ -117,7 +140,14 @@ def _money_sum_default(element: money_sum, compiler: SQLCompiler, **kw: Any) -> 
     return compiler.process(func.sum(*element.clauses), **kw)
 
 
+@compiles(_money_sum_units)
+def _money_sum_units_default(element: _money_sum_units, compiler: SQLCompiler, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"CAST(CAST(SUM({column}) * {10**MONEY_SCALE} AS NUMERIC(40, 0)) AS TEXT)"
+
+
 @compiles(money_sum, "sqlite")
+@compiles(_money_sum_units, "sqlite")
 def _money_sum_sqlite(element: money_sum, compiler: SQLCompiler, **kw: Any) -> str:
     column = compiler.process(element.clauses, **kw)
     return (
