@@ -26,7 +26,7 @@ from core.db.base import utcnow
 from core.db.paging import PageRequest, PageResult, count, paginate_rows
 from core.db.session import serialize_on
 from core.errors import Conflict, FieldError, InvalidInput, NotFound
-from core.plugins.dispatch import fire
+from core.plugins.dispatch import fire, listening
 from core.schemas import apply_changes
 
 # A referral chain longer than this is treated as corrupt rather than walked forever.
@@ -292,6 +292,8 @@ def change_tiers_if(ctx: Ctx, moves: Iterable[TierMove]) -> set[int]:
             for c, (before, after) in moved.items()
         ],
     )
+    if not listening(ctx, "crm_client_updated"):
+        return set(moved)  # no module would hear of the moves: the clients need not be read
     ids = sorted(moved)
     for first in range(0, len(ids), 1000):
         chunk = select(Client).where(Client.id.in_(ids[first : first + 1000]))
