@@ -2,19 +2,26 @@
 
 A client's *downline total* is what all their direct and indirect downlines deposited; a *branch*
 is one direct downline together with all of its own downlines, and its total is that direct
-downline's subtree total. Subtree totals are summed bottom-up over the tree once (children before
-parents), so the cost is linear in clients plus deposit groups — never one query per client.
-Amounts are integers in ten-thousandths (the Money type's scale), which keeps a million-client
-tree compact and the sums exact.
+downline's subtree total. Subtree totals are summed bottom-up over the tree once, level by level
+from the deepest (each level's totals added to their parents' in one vectorised step), so the cost
+is linear in clients plus deposit groups — never one query, nor one Python step, per client.
+
+Amounts are integers in ten-thousandths (the Money type's scale), which keeps the sums exact: in
+64-bit machine integers while the tenant's whole total — which bounds every subtree's — stays
+below ``EXACT_INT64``; beyond it (only amounts near the largest accepted, by the million), in
+Python integers, slower and as exact.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+import numpy as np
+
 SCALE = 10_000
+EXACT_INT64 = 2**62  # a sum below this, of non-negative terms, cannot overflow int64
 
 
 def to_units(amount: Decimal) -> int:
@@ -31,29 +38,47 @@ class CycleError(ValueError):
 
 @dataclass
 class TreeMetrics:
-    index: dict[int, int]  # client id -> position
-    ids: list[int]
-    parent: list[int]  # position of the referrer, -1 for a root
-    child_start: list[int]  # children of position i: children[child_start[i]:child_start[i + 1]]
-    children: list[int]
-    own: dict[str, list[int]]  # per currency: the client's own deposits
-    subtree: dict[str, list[int]]  # per currency: own + every downline's
+    ids: np.ndarray  # client ids, ascending; a client's position is its index here
+    parent: np.ndarray  # position of the referrer, -1 for a root
+    child_start: np.ndarray  # children of position i: children[child_start[i]:child_start[i + 1]]
+    children: np.ndarray
+    own: dict[str, np.ndarray]  # per currency: the client's own deposits
+    subtree: dict[str, np.ndarray]  # per currency: own + every downline's
 
-    def downline_total(self, client_id: int, currency: str) -> int:
-        i = self.index[client_id]
+    def positions(self, client_ids: Sequence[int] | np.ndarray) -> np.ndarray:
+        wanted = np.asarray(client_ids, dtype=np.int64)
+        at = np.searchsorted(self.ids, wanted)
+        if len(wanted) and (at.max() >= len(self.ids) or not np.array_equal(self.ids[at], wanted)):
+            raise KeyError("a client is not in the tree")
+        return at
+
+    def downline_totals(self, positions: np.ndarray, currency: str) -> np.ndarray:
         if currency not in self.subtree:
-            return 0
-        return self.subtree[currency][i] - self.own[currency][i]
+            return np.zeros(len(positions), dtype=np.int64)
+        return self.subtree[currency][positions] - self.own[currency][positions]
 
-    def branch_totals(self, client_id: int, currency: str) -> list[int]:
-        i = self.index[client_id]
-        kids = self.children[self.child_start[i] : self.child_start[i + 1]]
+    def qualifying_branches(self, currency: str, minimum: int) -> np.ndarray:
+        """For every client, how many of their branches reached ``minimum``."""
+        size = len(self.ids)
         column = self.subtree.get(currency)
-        return [column[k] for k in kids] if column is not None else [0] * len(kids)
+        if column is None:
+            reached = np.zeros(size, dtype=bool) if minimum > 0 else np.ones(size, dtype=bool)
+        else:
+            reached = column >= minimum
+        return np.bincount(self.parent[(self.parent >= 0) & reached], minlength=size)
 
-    def branch_count(self, client_id: int) -> int:
-        i = self.index[client_id]
-        return self.child_start[i + 1] - self.child_start[i]
+    # One client, by position (``positions``): for the figures a record keeps.
+    def downline_total(self, at: int, currency: str) -> int:
+        column = self.subtree.get(currency)
+        return 0 if column is None else int(column[at] - self.own[currency][at])
+
+    def branch_totals(self, at: int, currency: str) -> list[int]:
+        kids = self.children[self.child_start[at] : self.child_start[at + 1]]
+        column = self.subtree.get(currency)
+        return [int(column[k]) for k in kids] if column is not None else [0] * len(kids)
+
+    def branch_count(self, at: int) -> int:
+        return int(self.child_start[at + 1] - self.child_start[at])
 
 
 def compute(
@@ -63,48 +88,80 @@ def compute(
 ) -> TreeMetrics:
     """``nodes``: (client id, referrer id or None) for every client; ``deposits``: (client id,
     currency, units) — several rows per client and currency add up. Only ``currencies`` count."""
-    ids: list[int] = []
-    referrers: list[int | None] = []
-    for client_id, referrer_id in nodes:
-        ids.append(client_id)
-        referrers.append(referrer_id)
+    pairs = list(nodes)
+    ids = np.fromiter((client for client, _ in pairs), dtype=np.int64, count=len(pairs))
+    referrers = np.fromiter((-1 if r is None else r for _, r in pairs), dtype=np.int64, count=len(pairs))
+    rows = list(deposits)
+    return from_columns(
+        ids,
+        referrers,
+        [client for client, _, _ in rows],
+        [currency for _, currency, _ in rows],
+        [units for _, _, units in rows],
+        currencies,
+    )
+
+
+def from_columns(
+    ids: np.ndarray,
+    referrers: np.ndarray,
+    deposit_clients: Sequence[int],
+    deposit_currencies: Sequence[str],
+    deposit_units: Sequence[int],
+    currencies: Iterable[str],
+) -> TreeMetrics:
+    """``compute`` from columns: the clients' ids and referrer ids (-1 for none), and the deposit
+    groups' clients, currencies and units (Python integers, any size)."""
+    order = np.argsort(ids, kind="stable")
+    ids, referrers = ids[order], referrers[order]
     size = len(ids)
-    index = {client_id: i for i, client_id in enumerate(ids)}
-    parent = [-1 if r is None else index.get(r, -1) for r in referrers]
+    at = np.minimum(np.searchsorted(ids, referrers), max(size - 1, 0))
+    parent = np.where((referrers >= 0) & (ids[at] == referrers), at, -1) if size else at
+    depth = _depths(parent)
 
-    child_start = [0] * (size + 1)
-    for p in parent:
-        if p >= 0:
-            child_start[p + 1] += 1
-    for i in range(size):
-        child_start[i + 1] += child_start[i]
-    children = [0] * child_start[size]
-    cursor = child_start[:size]
-    for i, p in enumerate(parent):
-        if p >= 0:
-            children[cursor[p]] = i
-            cursor[p] += 1
+    has_parent = np.flatnonzero(parent >= 0)
+    children = has_parent[np.argsort(parent[has_parent], kind="stable")]
+    child_start = np.zeros(size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(parent[has_parent], minlength=size), out=child_start[1:])
 
-    # Parents before children (breadth first from the roots); reversed, children come first.
-    order = [i for i, p in enumerate(parent) if p < 0]
-    head = 0
-    while head < len(order):
-        i = order[head]
-        head += 1
-        order.extend(children[child_start[i] : child_start[i + 1]])
-    if len(order) != size:
-        raise CycleError(f"{size - len(order)} clients are in a referral loop")
+    exact = sum(deposit_units) < EXACT_INT64 and min(deposit_units, default=0) >= 0
+    dtype: type | np.dtype = np.int64 if exact else object
+    client_at = np.searchsorted(ids, np.asarray(deposit_clients, dtype=np.int64))
+    client_at = np.minimum(client_at, max(size - 1, 0))
+    known = ids[client_at] == np.asarray(deposit_clients, dtype=np.int64) if size else np.zeros(0, bool)
+    units = np.asarray(deposit_units, dtype=dtype) if len(deposit_units) else np.zeros(0, dtype=dtype)
+    currency_of = np.asarray(deposit_currencies, dtype=object)
+    own: dict[str, np.ndarray] = {}
+    for currency in currencies:
+        column = np.zeros(size, dtype=dtype)
+        if len(units):
+            mine = known & (currency_of == currency)
+            np.add.at(column, client_at[mine], units[mine])
+        own[currency] = column
 
-    own = {currency: [0] * size for currency in currencies}
-    for client_id, currency, units in deposits:
-        column = own.get(currency)
-        position = index.get(client_id)
-        if column is not None and position is not None:
-            column[position] += units
-    subtree = {currency: column[:] for currency, column in own.items()}
-    for column in subtree.values():
-        for i in reversed(order):
-            p = parent[i]
-            if p >= 0:
-                column[p] += column[i]
-    return TreeMetrics(index, ids, parent, child_start, children, own, subtree)
+    # Deepest level first: each level's totals are final once the level below was added.
+    by_depth = np.argsort(depth, kind="stable")
+    level_start = np.searchsorted(depth[by_depth], np.arange(int(depth.max(initial=0)) + 2))
+    subtree = {currency: column.copy() for currency, column in own.items()}
+    for level in range(len(level_start) - 2, 0, -1):
+        members = by_depth[level_start[level] : level_start[level + 1]]
+        parents = parent[members]
+        for column in subtree.values():
+            np.add.at(column, parents, column[members])
+    return TreeMetrics(ids, parent, child_start, children, own, subtree)
+
+
+def _depths(parent: np.ndarray) -> np.ndarray:
+    """Each client's depth (roots 0), by pointer jumping: log2(depth) vectorised steps whatever the
+    tree's shape. ``CycleError`` when some clients never reach a root."""
+    depth = (parent >= 0).astype(np.int64)
+    jump = parent.copy()
+    for _ in range(len(parent).bit_length() + 1):
+        active = np.flatnonzero(jump >= 0)
+        if not len(active):
+            return depth
+        target = jump[active]
+        depth[active] += depth[target]
+        jump[active] = jump[target]
+    looping = int(np.count_nonzero(jump >= 0))
+    raise CycleError(f"{looping} clients are in a referral loop")

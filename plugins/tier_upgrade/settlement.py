@@ -21,10 +21,12 @@ import time as clock
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
+from itertools import chain
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+import numpy as np
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.sdk import (
@@ -140,10 +142,12 @@ def _as_of(value: Any) -> datetime:
     return moment
 
 
-def _deposit_sums(ctx: Ctx, cutoff: datetime, currencies: list[str]) -> Any:
-    """Approved deposit requests decided up to the cut-off, per client and currency: the one
-    aggregate every settlement pays for."""
-    return ctx.session.execute(
+def _deposit_sums(
+    ctx: Ctx, cutoff: datetime, currencies: list[str]
+) -> tuple[list[int], list[str], list[int]]:
+    """Approved deposit requests decided up to the cut-off, per client and currency — the one
+    aggregate every settlement pays for — as columns: clients, currencies and units."""
+    rows = ctx.session.execute(
         select(Deposit.client_id, Deposit.currency, money_units(money_sum(Deposit.amount)))
         .where(
             Deposit.status == DepositStatus.APPROVED,
@@ -154,40 +158,45 @@ def _deposit_sums(ctx: Ctx, cutoff: datetime, currencies: list[str]) -> Any:
         .group_by(Deposit.client_id, Deposit.currency)
         .execution_options(yield_per=20_000)
     )
+    clients: list[int] = []
+    codes: list[str] = []
+    units: list[int] = []
+    for part in rows.partitions():
+        part_clients, part_codes, part_units = zip(*part, strict=True)
+        clients.extend(part_clients)
+        codes.extend(part_codes)
+        units.extend(part_units)
+    return clients, codes, units
 
 
-def _qualifies(
-    criterion: TierCriterion, relation: CurrencyRelation, metrics: tree.TreeMetrics, client_id: int
-) -> bool:
+def _met(
+    criterion: TierCriterion, relation: CurrencyRelation, metrics: tree.TreeMetrics, positions: np.ndarray
+) -> np.ndarray:
+    """Which of the clients at ``positions`` meet the criterion (all at once)."""
+    result = np.full(len(positions), relation is CurrencyRelation.AND)
     for amount in criterion.amounts:
-        met = metrics.downline_total(client_id, amount.currency) >= tree.to_units(amount.downline_total)
-        if met and criterion.branches_required:
-            minimum = tree.to_units(amount.branch_minimum)
-            reached = sum(1 for b in metrics.branch_totals(client_id, amount.currency) if b >= minimum)
-            met = reached >= criterion.branches_required
-        if met and relation is CurrencyRelation.OR:
-            return True
-        if not met and relation is CurrencyRelation.AND:
-            return False
-    return relation is CurrencyRelation.AND
+        met = metrics.downline_totals(positions, amount.currency) >= tree.to_units(amount.downline_total)
+        if criterion.branches_required:
+            reached = metrics.qualifying_branches(amount.currency, tree.to_units(amount.branch_minimum))
+            met &= reached[positions] >= criterion.branches_required
+        result = result & met if relation is CurrencyRelation.AND else result | met
+    return result
 
 
 def _snapshot(
-    criterion: TierCriterion, metrics: tree.TreeMetrics, client_id: int, currencies: list[str]
+    criterion: TierCriterion, metrics: tree.TreeMetrics, at: int, currencies: list[str]
 ) -> dict[str, Any]:
     """The figures that justified the record: totals per currency, and how many branches reached
     the new tier's branch minimum."""
     minimums = {a.currency: tree.to_units(a.branch_minimum) for a in criterion.amounts}
     return {
         "downline_totals": {
-            c: str(display_amount(tree.from_units(metrics.downline_total(client_id, c)), c))
-            for c in currencies
+            c: str(display_amount(tree.from_units(metrics.downline_total(at, c)), c)) for c in currencies
         },
         "qualifying_branches": {
-            c: sum(1 for b in metrics.branch_totals(client_id, c) if b >= minimums[c])
-            for c in sorted(minimums)
+            c: sum(1 for b in metrics.branch_totals(at, c) if b >= minimums[c]) for c in sorted(minimums)
         },
-        "branches": metrics.branch_count(client_id),
+        "branches": metrics.branch_count(at),
     }
 
 
@@ -213,6 +222,8 @@ class _Plan:
     metrics: tree.TreeMetrics
     currencies: list[str]
     candidates: list[Any]  # (client id, client type, tier id), by client id
+    positions: list[int]  # per candidate: its position in the tree's metrics
+    best: list[int]  # per candidate: the ladder's index of the highest criterion met, -1 if none
     settlement_at: datetime
     cursor: int | None
     batch_records: int = field(default_factory=lambda: BATCH_RECORDS)  # adjusted between batches
@@ -221,25 +232,28 @@ class _Plan:
         """The candidates' records, batch after batch: computed while no transaction is open, so
         that on SQLite other writers get the lock between two batches."""
         batch = _Batch(self.cursor)
-        for client_id, client_type, tier_id in self.candidates:
+        for (client_id, client_type, tier_id), at, best in zip(
+            self.candidates, self.positions, self.best, strict=True
+        ):
             if len(batch.records) >= self.batch_records:
                 yield batch
                 batch = _Batch(batch.last_client_id)
             batch.checked += 1
             batch.last_client_id = client_id
-            record = self._record(client_id, client_type, tier_id)
+            record = self._record(client_id, client_type, tier_id, at, best) if best >= 0 else None
             if record is not None:
                 batch.records.append(record)
         batch.final = True
         yield batch
 
-    def _record(self, client_id: int, client_type: ClientType, tier_id: int | None) -> UpgradeRecord | None:
-        """The client's record if they qualify for a tier above their own."""
+    def _record(
+        self, client_id: int, client_type: ClientType, tier_id: int | None, at: int, best_index: int
+    ) -> UpgradeRecord | None:
+        """The client's record if the highest criterion they meet is a tier above their own."""
         current = self.tiers.get(tier_id) if tier_id is not None else None
         level = current.level if current is not None else 0
-        relation, metrics = self.rule.currency_relation, self.metrics
-        best = next((c for c in self.ladder if _qualifies(c, relation, metrics, client_id)), None)
-        if best is None or self.tiers[best.tier_id].level <= level:
+        best, metrics = self.ladder[best_index], self.metrics
+        if self.tiers[best.tier_id].level <= level:
             return None
         target = self.tiers[best.tier_id]
         return UpgradeRecord(
@@ -256,7 +270,7 @@ class _Plan:
             to_tier_id=target.id,
             to_tier_name=target.name,
             to_level=target.level,
-            metrics=_snapshot(best, metrics, client_id, self.currencies),
+            metrics=_snapshot(best, metrics, at, self.currencies),
             settlement_at=self.settlement_at,
             settlement_date=self.settlement_at.astimezone(ZoneInfo(self.rule.timezone)).date(),
             status=RecordStatus.PENDING,
@@ -370,10 +384,13 @@ def _plan(ctx: Ctx, rule_id: int, settlement: Settlement, progress: Progress) ->
     assert rank is not None
 
     progress.start(3, f"Settling {rule.name}")
-    nodes = ctx.session.execute(select(Client.id, Client.referrer_id)).all()
-    progress.advance()
-    metrics = tree.compute(nodes, _deposit_sums(ctx, settlement.settlement_at, currencies), currencies)
+    nodes = ctx.session.execute(select(Client.id, func.coalesce(Client.referrer_id, -1))).all()
+    pairs = np.fromiter(chain.from_iterable(nodes), dtype=np.int64, count=2 * len(nodes)).reshape(-1, 2)
     del nodes
+    progress.advance()
+    sums = _deposit_sums(ctx, settlement.settlement_at, currencies)
+    metrics = tree.from_columns(pairs[:, 0], pairs[:, 1], *sums, currencies)
+    del pairs, sums
     progress.advance()
     candidates = ctx.session.execute(
         select(Client.id, Client.client_type, Client.tier_id)
@@ -384,6 +401,10 @@ def _plan(ctx: Ctx, rule_id: int, settlement: Settlement, progress: Progress) ->
         )
         .order_by(Client.id)
     ).all()
+    positions = metrics.positions([client_id for client_id, _, _ in candidates])
+    best = np.full(len(candidates), -1)
+    for index in reversed(range(len(ladder))):  # the highest tier met wins: it is written last
+        best[_met(ladder[index], rule.currency_relation, metrics, positions)] = index
     progress.advance()
     ctx.session.expunge_all()
     return _Plan(
@@ -394,6 +415,8 @@ def _plan(ctx: Ctx, rule_id: int, settlement: Settlement, progress: Progress) ->
         metrics,
         currencies,
         candidates,
+        positions.tolist(),
+        best.tolist(),
         settlement.settlement_at,
         settlement.last_client_id,
     )

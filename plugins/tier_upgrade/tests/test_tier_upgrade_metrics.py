@@ -1,4 +1,5 @@
-"""The one-pass tree metrics agree with a naive per-client walk, on random referral trees."""
+"""The one-pass tree metrics agree with a naive per-client walk, on random referral trees — in
+machine integers, and in Python integers once amounts are too large for them."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ CURRENCIES = ("USD", "EUR")
 
 
 @st.composite
-def forests(draw):
+def forests(draw, largest: int = 10**9):
     """Random referral forests: each client's referrer is an earlier client, or nobody; ids are
     shuffled so the input order says nothing about the tree."""
     size = draw(st.integers(min_value=1, max_value=40))
@@ -21,7 +22,7 @@ def forests(draw):
     nodes = draw(st.permutations(nodes))
     deposits = draw(
         st.lists(
-            st.tuples(st.sampled_from(ids), st.sampled_from((*CURRENCIES, "GBP")), st.integers(0, 10**9)),
+            st.tuples(st.sampled_from(ids), st.sampled_from((*CURRENCIES, "GBP")), st.integers(0, largest)),
             max_size=80,
         )
     )
@@ -48,15 +49,31 @@ def _naive(nodes, deposits):
     return expected
 
 
-@settings(max_examples=200, deadline=None)
-@given(forests())
-def test_one_pass_metrics_match_a_naive_walk(forest):
+def _check(forest, minimum: int) -> None:
     nodes, deposits = forest
     computed = metrics.compute(nodes, deposits, CURRENCIES)
+    reached = {currency: computed.qualifying_branches(currency, minimum) for currency in CURRENCIES}
     for (client, currency), (total, branches) in _naive(nodes, deposits).items():
-        assert computed.downline_total(client, currency) == total
-        assert sorted(computed.branch_totals(client, currency)) == branches
-        assert computed.branch_count(client) == len(branches)
+        position = computed.positions([client])
+        at = int(position[0])
+        assert computed.downline_total(at, currency) == total
+        assert sorted(computed.branch_totals(at, currency)) == branches
+        assert computed.branch_count(at) == len(branches)
+        assert computed.downline_totals(position, currency).tolist() == [total]
+        assert reached[currency][at] == sum(1 for b in branches if b >= minimum)
+
+
+@settings(max_examples=200, deadline=None)
+@given(forests(), st.integers(0, 3 * 10**9))
+def test_one_pass_metrics_match_a_naive_walk(forest, minimum):
+    _check(forest, minimum)
+
+
+@settings(max_examples=50, deadline=None)
+@given(forests(largest=10**25), st.integers(0, 10**26))
+def test_sums_past_64_bit_integers_stay_exact(forest, minimum):
+    # The largest accepted amount is 10^16 units; a million of them pass 2^63.
+    _check(forest, minimum)
 
 
 def test_a_referral_loop_is_reported():
