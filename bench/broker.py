@@ -26,8 +26,10 @@ def fresh_postgresql(name: str, script: str) -> str:
     return server.set(database=name).render_as_string(hide_password=False)
 
 
-def bench_tenant(runtime: Any, plugin: str, currencies: Sequence[str] = ("USD",)) -> int:
-    """The tenant "bench" (base ``currencies``) with ``plugin`` installed; returns its id."""
+def bench_tenant(
+    runtime: Any, plugin: str, currencies: Sequence[str] = ("USD",), *, slug: str = "bench"
+) -> int:
+    """The tenant ``slug`` (base ``currencies``) with ``plugin`` installed; returns its id."""
     from core.context import bind
     from core.marketplace.service import install
     from core.tenancy.schemas import TenantIn
@@ -38,10 +40,10 @@ def bench_tenant(runtime: Any, plugin: str, currencies: Sequence[str] = ("USD",)
             session,
             runtime,
             TenantIn(
-                name="Bench",
-                slug="bench",
+                name=slug.title(),
+                slug=slug,
                 base_currencies=list(currencies),
-                admin_email="admin@bench.example.com",
+                admin_email=f"admin@{slug}.example.com",
                 admin_password="Bench-Passw0rd",
             ),
         )
