@@ -147,6 +147,8 @@ def _deposit_sums(
 ) -> tuple[list[int], list[str], list[int]]:
     """Approved deposit requests decided up to the cut-off, per client and currency — the one
     aggregate every settlement pays for — as columns: clients, currencies and units."""
+    # All rows at once: a server-side cursor (yield_per) makes PostgreSQL plan for the first rows
+    # and costs a round trip per chunk; the columns of ~2 groups per client fit in memory easily.
     rows = ctx.session.execute(
         select(Deposit.client_id, Deposit.currency, money_units(money_sum(Deposit.amount)))
         .where(
@@ -156,17 +158,12 @@ def _deposit_sums(
             Deposit.currency.in_(currencies),
         )
         .group_by(Deposit.client_id, Deposit.currency)
-        .execution_options(yield_per=20_000)
-    )
-    clients: list[int] = []
-    codes: list[str] = []
-    units: list[int] = []
-    for part in rows.partitions():
-        part_clients, part_codes, part_units = zip(*part, strict=True)
-        clients.extend(part_clients)
-        codes.extend(part_codes)
-        units.extend(part_units)
-    return clients, codes, units
+    ).all()
+    if not rows:
+        return [], [], []
+    clients, codes, units = zip(*rows, strict=True)
+    del rows
+    return list(clients), list(codes), list(units)
 
 
 def _met(
