@@ -23,7 +23,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from load import prepare, server, wait_until_up, wrk  # bench/load.py
+from serving import prepare, server, wait_until_up, wrk  # bench/serving.py
 
 
 def main() -> None:

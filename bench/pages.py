@@ -22,8 +22,8 @@ import tempfile
 from pathlib import Path
 
 import httpx2
-from load import options, prepare, server, wait_until_up, wrk  # bench/load.py
 from request import database  # bench/request.py: a SQLite file or a throw-away PostgreSQL database
+from serving import options, prepare, server, wait_until_up, wrk  # bench/serving.py
 
 CLIENTS = 200
 PAGE = "/backoffice/clients?per_page=50"

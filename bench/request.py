@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from load import options, prepare, server, wait_until_up, wrk  # bench/load.py
+from serving import options, prepare, server, wait_until_up, wrk  # bench/serving.py
 from sqlalchemy import create_engine, make_url, text
 
 CLIENTS = 200

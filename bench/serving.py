@@ -18,7 +18,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "plugins" / "fixtures"  # the test plugins, one of which we load
-sys.path[:0] = [str(ROOT), str(FIXTURES)]
+sys.path.insert(0, str(ROOT))
 
 import httpx2  # noqa: E402
 
@@ -37,8 +37,10 @@ def free_port() -> int:
 
 
 def prepare(url: str, clients: int = 0) -> str:
-    """Migrate; one tenant with the ticker plugin enabled and ``clients`` clients; sign its admin
-    in and return the token."""
+    """Migrate; one tenant with the ticker plugin (a test plugin) enabled and ``clients`` clients;
+    sign its admin in and return the token."""
+    if str(FIXTURES) not in sys.path:
+        sys.path.append(str(FIXTURES))
     from core.access.auth import Audience, login
     from core.context import bind
     from core.crm.clients import create_client
@@ -81,13 +83,17 @@ def prepare(url: str, clients: int = 0) -> str:
 
 
 @contextmanager
-def server(factory: str, url: str, workdir: Path) -> Iterator[str]:
+def server(
+    factory: str, url: str, workdir: Path, workers: int = 1, *, test_plugins: bool = True
+) -> Iterator[str]:
+    """``uvicorn --workers N`` of the app ``factory`` on a free port of 127.0.0.1, with the test
+    plugins (``tests/plugins/fixtures``) discoverable, or only the product's."""
     port = free_port()
     env = {
         **os.environ,
         "CRM_DATABASE_URL": url,
         "CRM_DB_POOL_SIZE": POOL_SIZE,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), str(FIXTURES)]),
+        "PYTHONPATH": os.pathsep.join([str(ROOT), *([str(FIXTURES)] if test_plugins else [])]),
     }
     process = subprocess.Popen(
         [
@@ -101,7 +107,7 @@ def server(factory: str, url: str, workdir: Path) -> Iterator[str]:
             "--port",
             str(port),
             "--workers",
-            "1",
+            str(workers),
             "--log-level",
             "warning",
             "--no-access-log",
