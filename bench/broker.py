@@ -87,3 +87,24 @@ def _fetch_all(runtime: Any, statements: Sequence[str]) -> tuple[float, int]:
     finally:
         connection.close()
     return seconds, rows
+
+
+def auto_rule(ctx: Any, name: str, rank_id: int, tiers: list[dict[str, Any]], *, target: str = "ibs") -> Any:
+    """A tier-upgrade rule that upgrades at once (auto), settled on Sundays at 18:00 UTC, any of
+    its currencies sufficing; ``tiers`` as the API takes them."""
+    from plugins.tier_upgrade.schemas import RuleIn
+    from plugins.tier_upgrade.service import create_rule
+
+    return create_rule(
+        ctx,
+        RuleIn(
+            name=name,
+            method="auto",
+            target=target,
+            rank_id=rank_id,
+            currency_relation="or",
+            timezone="UTC",
+            settlement_time="18:00",
+            tiers=tiers,
+        ),
+    )

@@ -42,7 +42,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from broker import raw_client_scan, raw_deposit_sums  # noqa: E402  (bench/broker.py)
+from broker import auto_rule, raw_client_scan, raw_deposit_sums  # noqa: E402  (bench/broker.py)
 from sqlalchemy import func, insert, select, text  # noqa: E402
 
 from core.config import Settings  # noqa: E402
@@ -59,8 +59,6 @@ def build(runtime: Runtime, clients: int, rng: random.Random) -> tuple[int, int,
     from broker import bench_tenant  # bench/broker.py
 
     from core.crm.models import Client, Deposit, Rank, Tier
-    from plugins.tier_upgrade import service
-    from plugins.tier_upgrade.schemas import RuleIn
 
     tenant_id = bench_tenant(runtime, "tier_upgrade", ("USD", "EUR"))
     with runtime.db.transaction(tenant_id=tenant_id, write=True) as session:
@@ -129,34 +127,28 @@ def build(runtime: Runtime, clients: int, rng: random.Random) -> tuple[int, int,
             connection.execute(text("ANALYZE deposits"))
 
     with runtime.db.transaction(tenant_id=tenant_id, write=True) as session:
-        rule = service.create_rule(
+        rule = auto_rule(
             bind(session, None, runtime, "bench"),
-            RuleIn(
-                name="IB ladder",
-                method="auto",
-                target="both",
-                rank_id=rank_id,
-                currency_relation="or",
-                timezone="UTC",
-                settlement_time="18:00",
-                tiers=[
-                    {
-                        "tier_id": tier_ids[1],
-                        "branches_required": 2,
-                        "currencies": {
-                            "USD": {"downline_total": "5000", "branch_minimum": "1000"},
-                            "EUR": {"downline_total": "5000", "branch_minimum": "1000"},
-                        },
+            "IB ladder",
+            rank_id,
+            [
+                {
+                    "tier_id": tier_ids[1],
+                    "branches_required": 2,
+                    "currencies": {
+                        "USD": {"downline_total": "5000", "branch_minimum": "1000"},
+                        "EUR": {"downline_total": "5000", "branch_minimum": "1000"},
                     },
-                    {
-                        "tier_id": tier_ids[2],
-                        "branches_required": 3,
-                        "currencies": {
-                            "USD": {"downline_total": "50000", "branch_minimum": "5000"},
-                        },
+                },
+                {
+                    "tier_id": tier_ids[2],
+                    "branches_required": 3,
+                    "currencies": {
+                        "USD": {"downline_total": "50000", "branch_minimum": "5000"},
                     },
-                ],
-            ),
+                },
+            ],
+            target="both",
         )
         rule_id = rule.id
     return tenant_id, rule_id, written

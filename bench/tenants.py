@@ -38,7 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from broker import bench_tenant, fresh_postgresql
+from broker import auto_rule, bench_tenant, fresh_postgresql
 from sqlalchemy import func, insert, select, update
 
 from core.config import Settings
@@ -61,8 +61,6 @@ def runtime_for(url: str) -> Runtime:
 def build_tenant(runtime: Runtime, index: int, clients: int, rng: random.Random) -> tuple[int, int]:
     """One broker: the module, a rank with three tiers, a small tree with deposits, an auto rule."""
     from core.crm.models import Client, Deposit, Rank, Tier
-    from plugins.tier_upgrade import service
-    from plugins.tier_upgrade.schemas import RuleIn
 
     tenant_id = bench_tenant(runtime, "tier_upgrade", ("USD",), slug=f"broker{index:04d}")
     decided = datetime.now(UTC) - timedelta(days=3)
@@ -104,29 +102,22 @@ def build_tenant(runtime: Runtime, index: int, clients: int, rng: random.Random)
                 for _ in range(3)
             ],
         )
-        rule = service.create_rule(
+        rule = auto_rule(
             bind(session, None, runtime, "bench"),
-            RuleIn(
-                name="IB ladder",
-                method="auto",
-                target="ibs",
-                rank_id=rank.id,
-                currency_relation="or",
-                timezone="UTC",
-                settlement_time="18:00",
-                tiers=[
-                    {
-                        "tier_id": tiers[1].id,
-                        "branches_required": 1,
-                        "currencies": {"USD": {"downline_total": "2000", "branch_minimum": "500"}},
-                    },
-                    {
-                        "tier_id": tiers[2].id,
-                        "branches_required": 2,
-                        "currencies": {"USD": {"downline_total": "10000", "branch_minimum": "2000"}},
-                    },
-                ],
-            ),
+            "IB ladder",
+            rank.id,
+            [
+                {
+                    "tier_id": tiers[1].id,
+                    "branches_required": 1,
+                    "currencies": {"USD": {"downline_total": "2000", "branch_minimum": "500"}},
+                },
+                {
+                    "tier_id": tiers[2].id,
+                    "branches_required": 2,
+                    "currencies": {"USD": {"downline_total": "10000", "branch_minimum": "2000"}},
+                },
+            ],
         )
         return tenant_id, rule.id
 
@@ -255,7 +246,7 @@ def main() -> None:
 
     print(f"runs: {len(runs):,} ({len(succeeded):,} succeeded, {len(failed)} failed); workers: {finished}")
     print(f"drained in {drain_s:.1f} s after falling due (the workers reported {wall_s:.1f} s after)")
-    p95 = statistics.quantiles(delays, n=100)[94] if len(delays) > 1 else delays[0]
+    p95 = statistics.quantiles(delays, n=100, method="inclusive")[94] if len(delays) > 1 else delays[0]
     p50 = statistics.median(delays)
     print(f"delay before a run began: p50 {p50:.2f} s, p95 {p95:.2f} s, max {delays[-1]:.2f} s")
     print(
