@@ -218,7 +218,7 @@ class PluginHost:
             if isinstance(options, dict) and (options.get("wrapper") or options.get("hookwrapper")):
                 raise PluginRejected(
                     f"{attribute} is a hook wrapper, which the host does not support: it calls each "
-                    "plugin's implementation itself (in its own savepoint, acting as that plugin), so "
+                    "plugin's implementation itself (isolated, acting as that plugin), so "
                     "a wrapper around the others would never run; implement the hook plainly"
                 )
         try:
