@@ -17,7 +17,7 @@ import random
 import uuid
 from typing import Any
 
-from locust import HttpUser, between, events, task
+from locust import HttpUser, between, events, tag, task
 
 CONFIG: dict[str, Any] = json.loads(open(os.environ["CRM_LOAD_CONFIG"]).read())  # noqa: SIM115
 PLACED: list[int] = []  # every order id a checkout answered 201 for
@@ -53,6 +53,7 @@ class PortalClient(HttpUser):
         self.email = random.choice(CONFIG["client_emails"])
         self.sign_in()
 
+    @tag("sign-in")
     @task(1)
     def sign_in(self) -> None:
         body = {"tenant": CONFIG["tenant"], "email": self.email, "password": CONFIG["password"]}
@@ -119,6 +120,7 @@ class Staff(HttpUser):
         ) as r:
             _expect(r, {200})
 
+    @tag("export")
     @task(1)
     def export(self) -> None:
         with self.client.get(
