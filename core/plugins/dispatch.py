@@ -84,9 +84,10 @@ class _ActingAsPlugins:
         self.info = info = ctx.session.info
         self.saved = (info.get("principal", _UNSET), info.get("actor_label", _UNSET))
         info["principal"] = None
-        # The plugins' Ctx is the same for every call in this unit of work: made once.
+        # The plugins' Ctx is the same for every call in this unit of work: made once (again if a
+        # plugin changed the one it was given).
         plugin_ctx = info.get(_PLUGIN_CTX)
-        if plugin_ctx is None or plugin_ctx.runtime is not ctx.runtime:
+        if plugin_ctx is None or plugin_ctx.runtime is not ctx.runtime or plugin_ctx.principal is not None:
             plugin_ctx = info[_PLUGIN_CTX] = Ctx(session=ctx.session, principal=None, runtime=ctx.runtime)
         self.arguments = {**kwargs, "ctx": plugin_ctx}
 

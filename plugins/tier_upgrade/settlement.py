@@ -20,7 +20,7 @@ from __future__ import annotations
 import time as clock
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from itertools import chain
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -203,7 +203,7 @@ class _Batch:
 
     last_client_id: int | None
     checked: int = 0
-    records: list[UpgradeRecord] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)  # UpgradeRecord rows, as inserted
     final: bool = False  # the settlement's last: it finishes it
 
 
@@ -225,6 +225,11 @@ class _Plan:
     cursor: int | None
     batch_records: int = field(default_factory=lambda: BATCH_RECORDS)  # adjusted between batches
 
+    @property
+    def settlement_date(self) -> date:
+        """The settlement's Sunday in the rule's time zone."""
+        return self.settlement_at.astimezone(ZoneInfo(self.rule.timezone)).date()
+
     def batches(self) -> Iterator[_Batch]:
         """The candidates' records, batch after batch: computed while no transaction is open, so
         that on SQLite other writers get the lock between two batches."""
@@ -245,34 +250,36 @@ class _Plan:
 
     def _record(
         self, client_id: int, client_type: ClientType, tier_id: int | None, at: int, best_index: int
-    ) -> UpgradeRecord | None:
-        """The client's record if the highest criterion they meet is a tier above their own."""
+    ) -> dict[str, Any] | None:
+        """The client's record (a row, not an ORM object: thousands are written at once) if the
+        highest criterion they meet is a tier above their own."""
         current = self.tiers.get(tier_id) if tier_id is not None else None
         level = current.level if current is not None else 0
         best, metrics = self.ladder[best_index], self.metrics
         if self.tiers[best.tier_id].level <= level:
             return None
         target = self.tiers[best.tier_id]
-        return UpgradeRecord(
-            rule_id=self.rule.id,
-            rule_name=self.rule.name,
-            method=self.rule.method,
-            client_id=client_id,
-            client_type=client_type.value,
-            rank_id=self.rank.id,
-            rank_name=self.rank.name,
-            from_tier_id=tier_id,
-            from_tier_name=current.name if current is not None else None,
-            from_level=level,
-            to_tier_id=target.id,
-            to_tier_name=target.name,
-            to_level=target.level,
-            metrics=_snapshot(best, metrics, at, self.currencies),
-            settlement_at=self.settlement_at,
-            settlement_date=self.settlement_at.astimezone(ZoneInfo(self.rule.timezone)).date(),
-            status=RecordStatus.PENDING,
-            tenant_id=self.rule.tenant_id,
-        )
+        return {
+            "rule_id": self.rule.id,
+            "rule_name": self.rule.name,
+            "method": self.rule.method,
+            "client_id": client_id,
+            "client_type": client_type.value,
+            "rank_id": self.rank.id,
+            "rank_name": self.rank.name,
+            "from_tier_id": tier_id,
+            "from_tier_name": current.name if current is not None else None,
+            "from_level": level,
+            "to_tier_id": target.id,
+            "to_tier_name": target.name,
+            "to_level": target.level,
+            "metrics": _snapshot(best, metrics, at, self.currencies),
+            "settlement_at": self.settlement_at,
+            "settlement_date": self.settlement_date,
+            "status": RecordStatus.PENDING,
+            "fail_reason": "",
+            "tenant_id": self.rule.tenant_id,
+        }
 
 
 def settle(job: JobContext, rule_id: int, at: datetime | None = None) -> Settlement:
@@ -448,7 +455,7 @@ def _write(
     if moved_on.rowcount != 1:
         raise Conflict("this settlement was taken over by another run")
     records = batch.records
-    chosen = [r.client_id for r in records]
+    chosen = [r["client_id"] for r in records]
     if chosen:
         ctx.session.execute(
             update(UpgradeRecord)
@@ -464,24 +471,20 @@ def _write(
         moved = change_tiers_if(
             ctx,
             [
-                TierMove(r.client_id, plan.rank.id, r.from_tier_id, r.to_tier_id)
+                TierMove(r["client_id"], plan.rank.id, r["from_tier_id"], r["to_tier_id"])
                 for r in records
-                if r.to_tier_id
+                if r["to_tier_id"]
             ],
         )
         for record in records:
-            if record.client_id in moved:
-                record.status = RecordStatus.SUCCESS
+            if record["client_id"] in moved:
+                record["status"] = RecordStatus.SUCCESS
             else:  # changed since it was read: say how
-                record.status, record.fail_reason = apply_upgrade(ctx, record)
-            upgraded += record.status is RecordStatus.SUCCESS
+                record["status"], record["fail_reason"] = apply_upgrade(ctx, UpgradeRecord(**record))
+            upgraded += record["status"] is RecordStatus.SUCCESS
     if records:
         # One bulk INSERT without fetching ids back (the ORM's unit of work would ask for them).
-        columns = [c.key for c in UpgradeRecord.__table__.columns if c.key != "id"]
-        ctx.session.execute(
-            insert(UpgradeRecord),
-            [{k: v for k in columns if (v := getattr(r, k)) is not None} for r in records],
-        )
+        ctx.session.execute(insert(UpgradeRecord), records)
     done: dict[str, Any] = {"state": SettlementState.FINISHED, "finished_at": utcnow()} if batch.final else {}
     ctx.session.execute(
         update(Settlement)
