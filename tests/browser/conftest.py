@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
 SCREENSHOTS = Path(os.environ.get("CRM_SCREENSHOTS", Path(__file__).parents[2] / "build" / "screenshots"))
@@ -101,7 +101,10 @@ def browser_page(browser: Browser, server: LiveServer) -> Iterator[Page]:
     """A fresh browser context (no cookies) on ``server``. Console errors fail the test."""
     context = browser.new_context(base_url=server.url, viewport={"width": 1280, "height": 900})
     page = context.new_page()
+    # Actions and assertions wait alike: a page answers slower with the whole suite on two cores
+    # (an assertion's own default, 5 s, once ran out while a coupon was being distributed).
     page.set_default_timeout(10_000)
+    expect.set_options(timeout=10_000)
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
     page.on("pageerror", lambda error: errors.append(str(error)))
