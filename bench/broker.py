@@ -108,3 +108,16 @@ def auto_rule(ctx: Any, name: str, rank_id: int, tiers: list[dict[str, Any]], *,
             tiers=tiers,
         ),
     )
+
+
+def ib_rank(session: Any, tenant_id: int) -> tuple[int, list[int]]:
+    """The rank "IB" with three tiers (B < S < G) in the tenant; returns (rank id, tier ids)."""
+    from core.crm.models import Rank, Tier
+
+    rank = Rank(name="IB", tenant_id=tenant_id)
+    session.add(rank)
+    session.flush()
+    tiers = [Tier(rank_id=rank.id, name=n, level=i + 1, tenant_id=tenant_id) for i, n in enumerate("BSG")]
+    session.add_all(tiers)
+    session.flush()
+    return rank.id, [t.id for t in tiers]

@@ -56,20 +56,14 @@ MAX_DEPTH = 30
 
 def build(runtime: Runtime, clients: int, rng: random.Random) -> tuple[int, int, int]:
     """The tenant, its tree and deposits; returns (tenant id, rule id, deposits written)."""
-    from broker import bench_tenant  # bench/broker.py
+    from broker import bench_tenant, ib_rank  # bench/broker.py
 
-    from core.crm.models import Client, Deposit, Rank, Tier
+    from core.crm.models import Client, Deposit
 
     tenant_id = bench_tenant(runtime, "tier_upgrade", ("USD", "EUR"))
     with runtime.db.transaction(tenant_id=tenant_id, write=True) as session:
-        rank = Rank(name="IB", tenant_id=tenant_id)
-        session.add(rank)
-        session.flush()
-        tiers = [Tier(rank_id=rank.id, name=n, level=i + 1, tenant_id=tenant_id) for i, n in enumerate("BSG")]
-        session.add_all(tiers)
-        session.flush()
-        rank_id, lowest = rank.id, tiers[0].id
-        tier_ids = [t.id for t in tiers]
+        rank_id, tier_ids = ib_rank(session, tenant_id)
+        lowest = tier_ids[0]
     with runtime.db.engine.connect() as connection:
         first_id = (connection.execute(select(func.max(Client.id))).scalar() or 0) + 1
 

@@ -38,7 +38,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from broker import auto_rule, bench_tenant, fresh_postgresql
+from broker import auto_rule, bench_tenant, fresh_postgresql, ib_rank
 from sqlalchemy import func, insert, select, update
 
 from core.config import Settings
@@ -60,17 +60,12 @@ def runtime_for(url: str) -> Runtime:
 
 def build_tenant(runtime: Runtime, index: int, clients: int, rng: random.Random) -> tuple[int, int]:
     """One broker: the module, a rank with three tiers, a small tree with deposits, an auto rule."""
-    from core.crm.models import Client, Deposit, Rank, Tier
+    from core.crm.models import Client, Deposit
 
     tenant_id = bench_tenant(runtime, "tier_upgrade", ("USD",), slug=f"broker{index:04d}")
     decided = datetime.now(UTC) - timedelta(days=3)
     with runtime.db.transaction(tenant_id=tenant_id, write=True) as session:
-        rank = Rank(name="IB", tenant_id=tenant_id)
-        session.add(rank)
-        session.flush()
-        tiers = [Tier(rank_id=rank.id, name=n, level=i + 1, tenant_id=tenant_id) for i, n in enumerate("BSG")]
-        session.add_all(tiers)
-        session.flush()
+        rank_id, tiers = ib_rank(session, tenant_id)
         ids: list[int] = []
         for n in range(clients):
             referrer = ids[rng.randrange(len(ids))] if ids else None
@@ -80,8 +75,8 @@ def build_tenant(runtime: Runtime, index: int, clients: int, rng: random.Random)
                 name=f"Client {n}",
                 email=f"c{n}@broker{index:04d}.example.com",
                 referrer_id=referrer,
-                rank_id=rank.id,
-                tier_id=tiers[0].id,
+                rank_id=rank_id,
+                tier_id=tiers[0],
             )
             session.add(client)
             session.flush()
@@ -105,15 +100,15 @@ def build_tenant(runtime: Runtime, index: int, clients: int, rng: random.Random)
         rule = auto_rule(
             bind(session, None, runtime, "bench"),
             "IB ladder",
-            rank.id,
+            rank_id,
             [
                 {
-                    "tier_id": tiers[1].id,
+                    "tier_id": tiers[1],
                     "branches_required": 1,
                     "currencies": {"USD": {"downline_total": "2000", "branch_minimum": "500"}},
                 },
                 {
-                    "tier_id": tiers[2].id,
+                    "tier_id": tiers[2],
                     "branches_required": 2,
                     "currencies": {"USD": {"downline_total": "10000", "branch_minimum": "2000"}},
                 },

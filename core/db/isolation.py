@@ -70,6 +70,23 @@ class Isolation:
         if stack and stack[-1] is self:
             stack.pop()
 
+    # One piece of work: ``with Isolation(session):`` keeps it, or undoes it and lets the error out.
+    def __enter__(self) -> Isolation:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, _tb: Any) -> None:
+        try:
+            if error is None:
+                try:
+                    self.keep()
+                except Exception:
+                    self.undo()
+                    raise
+            else:
+                self.undo()
+        finally:
+            self.close()
+
 
 def touch(session: Session) -> None:
     """The session is about to reach the database: begin the savepoint of every open isolation

@@ -267,17 +267,14 @@ def _isolated_call(
     ctx: Ctx, implementation: HookImpl, kwargs: dict[str, Any]
 ) -> tuple[Any, Exception | None]:
     """One plugin's call, isolated: its answer, or None and the error that undid its work."""
-    isolation = Isolation(ctx.session)
     acting = _ActingAsPlugins(ctx, kwargs)
     try:
-        answer = acting.call(implementation)
-        isolation.keep()
+        with Isolation(ctx.session):
+            answer = acting.call(implementation)
     except Exception as error:
-        isolation.undo()
         return None, error
     finally:
         acting.end()
-        isolation.close()
     return answer, None
 
 

@@ -117,16 +117,12 @@ def render_slot(request: Request, ctx: Ctx, slot: str, subject: Any = None, **va
     base = {**page_context(request, ctx), **values, "subject": subject, "slot_name": slot}
     html = []
     for _order, name, piece in pieces:
-        isolation = Isolation(ctx.session)  # a savepoint only if the piece reads the database
         try:
-            with acting_as(ctx, name) as plugin_ctx:
+            # A savepoint only if the piece reads the database; the failure is recorded outside it.
+            with Isolation(ctx.session), acting_as(ctx, name) as plugin_ctx:
                 extra = piece["context"](plugin_ctx, subject) if "context" in piece else {}
                 html.append(env.get_template(piece["template"]).render({**base, **extra, "ctx": ctx}))
-            isolation.keep()
         except Exception as error:
-            isolation.undo()
-            isolation.close()
             log.warning("plugin %s failed in slot %s: %r", name, slot, error)
             record_failure(ctx, name, "crm_ui_slots", {"slot": slot}, error)
-        isolation.close()
     return Markup("").join(Markup(part) for part in html)
