@@ -74,6 +74,18 @@ def _scope_statement(state: ORMExecuteState) -> None:
     state.statement = _scoped(state.statement, tenant_id)
 
 
+def scoped_select(session: Session, statement: Any) -> Any:
+    """``statement`` limited to the session's tenant as the ORM limits what it runs, for a SELECT
+    run on the session's connection instead (``core.db.columns``). A session with no tenant may
+    run it only if it was opened for all tenants."""
+    if session.info.get(ALL_TENANTS):
+        return statement
+    tenant_id = session.info.get(TENANT_ID)
+    if tenant_id is None:
+        raise TenantScopeError("a statement on the connection needs a tenant (or an all-tenants session)")
+    return _scoped(statement, tenant_id)
+
+
 # Each statement's tenant-scoped copy, kept while the statement lives: a statement built once and
 # run again and again (a module's hot path) is then scoped once per tenant, and its copy keeps the
 # cache key SQLAlchemy would otherwise work out again at every execution.

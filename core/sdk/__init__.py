@@ -82,6 +82,7 @@ from core.crm.schemas.clients import ClientIn, ClientUpdate
 from core.crm.segments import list_segments, segment_query
 from core.db.base import Base, IdType, TenantOwned, Timestamped, utcnow
 from core.db.bulk import existing_values, insert_rows
+from core.db.columns import read_columns
 from core.db.lookup import ensure_unique, fetch
 from core.db.paging import PageRequest, PageResult, count, paginate, paginate_rows
 from core.db.session import serialize_on, tenant_insert, tenant_sql
@@ -92,6 +93,7 @@ from core.notify.service import create_popup, create_popups, popup_each, queue_e
 from core.plugins.dispatch import announce, listening
 from core.portal.invitations import SentInvitation, invite_client, welcome_to_portal
 from core.reference import display_amount, minor_units, round_to_currency
+from core.scheduler.batches import BatchSize
 from core.scheduler.service import ensure_schedule, holds_lease, is_running, list_schedules, remove_schedule
 from core.schemas import (
     Amount,
@@ -191,6 +193,7 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "serialize_on",
     "tenant_insert",
     "insert_rows",
+    "read_columns",
     "existing_values",
     "tenant_sql",
     # request and response schemas, bounds
@@ -295,6 +298,7 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "create_popups",
     "popup_each",
     "queue_email",
+    "BatchSize",
     "ensure_schedule",
     "holds_lease",
     "is_running",

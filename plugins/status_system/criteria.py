@@ -22,13 +22,16 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
+from itertools import chain
 from typing import Any
 
 import numpy as np
 from sqlalchemy import (
+    ARRAY,
     BigInteger,
     Select,
     String,
+    any_,
     bindparam,
     case,
     cast,
@@ -52,6 +55,7 @@ from core.sdk import (
     counted_deposit,
     money_sum,
     money_units,
+    read_columns,
 )
 
 UNITS = 10_000  # amounts are compared as integer units of 10^-4, as Money stores them
@@ -225,20 +229,25 @@ def _deposit_column(need: Need, exact: bool, postgresql: bool) -> Any:
 
 @dataclass(frozen=True, eq=False)  # compared and hashed as itself: a statement cache key
 class Rider:
-    """Columns read in the same statement as the facts, joined to the clients (the standings:
-    one round trip for all a decision reads). ``key`` names it in the statement cache."""
+    """Columns read in the same statement as a few clients' facts, joined to the clients (the
+    standings: one round trip for all an event's decision reads). ``key`` names it in the
+    statement cache."""
 
     key: str
     columns: tuple[Any, ...]
-    join: Callable[[Select[Any], Any], Select[Any]]  # (statement, the ids asked about or None)
+    # (statement, ``among``: a column's condition to be one of the ids asked about)
+    join: Callable[[Select[Any], Callable[[Any], Any]], Select[Any]]
 
 
 @dataclass(frozen=True)
 class CoreRead:
     """Core's deposit metrics and client columns a set of needs has (when the registry holds core's
-    own: a plugin may replace a metric by name), read together: one statement, clients joined to
-    one GROUP BY over their approved deposits, whatever the number of leaves. The values are those
-    of the metrics' own ``measure`` (plugins/status_system/tests check it)."""
+    own: a plugin may replace a metric by name), read together whatever the number of leaves: one
+    GROUP BY over the clients' approved deposits with an aggregate per need. For a few clients
+    (an event) it is joined to the clients and the rider in one statement; for every client (the
+    batch) the clients and the sums are two plain scans, read as columns and matched up on
+    arrays, which costs the database and Python far less than the join. The values are those of
+    the metrics' own ``measure`` (plugins/status_system/tests check it)."""
 
     deposits: tuple[Need, ...]
     columns: tuple[Need, ...]
@@ -251,22 +260,38 @@ class CoreRead:
             tuple(n for n in ordered if n.metric in CLIENT_COLUMNS and _is_core(metrics, n.metric)),
         )
 
-    @functools.lru_cache(maxsize=128)  # noqa: B019  (CoreRead values are few, and small)
-    def statement(self, postgresql: bool, exact: bool, every_client: bool, rider: Rider | None) -> Any:
-        """``SELECT id, <columns>, <deposit aggregates>, <rider's>`` (built once per shape)."""
-        return self._build(postgresql, exact, every_client, rider)
+    def clients(self) -> Select[Any]:
+        """``SELECT id, <client columns>`` over every client."""
+        return select(Client.id, *(CLIENT_COLUMNS[n.metric] for n in self.columns))
 
-    def _build(self, postgresql: bool, exact: bool, every_client: bool, rider: Rider | None) -> Any:
-        asked = bindparam("ids", expanding=True)
-        stmt = select(Client.id, *(CLIENT_COLUMNS[n.metric] for n in self.columns))
+    @functools.lru_cache(maxsize=128)  # noqa: B019  (CoreRead values are few, and small)
+    def sums(self, postgresql: bool, exact: bool) -> Select[Any]:
+        """``SELECT client_id, <an aggregate per deposit need>`` over the approved deposits, per
+        client (a client without any is absent)."""
+        aggregates = [
+            _deposit_column(n, exact, postgresql).label(f"d{i}") for i, n in enumerate(self.deposits)
+        ]
+        return (
+            select(Deposit.client_id, *aggregates)
+            .where(Deposit.status == DepositStatus.APPROVED)
+            .group_by(Deposit.client_id)
+        )
+
+    @functools.lru_cache(maxsize=128)  # noqa: B019
+    def joined(self, postgresql: bool, exact: bool, rider: Rider | None) -> Select[Any]:
+        """``SELECT id, <client columns>, <deposit aggregates>, <rider's>`` for the clients asked
+        about (``ids``), in one statement (built once per shape)."""
+        # The ids as one array parameter on PostgreSQL: an IN list of hundreds of parameters costs
+        # the driver milliseconds to parse at every chunk of the batch (its text changes with the
+        # number of ids, so it is never cached).
+        asked = bindparam("ids", type_=ARRAY(BigInteger)) if postgresql else bindparam("ids", expanding=True)
+
+        def among(column: Any) -> Any:
+            return column == any_(asked) if postgresql else column.in_(asked)
+
+        stmt = self.clients()
         if self.deposits:
-            aggregates = [
-                _deposit_column(n, exact, postgresql).label(f"d{i}") for i, n in enumerate(self.deposits)
-            ]
-            sums = select(Deposit.client_id, *aggregates).where(Deposit.status == DepositStatus.APPROVED)
-            if not every_client:
-                sums = sums.where(Deposit.client_id.in_(asked))
-            sums = sums.group_by(Deposit.client_id).subquery("sums")
+            sums = self.sums(postgresql, exact).where(among(Deposit.client_id)).subquery("sums")
             stmt = stmt.outerjoin(sums, sums.c.client_id == Client.id)
             # A client without deposits has none of them: 0 where the column is a plain integer.
             plain = [n.metric == "deposits_count" or (postgresql and not exact) for n in self.deposits]
@@ -274,45 +299,68 @@ class CoreRead:
                 *(func.coalesce(sums.c[f"d{i}"], 0) if p else sums.c[f"d{i}"] for i, p in enumerate(plain))
             )
         if rider is not None:
-            stmt = rider.join(stmt.add_columns(*rider.columns), None if every_client else asked)
-        return stmt if every_client else stmt.where(Client.id.in_(asked))
+            stmt = rider.join(stmt.add_columns(*rider.columns), among)
+        return stmt.where(among(Client.id))
 
     def params(self, now: datetime) -> dict[str, Any]:
         windows = {_since(n): now - timedelta(days=n.window_days) for n in self.deposits if n.window_days}
         return {"now": now, **windows}
 
 
-def _read(ctx: Ctx, stmt: Any, params: dict[str, Any], ids: np.ndarray | None) -> list[Any]:
-    if ids is None:
-        return list(ctx.session.execute(stmt, params))
+def _read_asked(ctx: Ctx, stmt: Any, params: dict[str, Any], ids: np.ndarray) -> list[Sequence[Any]]:
+    """``stmt``'s columns for the clients ``ids``, an IN list of at most IN_LIST at a time."""
     asked = ids.tolist()
-    return [
-        row
+    parts = [
+        read_columns(ctx.session, stmt, {**params, "ids": asked[first : first + IN_LIST]})
         for first in range(0, len(asked), IN_LIST)
-        for row in ctx.session.execute(stmt, {**params, "ids": asked[first : first + IN_LIST]})
     ]
+    if len(parts) == 1:
+        return parts[0]
+    return [list(chain.from_iterable(part[i] for part in parts)) for i in range(len(parts[0]))]
 
 
-def _fill_core(read: CoreRead, columns: list[Any], facts: Facts, at: np.ndarray, inside: np.ndarray) -> None:
-    """The statement's columns (client columns, then deposit aggregates) into ``facts``."""
-    size, found = len(facts.ids), at[inside]
-    for offset, need in enumerate(read.columns, start=1):
-        values = columns[offset]
-        vocabulary: dict[str, int] = {}
-        coded = np.fromiter(
-            (-1 if v is None else vocabulary.setdefault(str(v), len(vocabulary)) for v in values),
-            dtype=np.int32,
-            count=len(values),
-        )
+@dataclass(frozen=True)
+class Placed:
+    """Rows read for some clients: their client ids (row order), where each sits in ``facts.ids``
+    (``at``) and whether it is one of them at all (``inside``)."""
+
+    ids: Sequence[Any]
+    at: np.ndarray
+    inside: np.ndarray
+
+    @classmethod
+    def of(cls, facts_ids: np.ndarray, ids: Sequence[Any]) -> Placed:
+        return cls(ids, *positions(facts_ids, ids))
+
+
+def _codes(values: Sequence[Any]) -> tuple[np.ndarray, dict[str, int]]:
+    """A choice column as codes into its vocabulary (-1 where there is no value). A column holds
+    few distinct values: each is looked up in a dictionary by ``map``, without a Python loop."""
+    distinct = [value for value in set(values) if value is not None]
+    lookup: dict[Any, int] = {value: code for code, value in enumerate(distinct)}
+    lookup[None] = -1
+    codes = np.fromiter(map(lookup.__getitem__, values), dtype=np.int32, count=len(values))
+    return codes, {str(value): code for code, value in enumerate(distinct)}
+
+
+def _fill_columns(read: CoreRead, rows: Placed, columns: list[Sequence[Any]], facts: Facts) -> None:
+    """The client columns (``columns``, in ``read.columns``' order) into ``facts``."""
+    size, at, inside = len(facts.ids), rows.at, rows.inside
+    found = at[inside]
+    for need, values in zip(read.columns, columns, strict=True):
+        coded, vocabulary = _codes(values)
         codes = np.full(size, -1, dtype=np.int32)
         codes[found] = coded[inside]
         facts.choices[need] = (codes, vocabulary)
         if facts.raw is not None:
-            facts.raw[need] = {
-                int(c): str(v) for c, v in zip(columns[0], values, strict=True) if v is not None
-            }
-    for offset, need in enumerate(read.deposits, start=1 + len(read.columns)):
-        values = columns[offset]
+            facts.raw[need] = {int(c): str(v) for c, v in zip(rows.ids, values, strict=True) if v is not None}
+
+
+def _fill_sums(read: CoreRead, rows: Placed, columns: list[Sequence[Any]], facts: Facts) -> None:
+    """The deposit aggregates (``columns``, in ``read.deposits``' order) into ``facts``."""
+    size, at, inside = len(facts.ids), rows.at, rows.inside
+    found = at[inside]
+    for need, values in zip(read.deposits, columns, strict=True):
         try:  # integers throughout (PostgreSQL's units and every count): one conversion
             units = np.minimum(np.asarray(values, dtype=np.int64), CEILING)
         except TypeError:  # None for clients without deposits (SQLite's exact sums)
@@ -323,11 +371,26 @@ def _fill_core(read: CoreRead, columns: list[Any], facts: Facts, at: np.ndarray,
         column[found] = units[inside]
         facts.numbers[need] = column
         if facts.raw is not None:
-            pairs = zip(columns[0], values, strict=True)
+            pairs = zip(rows.ids, values, strict=True)
             if need.metric == "deposits_sum":
                 facts.raw[need] = {int(c): Decimal(v).scaleb(-4) for c, v in pairs if v is not None}
             else:
                 facts.raw[need] = {int(c): int(v) for c, v in pairs if v}
+
+
+def _measure_every_client(ctx: Ctx, read: CoreRead, now: datetime, exact: bool) -> Facts:
+    """Core's metrics for every client of the tenant: the clients scanned, then the sums."""
+    columns = read_columns(ctx.session, read.clients())
+    ids = np.sort(np.asarray(columns[0], dtype=np.int64))
+    facts = Facts(ids=ids, raw={} if exact else None)
+    if read.columns:
+        _fill_columns(read, Placed.of(ids, columns[0]), columns[1:], facts)
+    del columns
+    if read.deposits:
+        postgresql = ctx.session.get_bind().dialect.name == "postgresql"
+        sums = read_columns(ctx.session, read.sums(postgresql, exact), read.params(now))
+        _fill_sums(read, Placed.of(ids, sums[0]), sums[1:], facts)
+    return facts
 
 
 def measure(
@@ -343,34 +406,26 @@ def measure(
 ) -> tuple[Facts, Riding]:
     """Measure every need for the clients ``ids`` (sorted), or for every client of the tenant
     (``ids`` None: one pass over the tenant, the batch). Returns the facts and the ``rider``'s
-    columns, read in the same statement."""
+    columns, read in the same statement (a few clients' read only)."""
     needs = sorted(wanted, key=lambda n: n.order)
     read = CoreRead.of(needs, metrics)
-    every_client = ids is None
     riding = Riding([], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool))
-    if read.deposits or read.columns or rider is not None or every_client:
+    if ids is None:
+        assert rider is None, "the batch reads what rides along on its own"
+        facts = _measure_every_client(ctx, read, now, keep_raw)
+    elif read.deposits or read.columns or rider is not None:
         postgresql = ctx.session.get_bind().dialect.name == "postgresql"
-        stmt = read.statement(postgresql, keep_raw, every_client, rider)
-        rows = _read(ctx, stmt, read.params(now), ids)
-        width = 1 + len(read.columns) + len(read.deposits) + (len(rider.columns) if rider else 0)
-        columns: list[Any] = list(zip(*rows, strict=True)) if rows else [() for _ in range(width)]
-        found = np.asarray(columns[0], dtype=np.int64)
-        if ids is None:  # the tenant's clients, in id order: row i goes to where its id sorts
-            order = np.argsort(found, kind="stable")
-            ids = found[order]
-            at = np.empty(len(found), dtype=np.int64)
-            at[order] = np.arange(len(found))
-            inside = np.ones(len(found), dtype=bool)
-        else:
-            at, inside = positions(ids, found)
+        columns = _read_asked(ctx, read.joined(postgresql, keep_raw, rider), read.params(now), ids)
+        rows = Placed.of(ids, columns[0])
         facts = Facts(ids=ids, raw={} if keep_raw else None)
-        _fill_core(read, columns, facts, at, inside)
+        first_sum = 1 + len(read.columns)
+        _fill_columns(read, rows, columns[1:first_sum], facts)
+        _fill_sums(read, rows, columns[first_sum : first_sum + len(read.deposits)], facts)
         if rider is not None:
-            riding = Riding(columns[len(columns) - len(rider.columns) :], at, inside)
+            riding = Riding(columns[len(columns) - len(rider.columns) :], rows.at, rows.inside)
     else:
-        assert ids is not None
         facts = Facts(ids=ids, raw={} if keep_raw else None)
-    asked = None if every_client else [int(i) for i in facts.ids]
+    asked = None if ids is None else [int(i) for i in facts.ids]
     for need in needs:
         if need in read.deposits or need in read.columns:
             continue

@@ -10,13 +10,28 @@ history row per real change and notify once.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Boolean, Float, and_, bindparam, case, cast, extract, null, select, true, update
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    and_,
+    bindparam,
+    case,
+    cast,
+    column,
+    extract,
+    func,
+    null,
+    select,
+    update,
+)
 from sqlalchemy.orm.util import identity_key
 
 from core.sdk import (
@@ -33,12 +48,13 @@ from core.sdk import (
     insert_rows,
     listening,
     queue_email,
+    read_columns,
     serialize_on,
     set_client_group,
     utcnow,
 )
 from plugins.status_system.checklist import describe
-from plugins.status_system.criteria import Facts, Rider, Riding, evaluate, measure
+from plugins.status_system.criteria import Facts, Rider, Riding, evaluate, measure, positions
 from plugins.status_system.decision import NEVER, NONE, Current, Decision, decide
 from plugins.status_system.ladder import (
     PLUGIN,
@@ -69,14 +85,13 @@ def _epoch(column: Any) -> Any:
     return cast(extract("epoch", column), Float)
 
 
-def _join_standings(stmt: Any, asked: Any) -> Any:
+def _join_standings(stmt: Any, among: Any) -> Any:
     # Joined on the ids asked about too, so that the standings are found by their index.
-    among = true() if asked is None else Standing.client_id.in_(asked)
-    return stmt.outerjoin(Standing, and_(Standing.client_id == Client.id, among))
+    return stmt.outerjoin(Standing, and_(Standing.client_id == Client.id, among(Standing.client_id)))
 
 
-# The standing read with the facts, in the same statement (``criteria.Rider``): the columns
-# ``current_of`` reads, in this order. A few clients' read (an event's) adds the ladder's stamp.
+# The standing's columns ``current_of`` reads, in this order: scanned on their own by the batch,
+# read with a few clients' facts in the same statement (``criteria.Rider``, with the ladder's stamp).
 STANDING_COLUMNS = (
     Standing.client_id,
     Standing.status_id,
@@ -87,7 +102,6 @@ STANDING_COLUMNS = (
     _epoch(Standing.floor_expires_at),
     Standing.warned_at.is_not(None),
 )
-STANDING = Rider("standing", STANDING_COLUMNS, _join_standings)
 STANDING_AND_STAMP = Rider("standing+stamp", (*STANDING_COLUMNS, *stamp_columns()), _join_standings)
 
 
@@ -138,8 +152,11 @@ def decide_all(ctx: Ctx, ladder: Ladder, now: datetime) -> tuple[np.ndarray, Dec
     their facts and standings: the nightly batch's first phase and the rule editor's dry run.
     Nothing is locked."""
     needs, set_values = ladder.needs(), ladder.set_values()
-    facts, riding = measure(ctx, needs, ladder.metrics, None, now, set_values=set_values, rider=STANDING)
-    return facts.ids, decide(ladder, current_of(ladder, len(facts.ids), riding), facts, now)
+    facts, _ = measure(ctx, needs, ladder.metrics, None, now, set_values=set_values)
+    standings = read_columns(ctx.session, select(*STANDING_COLUMNS))
+    at, inside = positions(facts.ids, standings[0])
+    current = current_of(ladder, len(facts.ids), Riding(standings, at, inside))
+    return facts.ids, decide(ladder, current, facts, now)
 
 
 @dataclass
@@ -299,41 +316,71 @@ def _apply(found: Assessment, at: int, first_rows: Rows, updates: Rows) -> bool:
     return before != after
 
 
-def _keep_unless(flag: str, column: Any, value: Any) -> Any:
-    return case((bindparam(flag, type_=Boolean()), value), else_=column)
-
-
 _STANDINGS = Standing.__table__
-# One statement for any number of changed standings (executemany), keyed by client: the status,
-# since when, the last promotion, a lock or floor that ended cleared, and the at-risk warning.
-_UPDATE = (
-    update(_STANDINGS)
-    .where(_STANDINGS.c.client_id == bindparam("client"), _STANDINGS.c.tenant_id == bindparam("tenant"))
-    .values(
-        status_id=bindparam("status"),
-        since=_keep_unless("moved", _STANDINGS.c.since, bindparam("at", type_=UTCDateTime())),
-        promoted_at=_keep_unless("promoted", _STANDINGS.c.promoted_at, bindparam("at", type_=UTCDateTime())),
-        lock_status_id=_keep_unless("lock_ended", _STANDINGS.c.lock_status_id, null()),
-        lock_reason=_keep_unless("lock_ended", _STANDINGS.c.lock_reason, ""),
-        lock_expires_at=_keep_unless("lock_ended", _STANDINGS.c.lock_expires_at, null()),
-        floor_status_id=_keep_unless("floor_ended", _STANDINGS.c.floor_status_id, null()),
-        floor_reason=_keep_unless("floor_ended", _STANDINGS.c.floor_reason, ""),
-        floor_expires_at=_keep_unless("floor_ended", _STANDINGS.c.floor_expires_at, null()),
-        warned_at=case(
-            (bindparam("warned", type_=Boolean()), bindparam("at", type_=UTCDateTime())),
-            (bindparam("unwarned", type_=Boolean()), null()),
-            else_=_STANDINGS.c.warned_at,
-        ),
-        version=_STANDINGS.c.version + 1,
+_FLAGS = ("moved", "promoted", "lock_ended", "floor_ended", "warned", "unwarned")
+
+
+def _standing_update(row: Callable[[str], Any]) -> Any:
+    """The UPDATE of changed standings, keyed by client: the status, since when, the last
+    promotion, a lock or floor that ended cleared, and the at-risk warning. ``row(name)`` is a
+    changed standing's value (``client``, ``status`` and the flags); ``at`` is the moment."""
+    at = bindparam("at", type_=UTCDateTime())
+
+    def keep_unless(flag: str, column: Any, value: Any) -> Any:
+        return case((row(flag), value), else_=column)
+
+    c = _STANDINGS.c
+    return (
+        update(_STANDINGS)
+        .where(c.client_id == row("client"), c.tenant_id == bindparam("tenant"))
+        .values(
+            status_id=row("status"),
+            since=keep_unless("moved", c.since, at),
+            promoted_at=keep_unless("promoted", c.promoted_at, at),
+            lock_status_id=keep_unless("lock_ended", c.lock_status_id, null()),
+            lock_reason=keep_unless("lock_ended", c.lock_reason, ""),
+            lock_expires_at=keep_unless("lock_ended", c.lock_expires_at, null()),
+            floor_status_id=keep_unless("floor_ended", c.floor_status_id, null()),
+            floor_reason=keep_unless("floor_ended", c.floor_reason, ""),
+            floor_expires_at=keep_unless("floor_ended", c.floor_expires_at, null()),
+            warned_at=case((row("warned"), at), (row("unwarned"), null()), else_=c.warned_at),
+            version=c.version + 1,
+        )
     )
+
+
+def _bound(name: str) -> Any:
+    return bindparam(name, type_=Boolean()) if name in _FLAGS else bindparam(name)
+
+
+# One standing (an event's), or many as an executemany (SQLite, which runs it in C).
+_UPDATE = _standing_update(_bound)
+# Many standings on PostgreSQL in one statement: the changes travel as one JSON document, turned
+# into rows by the server (an executemany costs the driver a statement per row).
+_CHANGES = (
+    func.json_to_recordset(bindparam("rows", type_=JSON()))
+    .table_valued(
+        column("client", BigInteger()),
+        column("status", BigInteger()),
+        *(column(flag, Boolean()) for flag in _FLAGS),
+    )
+    .render_derived("changes", with_types=True)
 )
+_UPDATE_MANY = _standing_update(lambda name: _CHANGES.c[name])
 
 
 def _write_standings(ctx: Ctx, first_rows: Rows, updates: Rows) -> None:
     insert_rows(ctx.session, Standing, first_rows)
-    rows = [{**u, "tenant": ctx.tenant_id} for u in updates]
-    if rows:  # one row (an event's) as a plain execute: an executemany of one costs a pipeline
-        ctx.session.execute(_UPDATE, rows if len(rows) > 1 else rows[0])
+    if not updates:
+        return
+    common = {"tenant": ctx.tenant_id, "at": updates[0]["at"]}
+    if len(updates) == 1:
+        ctx.session.execute(_UPDATE, {**updates[0], **common})
+    elif ctx.session.get_bind().dialect.name == "postgresql":
+        rows = [{name: u[name] for name in ("client", "status", *_FLAGS)} for u in updates]
+        ctx.session.execute(_UPDATE_MANY, {"rows": rows, **common})
+    else:
+        ctx.session.execute(_UPDATE, [{**u, **common} for u in updates])
 
 
 def _record_change(ctx: Ctx, found: Assessment, at: int, cause: Cause | None, reason: str) -> None:

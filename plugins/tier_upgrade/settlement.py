@@ -6,13 +6,13 @@ tier); manual rules record Pending.
 A settlement never holds the database for its whole run, so other tenants' writes go on while it
 works: one short transaction creates its ``Settlement`` row (state running), the tree, the deposit
 sums and the candidates are read and computed in a read-only snapshot, and the records, tier
-moves and expiries of older open records are written in batches (``BATCH_RECORDS``), one short
-transaction each, in client-id order, each advancing the row's cursor in the same transaction and
-the last one marking it finished. Exactly once per (rule, settlement time) and client: a re-run of
-a finished settlement is a no-op; a run whose worker died is taken over by the next worker (the
-scheduler's lease), which computes again and goes on after the cursor, with the same counters a
-clean run has. Every batch commits only while its worker holds the run's lease, and only while
-its run owns the settlement.
+moves and expiries of older open records are written in batches (sized by the time each takes,
+``BatchSize``), one short transaction each, in client-id order, each advancing the row's cursor in
+the same transaction and the last one marking it finished. Exactly once per (rule, settlement
+time) and client: a re-run of a finished settlement is a no-op; a run whose worker died is taken
+over by the next worker (the scheduler's lease), which computes again and goes on after the
+cursor, with the same counters a clean run has. Every batch commits only while its worker holds
+the run's lease, and only while its run owns the settlement.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.sdk import (
+    BatchSize,
     Client,
     ClientType,
     Conflict,
@@ -68,20 +69,6 @@ from plugins.tier_upgrade.models import (
     UpgradeTarget,
 )
 from plugins.tier_upgrade.service import apply_upgrade
-
-# Records (with their tier moves and expiries) written per transaction: on SQLite another tenant's
-# write waits for at most one such batch. The size adapts so that a batch takes about
-# BATCH_SECONDS on whatever machine and load it meets, within [MIN, MAX].
-BATCH_RECORDS = 500
-BATCH_SECONDS = 0.1
-MIN_BATCH_RECORDS, MAX_BATCH_RECORDS = 25, 2_000
-
-
-def next_batch_size(size: int, seconds: float) -> int:
-    """The size that would have taken about ``BATCH_SECONDS`` (never more than doubling)."""
-    wanted = size * BATCH_SECONDS / max(seconds, 1e-3)
-    return int(min(max(wanted, MIN_BATCH_RECORDS), size * 2, MAX_BATCH_RECORDS))
-
 
 SUNDAY = 6
 TARGET_TYPES = {
@@ -223,7 +210,7 @@ class _Plan:
     best: list[int]  # per candidate: the ladder's index of the highest criterion met, -1 if none
     settlement_at: datetime
     cursor: int | None
-    batch_records: int = field(default_factory=lambda: BATCH_RECORDS)  # adjusted between batches
+    batch_size: BatchSize = field(default_factory=BatchSize)  # records per batch, measured as it goes
 
     @property
     def settlement_date(self) -> date:
@@ -237,7 +224,7 @@ class _Plan:
         for (client_id, client_type, tier_id), at, best in zip(
             self.candidates, self.positions, self.best, strict=True
         ):
-            if len(batch.records) >= self.batch_records:
+            if len(batch.records) >= self.batch_size.size:
                 yield batch
                 batch = _Batch(batch.last_client_id)
             batch.checked += 1
@@ -294,13 +281,14 @@ def settle(job: JobContext, rule_id: int, at: datetime | None = None) -> Settlem
         return settlement
     with job.read() as ctx:
         plan = _plan(ctx, rule_id, settlement, job.progress)
+        plan.batch_size = BatchSize.for_engine(ctx.session.get_bind().dialect.name)
     job.progress.start(len(plan.candidates), f"Writing {plan.rule.name}")
     cursor, written = settlement.last_client_id, settlement
     for batch in plan.batches():  # each computed outside any transaction, then written in one
         started = clock.perf_counter()
         with job.batch() as ctx:
             written = _write(ctx, job.run_id, settlement.id, plan, batch, cursor, watch)
-        plan.batch_records = next_batch_size(plan.batch_records, clock.perf_counter() - started)
+        plan.batch_size.took(clock.perf_counter() - started)
         cursor = batch.last_client_id
         job.progress.advance(batch.checked)
     return written

@@ -227,3 +227,48 @@ def test_a_client_is_warned_once_when_their_status_becomes_at_risk_and_again_nex
     broker.age(topped_up)  # back to 920: at risk again, and told again by the nightly batch
     broker.batch()
     assert len(warnings()) == 2 and broker.status_of(client) == "Silver"
+
+
+def test_many_stored_standings_changing_at_once_are_each_written_as_decided(broker):
+    """A chunk of the nightly batch: clients who already hold a status row move in different ways
+    in one recomputation (on PostgreSQL, one UPDATE for all of them), and each row says so."""
+    from sqlalchemy import select
+
+    from plugins.status_system.models import Standing
+    from plugins.status_system.standing import recompute
+
+    broker.settings(demotion="automatic", grace_days=0, keep_percent=90)
+    names = ("locked", "demoted", "promoted", "kept", "warned")
+    clients = [broker.client() for _ in names]
+    locked, demoted, promoted, kept = clients[:4]
+    for client, amount in zip(clients, ("1500", "1500", "1500", "1500", "1950"), strict=True):
+        broker.deposit(client, amount)
+    broker.deposit(promoted, "4000")
+    broker.deposit(kept, "500")
+    assert {broker.status_of(c) for c in clients} == {"Silver"}
+    broker.assign(locked, broker.gold, "lock", reason="trial", expires_at=utcnow() + timedelta(days=7))
+    for status, amount in ((broker.silver, "2000"), (broker.gold, "5500")):
+        expect(
+            broker.admin.patch(
+                f"{API}/statuses/{status['id']}", json={"criteria": deposits_at_least(amount)}
+            ),
+            200,
+        )
+    later = utcnow() + timedelta(days=8)  # the lock has expired
+
+    with broker.tenant.ctx() as ctx:
+        assert recompute(ctx, [c["id"] for c in clients], now=later) == 3
+
+    assert [broker.status_of(c) for c in clients] == ["Base", "Base", "Gold", "Silver", "Silver"]
+    with broker.tenant.ctx() as ctx:
+        rows = {r.client_id: r for r in ctx.session.scalars(select(Standing))}
+    row = {name: rows[c["id"]] for name, c in zip(names, clients, strict=True)}
+    assert row["locked"].lock_status_id is None and row["locked"].lock_reason == ""
+    assert [row[n].since == later for n in row] == [True, True, True, False, False]
+    assert row["promoted"].promoted_at == later and row["demoted"].promoted_at != later
+    assert row["warned"].warned_at == later and row["kept"].warned_at is None  # 1,950 of 2,000: at risk
+    assert [row[n].version for n in row] == [3, 2, 2, 1, 2]
+    latest: dict[int, str] = {}
+    for change in broker.history():  # newest first
+        latest.setdefault(change["client_id"], change["cause"])
+    assert [latest[c["id"]] for c in (locked, demoted, promoted)] == ["expiry", "demotion", "rule"]

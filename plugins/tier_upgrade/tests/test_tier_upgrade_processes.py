@@ -186,7 +186,9 @@ def _settle_and_freeze(url: str, slug: str, rule_id: int, at: str, marker: Path)
     from plugins.tier_upgrade import settlement
 
     # Many batches of a small tree, all the same size.
-    settlement.BATCH_RECORDS = settlement.MIN_BATCH_RECORDS = settlement.MAX_BATCH_RECORDS = 40
+    settlement.BatchSize.for_engine = classmethod(
+        lambda cls, dialect, size=40: cls(40, minimum=40, maximum=40)
+    )
     runtime = Runtime.from_settings(replace(Settings.from_env(), database_url=url))
     Worker(runtime, lease=LEASE).run_now(
         slug, JOB, key=str(rule_id), args={"at": at}, progress=_FreezeAfter(marker, 2)

@@ -330,12 +330,3 @@ def test_an_impossible_settlement_fails_and_says_why(broker, key, message):
     run = broker.run(key)
     assert (run.status.value, run.error) == ("failed", message)
     assert broker.crm.snapshot() == {**before, "job_runs": before["job_runs"] + 1}
-
-
-def test_batches_grow_when_quick_and_shrink_when_slow_so_each_holds_the_lock_briefly():
-    from plugins.tier_upgrade.settlement import MAX_BATCH_RECORDS, MIN_BATCH_RECORDS, next_batch_size
-
-    assert next_batch_size(500, 0.05) == 1000  # quick: twice as many, no more
-    assert next_batch_size(500, 0.4) == 125  # slow (another worker on the machine): a quarter
-    assert next_batch_size(100, 30.0) == MIN_BATCH_RECORDS
-    assert next_batch_size(1500, 0.001) == MAX_BATCH_RECORDS
