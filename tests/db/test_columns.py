@@ -1,0 +1,113 @@
+"""``read_columns`` (``core.db.columns``): a SELECT read as one sequence per selected column.
+
+It keeps to the session's tenant as the ORM does (a session without a tenant is refused, one
+opened for all tenants reads every tenant), gives every value exactly as the ORM gives it for the
+same statement (enums, money, aware UTC times, booleans, money sums, counts), sees the session's
+pending changes, and gives one empty sequence per column when no row matches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import Select, func, select
+
+from core.crm.models import Client, Deposit, DepositKind, KycStatus
+from core.db.columns import read_columns
+from core.db.session import CrmSession
+from core.db.tenant_filter import TenantScopeError
+from core.db.types import money_sum, money_units
+from core.testing import CrmKit, TenantHandle
+
+
+def _orm_columns(session: CrmSession, statement: Select[Any]) -> list[list[Any]]:
+    """What the ORM returns for ``statement``, as columns."""
+    return [list(column) for column in zip(*session.execute(statement).all(), strict=True)]
+
+
+def _exactly(columns: Sequence[Sequence[Any]]) -> list[list[str]]:
+    """Each value's repr: equality alone would take 1 for True, "pending" for KycStatus.PENDING,
+    Decimal("5") for Decimal("5.0000") and the same instant in another time zone for a UTC time."""
+    return [[repr(value) for value in column] for column in columns]
+
+
+def _add_deposits(tenant: TenantHandle, client_ids: Sequence[int], amounts: Sequence[str]) -> None:
+    with tenant.ctx() as ctx:
+        ctx.session.add_all(
+            Deposit(client_id=client_id, amount=Decimal(amount), currency="USD", kind=DepositKind.REQUEST)
+            for client_id in client_ids
+            for amount in amounts
+        )
+
+
+def test_a_tenant_reads_its_own_rows_and_never_another_tenants(crm: CrmKit) -> None:
+    acme, globex = crm.tenant("acme"), crm.tenant("globex")
+    owned = {acme.id: acme.clients_bulk(3), globex.id: globex.clients_bulk(2)}
+    # Built once and read by each tenant in turn, as a module's hot path does.
+    clients = select(Client.id, Client.name).order_by(Client.id)
+    count = select(func.count()).select_from(Client)
+    for tenant in (acme, globex, acme):
+        with crm.db.transaction(tenant_id=tenant.id) as session:
+            ids, names = read_columns(session, clients)
+            assert list(ids) == owned[tenant.id]
+            assert [list(ids), list(names)] == _orm_columns(session, clients)
+            assert [list(c) for c in read_columns(session, count)] == [[len(owned[tenant.id])]]
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        select(Client.id, Client.kyc_status, Client.created_at, Client.suspended).order_by(Client.id),
+        select(Deposit.id, Deposit.amount, Deposit.kind, Deposit.decided_at).order_by(Deposit.id),
+        select(
+            Deposit.client_id, money_units(money_sum(Deposit.amount)), money_sum(Deposit.amount), func.count()
+        )
+        .group_by(Deposit.client_id)
+        .order_by(Deposit.client_id),
+    ],
+    ids=["enum-time-boolean", "money", "sums-and-counts"],
+)
+def test_values_are_exactly_what_the_orm_returns(crm: CrmKit, statement: Select[Any]) -> None:
+    acme, globex = crm.tenant("acme"), crm.tenant("globex")
+    clients = acme.clients_bulk(2, kyc_status=KycStatus.VERIFIED, suspended=True) + acme.clients_bulk(1)
+    _add_deposits(acme, clients, ["0.1", "0.2", "234567890123.5678"])
+    _add_deposits(globex, globex.clients_bulk(1), ["5"])
+    with crm.db.transaction(tenant_id=acme.id) as session:
+        expected = _orm_columns(session, statement)
+        assert expected and expected[0], "the statement should match rows"
+        assert _exactly(read_columns(session, statement)) == _exactly(expected)
+
+
+def test_pending_changes_are_read_without_an_explicit_flush(crm: CrmKit) -> None:
+    acme = crm.tenant("acme")
+    with crm.db.transaction(tenant_id=acme.id) as session:
+        session.add(Client(client_type="trader", name="Pending", email="pending@example.com"))
+        assert session.new
+        [names] = read_columns(session, select(Client.name))
+        assert list(names) == ["Pending"]
+
+
+def test_no_matching_row_gives_one_empty_sequence_per_column(crm: CrmKit) -> None:
+    acme = crm.tenant("acme")
+    acme.clients_bulk(2)
+    statement = select(Client.id, Client.kyc_status, Client.created_at).where(Client.name == "nobody")
+    with crm.db.transaction(tenant_id=acme.id) as session:
+        assert [list(column) for column in read_columns(session, statement)] == [[], [], []]
+
+
+def test_a_session_without_a_tenant_is_refused(crm: CrmKit) -> None:
+    crm.tenant("acme").clients_bulk(1)
+    with crm.db.transaction() as session, pytest.raises(TenantScopeError):
+        read_columns(session, select(Client.id))
+
+
+def test_an_all_tenants_session_reads_every_tenants_rows(crm: CrmKit) -> None:
+    ids = crm.tenant("acme").clients_bulk(2) + crm.tenant("globex").clients_bulk(1)
+    statement = select(Client.id).order_by(Client.id)
+    with crm.db.transaction(all_tenants=True) as session:
+        [read] = read_columns(session, statement)
+        assert list(read) == sorted(ids)
+        assert [list(read)] == _orm_columns(session, statement)
