@@ -532,6 +532,9 @@ class Evaluation:
     leaves: list[LeafResult]
 
 
+COMPARE = {">=": np.greater_equal, ">": np.greater, "<=": np.less_equal, "<": np.less, "==": np.equal}
+
+
 def _target_units(leaf: Mapping[str, Any], kind: str, share: float) -> int:
     value = Decimal(str(leaf["value"]))
     if share < 1 and leaf["operator"] in (">=", ">"):
@@ -551,13 +554,7 @@ def _leaf(
     if metric.kind in ("amount", "number"):
         current = facts.numbers[need]
         target = _target_units(leaf, metric.kind, share)
-        met = {
-            ">=": current >= target,
-            ">": current > target,
-            "<=": current <= target,
-            "<": current < target,
-            "==": current == target,
-        }[operator]
+        met = COMPARE[operator](current, target)
         score = met.astype(np.float64)
         if operator in (">=", ">") and target > 0:
             partial = np.minimum(current.astype(np.float64) / float(target), NEARLY)

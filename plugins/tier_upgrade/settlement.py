@@ -18,10 +18,9 @@ the run's lease, and only while its run owns the settlement.
 from __future__ import annotations
 
 import time as clock
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from itertools import chain
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -52,6 +51,7 @@ from core.sdk import (
     id_in_range,
     money_sum,
     money_units,
+    read_columns,
     record_action,
     utcnow,
 )
@@ -129,14 +129,13 @@ def _as_of(value: Any) -> datetime:
     return moment
 
 
-def _deposit_sums(
-    ctx: Ctx, cutoff: datetime, currencies: list[str]
-) -> tuple[list[int], list[str], list[int]]:
+def _deposit_sums(ctx: Ctx, cutoff: datetime, currencies: list[str]) -> list[Sequence[Any]]:
     """Approved deposit requests decided up to the cut-off, per client and currency — the one
     aggregate every settlement pays for — as columns: clients, currencies and units."""
-    # All rows at once: a server-side cursor (yield_per) makes PostgreSQL plan for the first rows
-    # and costs a round trip per chunk; the columns of ~2 groups per client fit in memory easily.
-    rows = ctx.session.execute(
+    # All rows at once (a server-side cursor makes PostgreSQL plan for the first rows), as columns:
+    # no object per group.
+    return read_columns(
+        ctx.session,
         select(Deposit.client_id, Deposit.currency, money_units(money_sum(Deposit.amount)))
         .where(
             Deposit.status == DepositStatus.APPROVED,
@@ -144,13 +143,8 @@ def _deposit_sums(
             Deposit.decided_at <= cutoff,
             Deposit.currency.in_(currencies),
         )
-        .group_by(Deposit.client_id, Deposit.currency)
-    ).all()
-    if not rows:
-        return [], [], []
-    clients, codes, units = zip(*rows, strict=True)
-    del rows
-    return list(clients), list(codes), list(units)
+        .group_by(Deposit.client_id, Deposit.currency),
+    )
 
 
 def _met(
@@ -376,24 +370,26 @@ def _plan(ctx: Ctx, rule_id: int, settlement: Settlement, progress: Progress) ->
     assert rank is not None
 
     progress.start(3, f"Settling {rule.name}")
-    nodes = ctx.session.execute(select(Client.id, func.coalesce(Client.referrer_id, -1))).all()
-    pairs = np.fromiter(chain.from_iterable(nodes), dtype=np.int64, count=2 * len(nodes)).reshape(-1, 2)
-    del nodes
+    ids, referrers = read_columns(ctx.session, select(Client.id, func.coalesce(Client.referrer_id, -1)))
+    nodes = np.asarray(ids, dtype=np.int64), np.asarray(referrers, dtype=np.int64)
+    del ids, referrers
     progress.advance()
     sums = _deposit_sums(ctx, settlement.settlement_at, currencies)
-    metrics = tree.from_columns(pairs[:, 0], pairs[:, 1], *sums, currencies)
-    del pairs, sums
+    metrics = tree.from_columns(*nodes, *sums, currencies)
+    del nodes, sums
     progress.advance()
-    candidates = ctx.session.execute(
+    candidate_ids, types, tier_ids = read_columns(
+        ctx.session,
         select(Client.id, Client.client_type, Client.tier_id)
         .where(
             Client.rank_id == rule.rank_id,
             Client.client_type.in_(TARGET_TYPES[rule.target]),
             Client.id > (settlement.last_client_id or 0),
         )
-        .order_by(Client.id)
-    ).all()
-    positions = metrics.positions([client_id for client_id, _, _ in candidates])
+        .order_by(Client.id),
+    )
+    candidates = list(zip(candidate_ids, types, tier_ids, strict=True))
+    positions = metrics.positions(candidate_ids)
     best = np.full(len(candidates), -1)
     for index in reversed(range(len(ladder))):  # the highest tier met wins: it is written last
         best[_met(ladder[index], rule.currency_relation, metrics, positions)] = index
