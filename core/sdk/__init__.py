@@ -82,7 +82,7 @@ from core.crm.schemas.clients import ClientIn, ClientUpdate
 from core.crm.segments import list_segments, segment_query
 from core.db.base import Base, IdType, TenantOwned, Timestamped, utcnow
 from core.db.bulk import existing_values, insert_rows
-from core.db.columns import read_columns
+from core.db.columns import read_columns, read_columns_together
 from core.db.lookup import ensure_unique, fetch
 from core.db.paging import PageRequest, PageResult, count, paginate, paginate_rows
 from core.db.session import serialize_on, tenant_insert, tenant_sql
@@ -194,6 +194,7 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "tenant_insert",
     "insert_rows",
     "read_columns",
+    "read_columns_together",
     "existing_values",
     "tenant_sql",
     # request and response schemas, bounds

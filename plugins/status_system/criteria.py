@@ -56,6 +56,7 @@ from core.sdk import (
     money_sum,
     money_units,
     read_columns,
+    read_columns_together,
 )
 
 UNITS = 10_000  # amounts are compared as integer units of 10^-4, as Money stores them
@@ -230,8 +231,9 @@ def _deposit_column(need: Need, exact: bool, postgresql: bool) -> Any:
 @dataclass(frozen=True, eq=False)  # compared and hashed as itself: a statement cache key
 class Rider:
     """Columns read in the same statement as a few clients' facts, joined to the clients (the
-    standings: one round trip for all an event's decision reads). ``key`` names it in the
-    statement cache."""
+    standings: one round trip for all an event's decision reads), or, for every client, scanned
+    on their own (the first column is then the client id). ``key`` names it in the statement
+    cache."""
 
     key: str
     columns: tuple[Any, ...]
@@ -378,19 +380,30 @@ def _fill_sums(read: CoreRead, rows: Placed, columns: list[Sequence[Any]], facts
                 facts.raw[need] = {int(c): int(v) for c, v in pairs if v}
 
 
-def _measure_every_client(ctx: Ctx, read: CoreRead, now: datetime, exact: bool) -> Facts:
-    """Core's metrics for every client of the tenant: the clients scanned, then the sums."""
-    columns = read_columns(ctx.session, read.clients())
+def _measure_every_client(
+    ctx: Ctx, read: CoreRead, now: datetime, exact: bool, rider: Rider | None
+) -> tuple[Facts, Riding]:
+    """Core's metrics for every client of the tenant, and the rider's columns: the clients, the
+    deposit sums and the rider's own table scanned, together (``read_columns_together``)."""
+    postgresql = ctx.session.get_bind().dialect.name == "postgresql"
+    statements: list[tuple[Select[Any], dict[str, Any] | None]] = [(read.clients(), None)]
+    if read.deposits:
+        statements.append((read.sums(postgresql, exact), read.params(now)))
+    if rider is not None:
+        statements.append((select(*rider.columns), None))
+    columns, *others = read_columns_together(ctx.session, statements)
     ids = np.sort(np.asarray(columns[0], dtype=np.int64))
     facts = Facts(ids=ids, raw={} if exact else None)
     if read.columns:
         _fill_columns(read, Placed.of(ids, columns[0]), columns[1:], facts)
     del columns
     if read.deposits:
-        postgresql = ctx.session.get_bind().dialect.name == "postgresql"
-        sums = read_columns(ctx.session, read.sums(postgresql, exact), read.params(now))
+        sums = others.pop(0)
         _fill_sums(read, Placed.of(ids, sums[0]), sums[1:], facts)
-    return facts
+    riding = Riding([], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool))
+    if rider is not None:
+        riding = Riding(others[0], *positions(ids, others[0][0]))
+    return facts, riding
 
 
 def measure(
@@ -406,13 +419,13 @@ def measure(
 ) -> tuple[Facts, Riding]:
     """Measure every need for the clients ``ids`` (sorted), or for every client of the tenant
     (``ids`` None: one pass over the tenant, the batch). Returns the facts and the ``rider``'s
-    columns, read in the same statement (a few clients' read only)."""
+    columns: read in the same statement for a few clients; for every client, a scan of the
+    rider's columns alone (the first is the client id), read at the same time as the facts."""
     needs = sorted(wanted, key=lambda n: n.order)
     read = CoreRead.of(needs, metrics)
     riding = Riding([], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool))
     if ids is None:
-        assert rider is None, "the batch reads what rides along on its own"
-        facts = _measure_every_client(ctx, read, now, keep_raw)
+        facts, riding = _measure_every_client(ctx, read, now, keep_raw, rider)
     elif read.deposits or read.columns or rider is not None:
         postgresql = ctx.session.get_bind().dialect.name == "postgresql"
         columns = _read_asked(ctx, read.joined(postgresql, keep_raw, rider), read.params(now), ids)

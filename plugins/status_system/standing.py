@@ -48,13 +48,12 @@ from core.sdk import (
     insert_rows,
     listening,
     queue_email,
-    read_columns,
     serialize_on,
     set_client_group,
     utcnow,
 )
 from plugins.status_system.checklist import describe
-from plugins.status_system.criteria import Facts, Rider, Riding, evaluate, measure, positions
+from plugins.status_system.criteria import Facts, Rider, Riding, evaluate, measure
 from plugins.status_system.decision import NEVER, NONE, Current, Decision, decide
 from plugins.status_system.ladder import (
     PLUGIN,
@@ -102,6 +101,7 @@ STANDING_COLUMNS = (
     _epoch(Standing.floor_expires_at),
     Standing.warned_at.is_not(None),
 )
+STANDING = Rider("standing", STANDING_COLUMNS, _join_standings)
 STANDING_AND_STAMP = Rider("standing+stamp", (*STANDING_COLUMNS, *stamp_columns()), _join_standings)
 
 
@@ -152,11 +152,8 @@ def decide_all(ctx: Ctx, ladder: Ladder, now: datetime) -> tuple[np.ndarray, Dec
     their facts and standings: the nightly batch's first phase and the rule editor's dry run.
     Nothing is locked."""
     needs, set_values = ladder.needs(), ladder.set_values()
-    facts, _ = measure(ctx, needs, ladder.metrics, None, now, set_values=set_values)
-    standings = read_columns(ctx.session, select(*STANDING_COLUMNS))
-    at, inside = positions(facts.ids, standings[0])
-    current = current_of(ladder, len(facts.ids), Riding(standings, at, inside))
-    return facts.ids, decide(ladder, current, facts, now)
+    facts, riding = measure(ctx, needs, ladder.metrics, None, now, set_values=set_values, rider=STANDING)
+    return facts.ids, decide(ladder, current_of(ladder, len(facts.ids), riding), facts, now)
 
 
 @dataclass

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Select, func, select
 
 from core.crm.models import Client, Deposit, DepositKind, KycStatus
-from core.db.columns import read_columns
+from core.db.columns import read_columns, read_columns_together
 from core.db.session import CrmSession
 from core.db.tenant_filter import TenantScopeError
 from core.db.types import money_sum, money_units
@@ -111,3 +111,41 @@ def test_an_all_tenants_session_reads_every_tenants_rows(crm: CrmKit) -> None:
         [read] = read_columns(session, statement)
         assert list(read) == sorted(ids)
         assert [list(read)] == _orm_columns(session, statement)
+
+
+def test_statements_read_together_see_one_snapshot_and_one_tenant(crm: CrmKit) -> None:
+    """A long job's read: on PostgreSQL the statements after the first run at the same time on
+    connections of their own; they must see exactly what the job's snapshot sees."""
+    from core.scheduler.worker import read_only_snapshot
+
+    acme, globex = crm.tenant("acme"), crm.tenant("globex")
+    ids = acme.clients_bulk(3)
+    globex.clients_bulk(1)
+    session = crm.db.session(tenant_id=acme.id)
+    try:
+        with read_only_snapshot(session):
+            [seen] = read_columns(session, select(Client.id))  # the snapshot is taken here
+            acme.clients_bulk(2)  # committed meanwhile by another transaction
+            together = read_columns_together(
+                session,
+                [
+                    (select(Client.id).order_by(Client.id), None),
+                    (select(func.count()).select_from(Client), None),
+                    (select(Client.id).where(Client.id > ids[0]).order_by(Client.id), None),
+                ],
+            )
+    finally:
+        session.close()
+    assert sorted(seen) == ids
+    assert [[list(column) for column in columns] for columns in together] == [[ids], [[3]], [ids[1:]]]
+
+
+def test_statements_read_together_in_a_writing_session_see_its_pending_changes(crm: CrmKit) -> None:
+    acme = crm.tenant("acme")
+    ids = acme.clients_bulk(2)
+    with crm.db.transaction(tenant_id=acme.id) as session:
+        session.add(Client(client_type="trader", name="Pending", email="pending@example.com"))
+        names, count = read_columns_together(
+            session, [(select(Client.name), None), (select(func.count()).select_from(Client), None)]
+        )
+    assert "Pending" in names[0] and list(count[0]) == [len(ids) + 1]
