@@ -400,9 +400,9 @@ def _measure_every_client(
     if read.deposits:
         sums = others.pop(0)
         _fill_sums(read, Placed.of(ids, sums[0]), sums[1:], facts)
-    riding = Riding([], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool))
+    riding = Riding.nothing()
     if rider is not None:
-        riding = Riding(others[0], *positions(ids, others[0][0]))
+        riding = Riding(others[0], Placed.of(ids, others[0][0]))
     return facts, riding
 
 
@@ -423,7 +423,7 @@ def measure(
     rider's columns alone (the first is the client id), read at the same time as the facts."""
     needs = sorted(wanted, key=lambda n: n.order)
     read = CoreRead.of(needs, metrics)
-    riding = Riding([], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool))
+    riding = Riding.nothing()
     if ids is None:
         facts, riding = _measure_every_client(ctx, read, now, keep_raw, rider)
     elif read.deposits or read.columns or rider is not None:
@@ -435,7 +435,7 @@ def measure(
         _fill_columns(read, rows, columns[1:first_sum], facts)
         _fill_sums(read, rows, columns[first_sum : first_sum + len(read.deposits)], facts)
         if rider is not None:
-            riding = Riding(columns[len(columns) - len(rider.columns) :], rows.at, rows.inside)
+            riding = Riding(columns[len(columns) - len(rider.columns) :], rows)
     else:
         facts = Facts(ids=ids, raw={} if keep_raw else None)
     asked = None if ids is None else [int(i) for i in facts.ids]
@@ -450,12 +450,14 @@ def measure(
 
 @dataclass(frozen=True)
 class Riding:
-    """A rider's columns as read (row order), and where each row's client sits in ``facts.ids``
-    (``inside``: a client asked about; ``at``: its place)."""
+    """A rider's columns as read (row order), and where each row's client sits in ``facts.ids``."""
 
     columns: list[Sequence[Any]]
-    at: np.ndarray
-    inside: np.ndarray
+    rows: Placed
+
+    @classmethod
+    def nothing(cls) -> Riding:
+        return cls([], Placed((), np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)))
 
 
 def _measure_one(

@@ -120,7 +120,7 @@ def current_of(ladder: Ladder, size: int, riding: Riding) -> Current:
     """The standings read with the facts as arrays (a client without a row holds the lowest
     status, with no lock or floor)."""
     current = Current.empty(size)
-    columns, at, inside = riding.columns, riding.at, riding.inside
+    columns, at, inside = riding.columns, riding.rows.at, riding.rows.inside
     if not len(at):
         return current
     held = inside & np.array([c is not None for c in columns[0]], dtype=bool)
@@ -142,7 +142,7 @@ def current_of(ladder: Ladder, size: int, riding: Riding) -> Current:
 
 def _stamp_of(riding: Riding) -> Stamp | None:
     """The ladder's stamp as read (None when no client was read)."""
-    if not len(riding.at):
+    if not len(riding.rows.at):
         return None
     return (int(riding.columns[-2][0]), riding.columns[-1][0])
 

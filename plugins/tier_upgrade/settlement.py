@@ -204,7 +204,7 @@ class _Plan:
     best: list[int]  # per candidate: the ladder's index of the highest criterion met, -1 if none
     settlement_at: datetime
     cursor: int | None
-    batch_size: BatchSize = field(default_factory=BatchSize)  # records per batch, measured as it goes
+    batch_size: BatchSize  # records per batch, measured as it goes
 
     @property
     def settlement_date(self) -> date:
@@ -275,7 +275,6 @@ def settle(job: JobContext, rule_id: int, at: datetime | None = None) -> Settlem
         return settlement
     with job.read() as ctx:
         plan = _plan(ctx, rule_id, settlement, job.progress)
-        plan.batch_size = BatchSize.for_engine(ctx.session.get_bind().dialect.name)
     job.progress.start(len(plan.candidates), f"Writing {plan.rule.name}")
     cursor, written = settlement.last_client_id, settlement
     for batch in plan.batches():  # each computed outside any transaction, then written in one
@@ -407,6 +406,7 @@ def _plan(ctx: Ctx, rule_id: int, settlement: Settlement, progress: Progress) ->
         best.tolist(),
         settlement.settlement_at,
         settlement.last_client_id,
+        BatchSize.for_engine(ctx.session.get_bind().dialect.name),
     )
 
 
