@@ -41,6 +41,10 @@ class BackgroundLoop:
         """Whether :meth:`stop` was called (a long-running tick checks it to return in time)."""
         return self._stop.is_set()
 
+    @property
+    def alive(self) -> bool:
+        return self._thread.is_alive()
+
     def start(self) -> Self:
         self._thread.start()
         return self

@@ -15,6 +15,14 @@ def _int(name: str, default: int) -> int:
     return int(raw) if raw not in (None, "") else default
 
 
+def _choice(name: str, choices: tuple[str, ...]) -> str:
+    """The variable's value among ``choices`` (the first when unset)."""
+    raw = (os.environ.get(name) or choices[0]).lower()
+    if raw not in choices:
+        raise ValueError(f"{name} must be one of {', '.join(choices)}, not {raw!r}")
+    return raw
+
+
 def _bool(name: str, default: bool) -> bool:
     raw = os.environ.get(name)
     if raw in (None, ""):
@@ -66,6 +74,9 @@ class Settings:
     # Where the links in account e-mails point (the product's public address).
     public_url: str = "http://127.0.0.1:8000"
     email_max_attempts: int = 8
+    # Who does deferred work (``core.scheduler.deferred``) when this process runs no worker for
+    # it: "inline", the committing thread as its commit returns; "workers", the job workers.
+    deferred_work: str = "inline"
     smtp: SmtpSettings = field(
         default_factory=lambda: SmtpSettings(None, 25, None, None, "none", "crm@localhost", 10)
     )
@@ -90,6 +101,7 @@ class Settings:
             password_reset_link_ttl=timedelta(minutes=_int("CRM_PASSWORD_RESET_LINK_MINUTES", 30)),
             public_url=(os.environ.get("CRM_PUBLIC_URL") or "http://127.0.0.1:8000").rstrip("/"),
             email_max_attempts=_int("CRM_EMAIL_MAX_ATTEMPTS", 8),
+            deferred_work=_choice("CRM_DEFERRED_WORK", ("inline", "workers")),
             smtp=SmtpSettings(
                 host=os.environ.get("CRM_SMTP_HOST") or None,
                 port=_int("CRM_SMTP_PORT", 25),

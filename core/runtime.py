@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import core.audit.recorder  # registers the operation-log listener
-import core.db.models  # noqa: F401  (every core table, so foreign keys resolve in any process)
+import core.db.models
+import core.scheduler.deferred  # noqa: F401  (the listeners that write and start deferred work)
 from core.access.permissions import PermissionRegistry, core_registry
 from core.access.principal_cache import PrincipalCache
 from core.api.guard import check_plugin_router
@@ -13,6 +15,9 @@ from core.config import Settings
 from core.db.session import Database
 from core.marketplace.state import PluginStateCache
 from core.plugins.host import PluginHost
+
+if TYPE_CHECKING:
+    from core.scheduler.deferred import DeferredWorker
 
 
 @dataclass
@@ -23,6 +28,9 @@ class Runtime:
     plugins: PluginHost = field(init=False)
     plugin_state: PluginStateCache = field(init=False)
     principals: PrincipalCache = field(default_factory=PrincipalCache)
+    # The process's background worker for deferred work, while one runs (``crm serve``); without
+    # one, deferred work is done as its unit of work commits.
+    deferred: DeferredWorker | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.plugins = PluginHost(self.permissions, check_router=check_plugin_router)

@@ -113,7 +113,9 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     demo: Annotated[bool, typer.Option(help="Seed the demo tenant (once) and print its logins.")] = False,
     outbox: Annotated[bool, typer.Option(help="Send queued emails in the background.")] = True,
-    worker: Annotated[bool, typer.Option(help="Run modules' scheduled jobs in the background.")] = True,
+    worker: Annotated[
+        bool, typer.Option(help="Run modules' scheduled jobs and deferred work in the background.")
+    ] = True,
 ) -> None:
     """Create the database if needed, apply migrations and run the API server."""
     rt = runtime(Need.CREATED)
@@ -125,6 +127,7 @@ def serve(
     from core.db import migrate
     from core.demo import seed_demo
     from core.notify.delivery import OutboxWorker
+    from core.scheduler.deferred import DeferredWorker
     from core.scheduler.worker import WorkerThread
 
     with reported(migrate.MissingMigrations):
@@ -136,11 +139,12 @@ def serve(
         print_logins(console, logins, url)
     for name, broken in sorted(rt.plugins.broken.items()):
         errors.print(f"[yellow]plugin {name} is {broken.state}:[/yellow] {escape(broken.reason)}")
-    background: list[OutboxWorker | WorkerThread] = []
+    background: list[OutboxWorker | WorkerThread | DeferredWorker] = []
     if outbox:
         background.append(OutboxWorker(rt).start())
     if worker:
         background.append(WorkerThread(rt).start())
+        background.append(DeferredWorker(rt).start())
     try:
         uvicorn.run(create_app(rt), host=host, port=port, log_level="info")
     finally:

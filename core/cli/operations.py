@@ -306,14 +306,22 @@ def jobs_run(
         raise typer.Exit(1)
 
 
-def worker(interval: Annotated[float, typer.Option(help="Seconds between passes.")] = 5.0) -> None:
-    """Run scheduled jobs until stopped (any number of workers can share one database)."""
+def worker(
+    interval: Annotated[float, typer.Option(help="Seconds between passes.")] = 5.0,
+    deferred_interval: Annotated[
+        float, typer.Option(help="Seconds between looks for deferred work.", min=0.01, max=60)
+    ] = 0.1,
+) -> None:
+    """Run scheduled jobs and deferred work until stopped (any number of workers can share one
+    database)."""
     rt = runtime()
 
     from core.marketplace.state import StateWatcher
+    from core.scheduler.deferred import DeferredWorker
     from core.scheduler.worker import Worker
 
     watcher = StateWatcher(rt).start()
+    deferred = DeferredWorker(rt, interval_s=deferred_interval).start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     job_worker = Worker(rt)
@@ -332,6 +340,7 @@ def worker(interval: Annotated[float, typer.Option(help="Seconds between passes.
     except KeyboardInterrupt:
         pass
     finally:
+        deferred.stop()
         watcher.stop()
 
 

@@ -16,6 +16,7 @@ import pluggy
 from core.contract.values import (
     ClientMetric,
     ClientSegment,
+    DeferredHandler,
     Invitation,
     JobHandler,
     LeadConversion,
@@ -42,7 +43,7 @@ if TYPE_CHECKING:
     )
 
 PROJECT = "crm"
-HOOKS_VERSION = "1.6"
+HOOKS_VERSION = "1.7"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
@@ -133,6 +134,17 @@ class CrmHooks:
         """A handler for each job type your manifest declares under ``jobs``. Schedule runs with
         ``core.sdk.ensure_schedule``; each (schedule, period) runs exactly once
         across workers, and never for a tenant where your plugin is not enabled."""
+
+    @registration
+    def crm_deferred_handlers(self) -> dict[str, DeferredHandler] | None:
+        """Since 1.7. A handler for each task you hand to ``core.sdk.defer(ctx, "<name>", task,
+        key)``: work an event asks for, done once the event's unit of work commits, so that the
+        action does not wait for it (a deposit approval for your re-evaluation). ``handler(ctx,
+        keys)`` gets the tenant's unit of work, acting as your plugin, and the keys deferred
+        since, each once however often it was deferred; it runs within moments in the server's
+        background, or as the commit returns where no background worker runs (the CLI, tests). A
+        failure undoes the call and its keys are tried again later; a key deferred again while
+        it is being done is done again. Never run for a tenant where your plugin is not enabled."""
 
     @registration
     def crm_migrations(self) -> str | Path | None:

@@ -169,6 +169,9 @@ class JobContext:
 
 
 JobHandler = Callable[[JobContext], None]
+# Work deferred until a unit of work commits (``crm_deferred_handlers``): the tenant's unit of
+# work, acting as your plugin, and the keys deferred.
+DeferredHandler = Callable[["Ctx", list[str]], None]
 
 
 # --- the client portal ---------------------------------------------------------------------------

@@ -52,6 +52,7 @@ class LoadedPlugin:
     backoffice_router: APIRouter | None = None
     portal_router: APIRouter | None = None
     job_handlers: dict[str, Callable[..., None]] = field(default_factory=dict)
+    deferred_handlers: dict[str, Callable[..., None]] = field(default_factory=dict)
     migrations: Path | None = None
     portal_pages: list[dict[str, str]] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
@@ -265,6 +266,13 @@ class PluginHost:
                 f"undeclared {extra})"
             )
         plugin.job_handlers = dict(handlers)
+        deferred = self._registration(plugin.module, "crm_deferred_handlers") or {}
+        if not isinstance(deferred, dict) or not all(
+            isinstance(task, str) and 0 < len(task) <= 100 and callable(handler)
+            for task, handler in deferred.items()
+        ):
+            raise PluginRejected("crm_deferred_handlers must return {task name (1-100 characters): handler}")
+        plugin.deferred_handlers = dict(deferred)
         migrations = self._registration(plugin.module, "crm_migrations")
         if migrations is not None:
             plugin.migrations = Path(migrations)

@@ -69,3 +69,27 @@ class JobRun(TenantOwned, Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     duration_ms: Mapped[int | None]
     error: Mapped[str] = mapped_column(Text, default="")
+
+
+class DeferredWork(TenantOwned, Base):
+    """Work a plugin asked for in a unit of work, to be done after it commits (``core.sdk.defer``):
+    one row per (tenant, plugin, task, key), so an event delivered twice, or twenty events for one
+    client before the work is done, are one piece of work. Written with the unit of work that
+    asked (nothing is lost if the process dies after the commit), deleted by the transaction
+    that does it."""
+
+    __tablename__ = "deferred_work"
+    __audited__ = False  # bookkeeping: the work's own writes are what the operation log records
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "plugin", "task", "key"),
+        Index("ix_deferred_work_due", "run_after"),
+    )
+
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    plugin: Mapped[str] = mapped_column(String(40))
+    task: Mapped[str] = mapped_column(String(100))
+    key: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    run_after: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)  # later after a failure
+    attempts: Mapped[int] = mapped_column(default=0)
+    error: Mapped[str] = mapped_column(Text, default="")

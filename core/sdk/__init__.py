@@ -23,6 +23,7 @@ from core.contract import (
     SLOTS,
     ClientMetric,
     ClientSegment,
+    DeferredHandler,
     HookKind,
     Invitation,
     JobContext,
@@ -94,6 +95,7 @@ from core.plugins.dispatch import announce, listening
 from core.portal.invitations import SentInvitation, invite_client, welcome_to_portal
 from core.reference import display_amount, minor_units, round_to_currency
 from core.scheduler.batches import BatchSize
+from core.scheduler.deferred import defer
 from core.scheduler.service import ensure_schedule, holds_lease, is_running, list_schedules, remove_schedule
 from core.schemas import (
     Amount,
@@ -131,6 +133,7 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     # the contract
     "HOOKS_VERSION",
     "HookKind",
+    "DeferredHandler",
     "JobContext",
     "LostLease",
     "PortalPage",
@@ -300,6 +303,7 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "popup_each",
     "queue_email",
     "BatchSize",
+    "defer",
     "ensure_schedule",
     "holds_lease",
     "is_running",
