@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from core.sdk import hookimpl
+from core.sdk import defer, hookimpl
+
+PLUGIN = "status_system"
+RECOMPUTE = "recompute"  # deferred work: re-decide the clients whose facts changed, by id
 
 
 def _recompute(ctx, client_id):
-    from plugins.status_system.standing import recompute
-
-    recompute(ctx, [client_id])
+    # After the event's unit of work commits, not inside it: an approval does not wait for the
+    # re-evaluation, and twenty events for one client before it runs are one re-evaluation.
+    defer(ctx, PLUGIN, RECOMPUTE, client_id)
 
 
 @hookimpl
@@ -40,6 +43,13 @@ def crm_job_handlers():
 
 
 @hookimpl
+def crm_deferred_handlers():
+    from plugins.status_system.standing import recompute_clients
+
+    return {RECOMPUTE: recompute_clients}
+
+
+@hookimpl
 def crm_installed(ctx):
     """The nightly re-evaluation is scheduled (again, after a reinstall)."""
     from core.sdk import ensure_schedule
@@ -48,7 +58,7 @@ def crm_installed(ctx):
     ensure_schedule(ctx, "status_system", JOB, cron=CRON)
 
 
-# --- events that change a client's facts: re-decide that client at once ------------------------------
+# --- events that change a client's facts: re-decide that client once the event has committed ---------
 
 
 @hookimpl

@@ -12,9 +12,8 @@ from sqlalchemy import func, select
 
 from core.sdk import ClientMetric, Ctx, available_metrics, settings_of
 from plugins.status_system.criteria import needs, set_values_of
+from plugins.status_system.hooks import PLUGIN
 from plugins.status_system.models import Status
-
-PLUGIN = "status_system"
 
 
 @dataclass(frozen=True)

@@ -248,6 +248,11 @@ def recompute(
     return len(changed)
 
 
+def recompute_clients(ctx: Ctx, keys: list[str]) -> None:
+    """Deferred work (``hooks.RECOMPUTE``): re-decide the clients whose facts an event changed."""
+    recompute(ctx, [int(key) for key in keys])
+
+
 def _needs_clients(ctx: Ctx, found: Assessment) -> bool:
     ladder = found.ladder
     grouped = any(rung.group_id is not None for rung in ladder.rungs)

@@ -140,7 +140,13 @@ def test_concurrent_events_for_one_client_and_two_batches_write_each_change_once
     assert outcomes == ["approved"] * 4 + ["recomputed"] * 2 + ["succeeded"] * 2
 
     changes = _changes(broker)
-    assert changes[client["id"]] == [("Base", "Silver", "rule"), ("Silver", "Gold", "rule")]
+    # Each approval defers the client's re-evaluation to after its commit, so one re-evaluation may
+    # see one approval or several: the client climbs through Silver or straight to Gold, and each
+    # real change is written once.
+    assert changes[client["id"]] in (
+        [("Base", "Silver", "rule"), ("Silver", "Gold", "rule")],
+        [("Base", "Gold", "rule")],
+    )
     assert {c["id"]: changes.get(c["id"]) for c in quiet} == {
         c["id"]: [("Base", "Silver", "rule")] for c in quiet
     }
