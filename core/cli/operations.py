@@ -266,6 +266,37 @@ def jobs_list() -> None:
     console.print(schedules)
 
 
+@jobs_app.command("deferred")
+def jobs_deferred() -> None:
+    """Deferred work waiting to be done, by tenant and module: what keeps failing, and why."""
+    rt = runtime()
+
+    from rich.table import Table
+    from sqlalchemy import select
+
+    from core.scheduler.deferred import backlog
+    from core.tenancy.models import Tenant as TenantRow
+
+    with reported(), rt.db.session(all_tenants=True) as session:
+        slugs = dict(session.execute(select(TenantRow.id, TenantRow.slug)).all())
+        waiting = backlog(session)
+    if not waiting:
+        console.print("No deferred work waiting.")
+        return
+    table = Table("tenant", "module", "task", "waiting", "failing", "oldest (UTC)", "last error")
+    for group in waiting:
+        table.add_row(
+            slugs.get(group.tenant_id, "?"),
+            group.plugin,
+            group.task,
+            str(group.waiting),
+            str(group.failing),
+            f"{group.oldest:%Y-%m-%d %H:%M:%S}",
+            (group.last_error or "")[:80],
+        )
+    console.print(table)
+
+
 class BarProgress:
     """Shows a job's progress as a rich bar."""
 

@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -78,6 +79,45 @@ def defer(ctx: Ctx, plugin: str, task: str, key: str | int) -> None:
 def pending_count(session: Session) -> int:
     """How much deferred work of the session's tenant is waiting or under way."""
     return int(session.scalar(select(func.count()).select_from(DeferredWork)) or 0)
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """Deferred work of one tenant's module and task, as operators see it."""
+
+    tenant_id: int
+    plugin: str
+    task: str
+    waiting: int  # keys waiting or under way
+    failing: int  # of which the last try failed
+    oldest: datetime  # when the longest-waiting key was deferred
+    last_error: str | None  # the latest failure's error
+
+
+def backlog(session: Session) -> list[Backlog]:
+    """The deferred work waiting in the session's tenants, by tenant, module and task (``crm jobs
+    deferred``): a module whose work keeps failing shows here, with its error."""
+    groups = session.execute(
+        select(
+            DeferredWork.tenant_id,
+            DeferredWork.plugin,
+            DeferredWork.task,
+            func.count(),
+            func.count().filter(DeferredWork.error != ""),
+            func.min(DeferredWork.created_at),
+            func.max(DeferredWork.id).filter(DeferredWork.error != ""),
+        )
+        .group_by(DeferredWork.tenant_id, DeferredWork.plugin, DeferredWork.task)
+        .order_by(DeferredWork.tenant_id, DeferredWork.plugin, DeferredWork.task)
+    ).all()
+    failed = [row[-1] for row in groups if row[-1] is not None]
+    errors = dict(
+        session.execute(select(DeferredWork.id, DeferredWork.error).where(DeferredWork.id.in_(failed))).all()
+    )
+    return [
+        Backlog(tenant_id, plugin, task, waiting, failing, oldest, errors.get(latest))
+        for tenant_id, plugin, task, waiting, failing, oldest, latest in groups
+    ]
 
 
 # --- writing the noted work with the unit of work ----------------------------------------------------

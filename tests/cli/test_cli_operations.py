@@ -66,6 +66,29 @@ def test_jobs_run_and_list(pk, cli):
     assert off.exit_code == 1 and "no tenant" in off.output
 
 
+def test_jobs_deferred_shows_work_that_keeps_failing_with_its_error(pk, cli):
+    from core.scheduler.deferred import defer
+    from core.scheduler.models import DeferredWork
+
+    acme = pk.tenant("acme")
+    acme.install("fixture_ticker")
+    assert "No deferred work waiting" in cli("jobs", "deferred").output
+    expect(
+        acme.admin.put("/api/v1/marketplace/fixture_ticker/settings", json={"values": {"fail_events": True}}),
+        200,
+    )
+    with acme.ctx() as ctx:  # its handler fails at once, as the commit returns: both keys wait
+        defer(ctx, "fixture_ticker", "later", "1")
+        defer(ctx, "fixture_ticker", "later", "2")
+    with acme.ctx() as ctx:  # and a key not tried yet
+        ctx.session.add(DeferredWork(tenant_id=acme.id, plugin="fixture_ticker", task="later", key="3"))
+    listed = cli("jobs", "deferred")
+    assert listed.exit_code == 0, listed.output
+    [row] = [line for line in listed.output.splitlines() if "fixture_ticker" in line]
+    assert [cell.strip() for cell in row.split("│")[1:6]] == ["acme", "fixture_ticker", "later", "3", "2"]
+    assert "misconfigured" in row
+
+
 def test_events_failures_and_replay(pk, cli):
     acme = pk.tenant("acme")
     acme.install("fixture_ticker")
