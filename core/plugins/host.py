@@ -266,13 +266,9 @@ class PluginHost:
                 f"undeclared {extra})"
             )
         plugin.job_handlers = dict(handlers)
-        deferred = self._registration(plugin.module, "crm_deferred_handlers") or {}
-        if not isinstance(deferred, dict) or not all(
-            isinstance(task, str) and 0 < len(task) <= 100 and callable(handler)
-            for task, handler in deferred.items()
-        ):
-            raise PluginRejected("crm_deferred_handlers must return {task name (1-100 characters): handler}")
-        plugin.deferred_handlers = dict(deferred)
+        plugin.deferred_handlers = check_deferred_handlers(
+            self._registration(plugin.module, "crm_deferred_handlers") or {}
+        )
         migrations = self._registration(plugin.module, "crm_migrations")
         if migrations is not None:
             plugin.migrations = Path(migrations)
@@ -494,6 +490,16 @@ def check_slot(piece: Any, registry: PermissionRegistry, templates: Path | None)
 
 
 METRIC_NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]{0,62}$")
+
+
+def check_deferred_handlers(handlers: Any) -> dict[str, Callable[..., None]]:
+    """A plugin's deferred-work handlers (``crm_deferred_handlers``): a mistake stops the load."""
+    if not isinstance(handlers, dict) or not all(
+        isinstance(task, str) and 0 < len(task) <= 100 and callable(handler)
+        for task, handler in handlers.items()
+    ):
+        raise PluginRejected("crm_deferred_handlers must return {task name (1-100 characters): handler}")
+    return dict(handlers)
 
 
 def check_metrics(metrics: Any, plugin: str) -> list[contract.ClientMetric]:

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 
 from core.config import Settings
 from core.db.base import utcnow
+from core.plugins.host import PluginRejected, check_deferred_handlers
 from core.scheduler import deferred
 from core.scheduler.deferred import DeferredWorker, defer, drain
 from core.scheduler.models import DeferredWork
@@ -79,6 +80,17 @@ def test_work_is_written_with_the_unit_of_work_and_done_once_per_key_after_it_co
         assert _notes(acme) == []
     assert sorted(_notes(acme)) == ["later 7", "later 8"]
     assert _waiting(acme) == []
+
+
+@pytest.mark.parametrize(
+    "handlers",
+    [[("later", print)], {"later": "not callable"}, {"": print}, {"x" * 101: print}, {7: print}],
+    ids=["not a mapping", "not callable", "empty task", "task too long", "task not a name"],
+)
+def test_a_plugins_deferred_handlers_are_checked_when_it_loads(handlers):
+    with pytest.raises(PluginRejected, match="crm_deferred_handlers must return"):
+        check_deferred_handlers(handlers)
+    assert check_deferred_handlers({"later": print}) == {"later": print}
 
 
 def test_work_deferred_by_a_unit_of_work_that_rolls_back_is_never_done(acme):
