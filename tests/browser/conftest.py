@@ -140,6 +140,9 @@ def pk_page(browser: Browser, plugin_server: LiveServer, pk: Any) -> Iterator[Pa
 
 def check_accessibility(page: Page) -> None:
     """axe-core on the page as it is now: no serious or critical violation."""
+    # After a click on a link the new document may still be loading (its head not there yet, where
+    # the script goes): check the page the user ends up on.
+    page.wait_for_load_state("load")
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(AXE))
     # Colours are checked at rest: a button still fading after a click (a CSS transition) would be
