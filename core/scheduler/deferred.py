@@ -42,6 +42,7 @@ from core.context import Ctx, bind
 from core.db.base import utcnow
 from core.db.isolation import Isolation
 from core.db.session import CrmSession
+from core.plugins.dispatch import acting_as
 from core.scheduler.models import DeferredWork
 
 if TYPE_CHECKING:
@@ -298,10 +299,9 @@ def _run(
     session: CrmSession, runtime: Runtime, plugin: str, task: str, handler: Any, keys: list[str]
 ) -> BaseException | None:
     ctx = bind(session, None, runtime, f"deferred {plugin}.{task}")
-    session.info["actor_label"] = f"plugin:{plugin}"
     try:
-        with Isolation(session):
-            handler(ctx, keys)
+        with Isolation(session), acting_as(ctx, plugin) as plugin_ctx:
+            handler(plugin_ctx, keys)
     except Exception as error:
         log.exception(
             "deferred %s.%s failed for %d key(s); they will be tried again", plugin, task, len(keys)
