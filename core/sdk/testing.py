@@ -19,6 +19,7 @@ from core.scheduler.models import JobRun, JobSchedule, RunStatus, RunTrigger
 from core.scheduler.worker import Worker
 from core.testing import PASSWORD, SIGN_UP_PASSWORD, ApiSession, CrmKit, TenantHandle, expect, wipe
 from core.testing.pages import PageSession
+from core.testing.processes import processes
 from core.testing.smtp import Inbox, free_port, mailing, start_inbox
 from core.web.contributions import render_slot
 
@@ -46,6 +47,7 @@ __all__ = [
     "expect",
     "free_port",
     "mailing",
+    "processes",
     "prop",
     "render_slot",
     "start_inbox",

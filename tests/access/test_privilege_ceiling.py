@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import multiprocessing
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
@@ -27,6 +26,7 @@ from core.access.models import ApiKey, AuthToken, DataScope, PrincipalKind, Role
 from core.access.schemas import UserUpdate
 from core.config import Settings
 from core.testing import PASSWORD, ApiSession, CrmKit, TenantHandle, expect
+from core.testing.processes import processes
 
 if TYPE_CHECKING:
     from httpx2 import Response
@@ -409,9 +409,9 @@ def test_a_role_granted_concurrently_is_seen_by_the_ceiling(crm: CrmKit, crm_dat
     target_role = acme.role(["clients.read"], DataScope.OWN)
     target = _signed_in(acme, [target_role], "target")
     before = _target_hash(acme, target.user_id)
-    spawn = multiprocessing.get_context("spawn")
-    granted = spawn.Event()
-    granting = spawn.Process(
+    context = processes()
+    granted = context.Event()
+    granting = context.Process(
         target=_grant_roles_slowly,
         args=(crm_database_url, acme.id, target.user_id, [target_role, _admin_role(acme)], granted),
     )

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-import multiprocessing
 from dataclasses import replace
 
 from core.config import Settings
 from core.testing import expect
+from core.testing.processes import processes
 
 
 def _tree(acme):
@@ -162,11 +162,11 @@ def _race(url: str, tenant_id: int, client_id: int, referrer_id: int, barrier) -
 def test_concurrent_reparenting_cannot_close_a_cycle(crm, crm_database_url):
     """A→B and B→A submitted at once from two processes: one wins, the other sees the cycle."""
     acme = crm.tenant("acme")
-    spawn = multiprocessing.get_context("spawn")
+    context = processes()
     for _ in range(3):
         a, b = acme.client(), acme.client()
-        barrier = spawn.Manager().Barrier(2)
-        with spawn.Pool(2) as pool:
+        barrier = context.Manager().Barrier(2)
+        with context.Pool(2) as pool:
             results = pool.starmap(
                 _race,
                 [

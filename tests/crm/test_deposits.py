@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 from dataclasses import replace
 
 from sqlalchemy import select
@@ -10,6 +9,7 @@ from sqlalchemy import select
 from core.audit.models import OperationLog
 from core.config import Settings
 from core.testing import expect
+from core.testing.processes import processes
 
 
 def _manual(session, client_id: int, amount="100.00", currency="USD", **extra):
@@ -181,10 +181,10 @@ def test_racing_decisions_from_several_processes_leave_exactly_one(crm, crm_data
     acme = crm.tenant("acme")
     client = acme.client()
     deposit = expect(_manual(acme.admin, client["id"]), 201)
-    spawn = multiprocessing.get_context("spawn")
+    context = processes()
     votes = [True, False, True, False, True, False]
-    barrier = spawn.Manager().Barrier(len(votes))
-    with spawn.Pool(len(votes)) as pool:
+    barrier = context.Manager().Barrier(len(votes))
+    with context.Pool(len(votes)) as pool:
         results = pool.starmap(
             _decide, [(crm_database_url, acme.id, deposit["id"], v, barrier) for v in votes]
         )

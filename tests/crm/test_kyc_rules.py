@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -12,6 +11,7 @@ from core.config import Settings
 from core.crm.kyc import kyc_status_of
 from core.crm.models import KycDocument, KycDocumentStatus, KycStatus
 from core.testing import expect
+from core.testing.processes import processes
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -219,9 +219,9 @@ def test_documents_verified_at_the_same_time_leave_the_client_verified(crm, crm_
     for client in clients:
         documents.append(expect(_upload(acme.admin, client["id"], "id_card"), 201)["id"])
         documents.append(expect(_upload(acme.admin, client["id"], "proof_of_address"), 201)["id"])
-    spawn = multiprocessing.get_context("spawn")
-    barrier = spawn.Manager().Barrier(len(documents))
-    with spawn.Pool(len(documents)) as pool:
+    context = processes()
+    barrier = context.Manager().Barrier(len(documents))
+    with context.Pool(len(documents)) as pool:
         results = pool.starmap(_review, [(crm_database_url, acme.id, d, barrier) for d in documents])
     assert results == ["verified"] * len(documents)
     for client in clients:

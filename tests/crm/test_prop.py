@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import multiprocessing
 from dataclasses import replace
 
 from core.config import Settings
 from core.testing import expect
+from core.testing.processes import processes
 
 
 def _challenge(acme, fee="99.90", currency="USD", **extra):
@@ -199,9 +199,9 @@ def test_racing_retries_with_one_key_place_one_order(crm, crm_database_url):
     acme = crm.tenant("acme")
     challenge = _challenge(acme)
     client = acme.client()
-    spawn = multiprocessing.get_context("spawn")
-    barrier = spawn.Manager().Barrier(4)
-    with spawn.Pool(4) as pool:
+    context = processes()
+    barrier = context.Manager().Barrier(4)
+    with context.Pool(4) as pool:
         ids = pool.starmap(_place, [(crm_database_url, acme.id, client["id"], challenge["id"], barrier)] * 4)
     assert len(set(ids)) == 1
     assert crm.count("prop_orders", acme.id) == 1
@@ -236,10 +236,10 @@ def test_paid_and_cancelled_racing_leave_exactly_one_outcome(crm, crm_database_u
         ),
         201,
     )
-    spawn = multiprocessing.get_context("spawn")
+    context = processes()
     targets = ["paid", "cancelled", "paid", "cancelled"]
-    barrier = spawn.Manager().Barrier(len(targets))
-    with spawn.Pool(len(targets)) as pool:
+    barrier = context.Manager().Barrier(len(targets))
+    with context.Pool(len(targets)) as pool:
         results = pool.starmap(_move, [(crm_database_url, acme.id, order["id"], t, barrier) for t in targets])
     final = expect(acme.admin.get(f"/api/v1/prop/orders/{order['id']}"), 200)["status"]
     assert results.count(final) == 2 and results.count("conflict") == 2

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import io
-import multiprocessing
 import threading
 import time
 from dataclasses import replace
@@ -13,6 +12,7 @@ from sqlalchemy import select
 
 from core.config import Settings
 from core.testing import expect
+from core.testing.processes import processes
 
 
 def _open(session, client_id: int, login: str = "100200", platform: str = "mt5", **extra):
@@ -188,10 +188,10 @@ def _open_in_process(url: str, tenant_id: int, client_id: int, barrier) -> str:
 def test_racing_processes_open_a_login_once(crm, crm_database_url):
     acme = crm.tenant("acme")
     client = acme.client()
-    spawn = multiprocessing.get_context("spawn")
+    context = processes()
     racers = 5
-    barrier = spawn.Manager().Barrier(racers)
-    with spawn.Pool(racers) as pool:
+    barrier = context.Manager().Barrier(racers)
+    with context.Pool(racers) as pool:
         results = pool.starmap(
             _open_in_process, [(crm_database_url, acme.id, client["id"], barrier)] * racers
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 from dataclasses import replace
 from datetime import timedelta
 from email import message_from_bytes, policy
@@ -18,6 +17,7 @@ from core.notify import delivery
 from core.notify.service import queue_platform_email
 from core.runtime import Runtime
 from core.testing import expect
+from core.testing.processes import processes
 from core.testing.smtp import Inbox, free_port, mailing, start_inbox
 
 PLATFORM_RESET = "/api/v1/platform/auth/password-reset"
@@ -196,9 +196,9 @@ def test_several_senders_at_once_deliver_each_message_once(crm, crm_database_url
             queue_platform_email(ctx, f"operator{n}@platform.example.com", "Hi", "Hello")
     controller, inbox = _start(smtp_port)
     try:
-        spawn = multiprocessing.get_context("spawn")
-        barrier = spawn.Manager().Barrier(4)
-        with spawn.Pool(4) as pool:
+        context = processes()
+        barrier = context.Manager().Barrier(4)
+        with context.Pool(4) as pool:
             counts = pool.starmap(_drain, [(crm_database_url, smtp_port, barrier)] * 4)
     finally:
         controller.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import time
@@ -17,6 +16,7 @@ from core.db.base import utcnow
 from core.scheduler.models import JobRun, JobSchedule, RunStatus
 from core.scheduler.service import ensure_schedule
 from core.testing import expect
+from core.testing.processes import processes
 
 LEASE = timedelta(seconds=4)
 
@@ -64,9 +64,11 @@ def test_a_killed_worker_leaves_exactly_one_completed_run(pk, crm_database_url, 
     with pk.db.transaction(all_tenants=True) as session:
         session.execute(update(JobSchedule).where(JobSchedule.id == schedule_id).values(next_run_at=due))
 
-    spawn = multiprocessing.get_context("spawn")
+    context = processes()
     deadline = time.monotonic() + 60
-    workers = [spawn.Process(target=_work, args=(crm_database_url, schedule_id, deadline)) for _ in range(3)]
+    workers = [
+        context.Process(target=_work, args=(crm_database_url, schedule_id, deadline)) for _ in range(3)
+    ]
     for process in workers:
         process.start()
     while not marker.exists() and time.monotonic() < deadline:

@@ -3,11 +3,10 @@ at the same moment. Limits hold on PostgreSQL (row locks) and SQLite (serialized
 
 from __future__ import annotations
 
-import multiprocessing
 from dataclasses import replace
 from typing import Any
 
-from core.sdk.testing import Settings, expect
+from core.sdk.testing import Settings, expect, processes
 from plugins.coupons.tests.support import API
 
 
@@ -54,9 +53,9 @@ def _checkout(
 
 
 def _race(url: str, tenant_id: int, per_process: list[list[tuple[int, int, dict[str, Any]]]]) -> list[str]:
-    spawn = multiprocessing.get_context("spawn")
-    barrier = spawn.Manager().Barrier(len(per_process))
-    with spawn.Pool(len(per_process)) as pool:
+    context = processes()
+    barrier = context.Manager().Barrier(len(per_process))
+    with context.Pool(len(per_process)) as pool:
         results = pool.starmap(_checkout, [(url, tenant_id, attempts, barrier) for attempts in per_process])
     return [outcome for outcomes in results for outcome in outcomes]
 
@@ -115,11 +114,11 @@ def test_a_failed_payment_releases_its_use_for_the_next_checkout(shop, crm_datab
     client, _portal = shop.client()
     challenge = shop.challenge()
     coupon = shop.given([client["id"]], uses_per_client=1)
-    spawn = multiprocessing.get_context("spawn")
+    context = processes()
     args = (crm_database_url, shop.tenant.id, client["id"], challenge["id"], coupon["id"])
     for outcome in ("failed", "paid"):
-        barrier = spawn.Manager().Barrier(4)
-        with spawn.Pool(4) as pool:
+        barrier = context.Manager().Barrier(4)
+        with context.Pool(4) as pool:
             placed = [o for o in pool.starmap(_reserve, [(*args, barrier)] * 4) if o is not None]
         assert len(placed) == 1  # each round, one checkout holds the single use
         shop.settle(placed[0], outcome)

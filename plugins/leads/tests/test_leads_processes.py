@@ -4,14 +4,13 @@ make no duplicate leads."""
 
 from __future__ import annotations
 
-import multiprocessing
 from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
 
 from core.sdk import ClientType, Conflict, DomainError, InvalidInput
-from core.sdk.testing import Runtime, Settings, bind, expect
+from core.sdk.testing import Runtime, Settings, bind, expect, processes
 from plugins.leads.models import Lead
 from plugins.leads.tests.support import API
 
@@ -59,8 +58,8 @@ def _import(url: str, tenant_id: int, text: str, barrier: Any) -> int:
 
 
 def _run(tasks: list[tuple[Any, tuple[Any, ...]]]) -> list[Any]:
-    spawn = multiprocessing.get_context("spawn")
-    with spawn.Manager() as manager, spawn.Pool(len(tasks)) as pool:
+    context = processes()
+    with context.Manager() as manager, context.Pool(len(tasks)) as pool:
         barrier = manager.Barrier(len(tasks))
         running = [pool.apply_async(task, (*args, barrier)) for task, args in tasks]
         return [r.get(timeout=TIMEOUT) for r in running]

@@ -5,7 +5,6 @@ change, and lose none."""
 
 from __future__ import annotations
 
-import multiprocessing
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -14,12 +13,12 @@ from typing import Any
 from sqlalchemy import select
 
 from core.sdk import Deposit, DepositKind, DepositStatus, tenant_sql, utcnow
-from core.sdk.testing import Runtime, Settings, Worker, bind
+from core.sdk.testing import Runtime, Settings, Worker, bind, processes
 from plugins.status_system.models import HistoryEntry
 from plugins.status_system.tests.support import Broker
 
 JOB = "status_system.evaluation"
-TIMEOUT = 300  # seconds for every process to finish: spawned interpreters start slowly on a busy machine
+TIMEOUT = 300  # seconds for every process to finish on a busy machine
 
 
 def _runtime(url: str) -> Runtime:
@@ -129,11 +128,11 @@ def test_concurrent_events_for_one_client_and_two_batches_write_each_change_once
     _quiet_deposits(broker, quiet, "1500")
 
     url, tenant_id = crm_database_url, broker.tenant.id
-    spawn = multiprocessing.get_context("spawn")
+    context = processes()
     tasks: list[tuple[Any, tuple[Any, ...]]] = [(_approve, (url, tenant_id, d)) for d in pending]
     tasks += [(_recompute, (url, tenant_id, client["id"]))] * 2
     tasks += [(_batch, (url, broker.tenant.slug))] * 2
-    with spawn.Manager() as manager, spawn.Pool(len(tasks)) as pool:
+    with context.Manager() as manager, context.Pool(len(tasks)) as pool:
         barrier = manager.Barrier(len(tasks))
         running = [pool.apply_async(task, (*args, barrier)) for task, args in tasks]
         outcomes = [r.get(timeout=TIMEOUT) for r in running]

@@ -4,7 +4,6 @@ exactly once."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 import time
@@ -16,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from core.sdk import Client, Tier, utcnow
-from core.sdk.testing import JobRun, OperationLog, RunStatus, Settings, Worker, expect
+from core.sdk.testing import JobRun, OperationLog, RunStatus, Settings, Worker, expect, processes
 from plugins.tier_upgrade.models import Settlement, SettlementState, UpgradeRecord
 from plugins.tier_upgrade.tests.support import API, Broker, bulk_tree
 
@@ -43,11 +42,11 @@ def test_two_workers_settle_each_sunday_once(broker, crm_database_url):
         broker.deposit(broker.client(ib), "300")
     rule = broker.rule(method="auto")
     first_sunday = datetime.fromisoformat(rule["next_settlement_at"])
-    spawn = multiprocessing.get_context("spawn")
+    context = processes()
     for sunday in (first_sunday, first_sunday + timedelta(days=7)):
-        barrier = spawn.Manager().Barrier(2)
+        barrier = context.Manager().Barrier(2)
         now = (sunday + timedelta(minutes=5)).isoformat()
-        with spawn.Pool(2) as pool:
+        with context.Pool(2) as pool:
             outcomes = [o for w in pool.starmap(_work, [(crm_database_url, now, barrier)] * 2) for o in w]
         assert outcomes == ["succeeded"]  # one run between the two workers, over all their passes
     runs = expect(broker.admin.get("/api/v1/jobs/runs", params={"plugin": "tier_upgrade"}), 200)["items"]
@@ -115,7 +114,7 @@ def test_a_long_settlement_blocks_no_other_tenant_and_its_rule_cannot_change_mea
     rule = broker.rule(method="auto")
     globex = broker.crm.tenant("globex")
     url = f"{API}/rules/{rule['id']}"
-    spawn = multiprocessing.get_context("spawn")
+    context = processes()
 
     def timed(request: Any, *args: Any, **kwargs: Any) -> tuple[Any, float, int | None]:
         """A request, how long it took, and how many records the settlement had written then."""
@@ -124,7 +123,7 @@ def test_a_long_settlement_blocks_no_other_tenant_and_its_rule_cannot_change_mea
         response = request(*args, **kwargs)
         return response, time.perf_counter() - began, written
 
-    with spawn.Pool(1) as pool:
+    with context.Pool(1) as pool:
         at = (datetime.now(UTC) - timedelta(minutes=1)).isoformat()
         settling = pool.apply_async(_settle, (crm_database_url, broker.tenant.slug, rule["id"], at))
         _wait_for(lambda: _records_written(broker) == 0)  # started: reading and computing
@@ -227,7 +226,7 @@ def test_a_settlement_killed_between_two_batches_is_resumed_exactly_once(broker,
         firsts[each.tenant.slug] = ids[0]
     rule = broker.rule(method="auto")
     marker = tmp_path / "frozen"
-    victim = multiprocessing.get_context("spawn").Process(
+    victim = processes().Process(
         target=_settle_and_freeze,
         args=(crm_database_url, broker.tenant.slug, rule["id"], at.isoformat(), marker),
     )
