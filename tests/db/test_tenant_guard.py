@@ -223,7 +223,7 @@ def test_a_tenant_session_never_writes_or_sees_platform_rows(two_tenants):
 
 
 def test_insert_rows_writes_many_rows_exactly_and_only_into_the_sessions_tenant(two_tenants):
-    """``insert_rows`` (an array per column on PostgreSQL, executemany on SQLite): money, enums,
+    """``insert_rows`` (COPY on PostgreSQL, executemany on SQLite): money, enums,
     times and NULLs arrive as given, and a row naming another tenant lands in the session's."""
     from decimal import Decimal
 
@@ -265,3 +265,39 @@ def test_insert_rows_writes_many_rows_exactly_and_only_into_the_sessions_tenant(
     assert crm.count("deposits", globex.id) == 0
     with pytest.raises(TenantScopeError), crm.db.session() as session:
         insert_rows(session, Deposit, rows)
+
+
+AWKWARD_TEXTS = ["tab\there", "two\nlines\r\n", "back\\slash \\N \\.", "", "ünïcödé ✓ 日本", "'quoted' \"x\""]
+
+
+def test_insert_rows_keeps_any_text_and_json_exactly(two_tenants):
+    """What COPY's text format escapes (tabs, line breaks, backslashes, its NULL marker ``\\N``)
+    arrives as written, and a JSON column gets the document (nested values and nulls in it) or none."""
+    from core.audit.models import OperationLog
+    from core.db.bulk import insert_rows
+
+    crm, acme, _globex = two_tenants
+    documents = [{"text": t, "nested": [1, {"deep": t}], "none": None} for t in AWKWARD_TEXTS]
+    rows = [
+        {
+            "actor_kind": "system",
+            "actor_label": label,
+            "operation": "bulk test",
+            "entity": "things",
+            "entity_id": str(i),
+            "action": "create",
+            "before": None,
+            "after": document,
+        }
+        for i, (label, document) in enumerate(zip(AWKWARD_TEXTS, documents, strict=True))
+    ]
+    with crm.db.transaction(tenant_id=acme.id) as session:
+        assert insert_rows(session, OperationLog, rows) == len(rows)
+    with crm.db.transaction(tenant_id=acme.id) as session:
+        found = session.scalars(
+            select(OperationLog).where(OperationLog.operation == "bulk test").order_by(OperationLog.id)
+        ).all()
+        assert [entry.actor_label for entry in found] == AWKWARD_TEXTS
+        assert [entry.after for entry in found] == documents
+        assert [entry.before for entry in found] == [None] * len(rows)
+        assert all(entry.at is not None for entry in found)  # left out: the model's default
