@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 import pycountry
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, and_, func, select
 from sqlalchemy.orm import aliased
 
 from core.context import Ctx
@@ -60,13 +60,23 @@ def counted_deposit(currency: Any = None, since: Any = None, until: Any = None) 
     The bounds are values or SQL expressions (a plugin measuring in one statement passes bound
     parameters), so every reader of these metrics counts the same deposits."""
     condition = Deposit.status == DepositStatus.APPROVED
+    narrower = counted_among_approved(currency, since, until)
+    return condition if narrower is None else condition & narrower
+
+
+def counted_among_approved(currency: Any = None, since: Any = None, until: Any = None) -> Any:
+    """``counted_deposit`` without its first part, for a statement whose rows are the approved
+    deposits already (``WHERE counted_deposit()``) and that aggregates several metrics at once:
+    each aggregate then tests only what sets its deposits apart. None when nothing does (every
+    approved deposit counts)."""
+    parts = []
     if currency is not None:
-        condition = condition & (Deposit.currency == currency)
+        parts.append(Deposit.currency == currency)
     if since is not None:
-        condition = condition & (Deposit.decided_at >= since)
+        parts.append(Deposit.decided_at >= since)
     if until is not None:
-        condition = condition & (Deposit.decided_at <= until)
-    return condition
+        parts.append(Deposit.decided_at <= until)
+    return and_(*parts) if parts else None
 
 
 def _approved_deposits(query: MetricQuery, currency: str | None = None) -> Any:

@@ -59,7 +59,7 @@ from core.crm.data_permissions import (
     visible_client_ids,
 )
 from core.crm.emails import check_email
-from core.crm.metrics import CORE_METRICS, available_metrics, counted_deposit
+from core.crm.metrics import CORE_METRICS, available_metrics, counted_among_approved, counted_deposit
 from core.crm.models import (
     Client,
     ClientGroup,
@@ -87,7 +87,7 @@ from core.db.columns import read_columns, read_columns_together
 from core.db.lookup import ensure_unique, fetch
 from core.db.paging import PageRequest, PageResult, count, paginate, paginate_rows
 from core.db.session import serialize_on, tenant_insert, tenant_sql
-from core.db.types import Money, UTCDateTime, enum_type, money_sum, money_units
+from core.db.types import Money, UTCDateTime, enum_type, epoch_seconds, money_sum, money_units
 from core.errors import Conflict, DomainError, FieldError, InvalidInput, NotFound, PermissionDenied
 from core.marketplace.settings import settings_of
 from core.notify.service import create_popup, create_popups, popup_each, queue_email
@@ -149,6 +149,7 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "CORE_METRICS",
     "available_metrics",
     "counted_deposit",
+    "counted_among_approved",
     # module events and client segments (contract 1.5)
     "announce",
     "listening",
@@ -191,6 +192,7 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "UTCDateTime",
     "enum_type",
     "money_sum",
+    "epoch_seconds",
     "money_units",
     "utcnow",
     "serialize_on",

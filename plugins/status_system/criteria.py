@@ -47,11 +47,11 @@ from core.sdk import (
     ClientMetric,
     Ctx,
     Deposit,
-    DepositStatus,
     InvalidInput,
     MetricQuery,
     UTCDateTime,
     company_currencies,
+    counted_among_approved,
     counted_deposit,
     money_sum,
     money_units,
@@ -206,25 +206,27 @@ def _since(need: Need) -> str:
 
 
 def _approved_in(need: Need) -> Any:
-    """The condition a deposit meets to count for ``need`` (core's own, ``counted_deposit``); a
-    window's bounds are parameters (``now`` and ``since_<days>``), so one statement serves every
-    moment."""
+    """What sets ``need``'s deposits apart among the approved ones the statement aggregates (core's
+    own condition, ``counted_among_approved``; None: all of them); a window's bounds are
+    parameters (``now`` and ``since_<days>``), so one statement serves every moment."""
     currency = need.currency if need.metric == "deposits_sum" else None
     if need.window_days is None:
-        return counted_deposit(currency)
+        return counted_among_approved(currency)
     since, now = bindparam(_since(need), type_=UTCDateTime()), bindparam("now", type_=UTCDateTime())
-    return counted_deposit(currency, since, now)
+    return counted_among_approved(currency, since, now)
 
 
 def _deposit_column(need: Need, exact: bool, postgresql: bool) -> Any:
-    """One aggregate. ``exact``: a sum as money (None when the client has none); otherwise integer
-    units clamped at CEILING, computed by PostgreSQL without a decimal in Python."""
+    """One aggregate over the approved deposits. ``exact``: a sum as money (None when the client
+    has none); otherwise integer units clamped at CEILING, computed by PostgreSQL without a
+    decimal in Python."""
     condition = _approved_in(need)
     if need.metric == "deposits_count":
-        return func.count() if need.window_days is None else func.sum(case((condition, 1), else_=0))
+        return func.count() if condition is None else func.sum(case((condition, 1), else_=0))
+    amount = Deposit.amount if condition is None else case((condition, Deposit.amount))
     if exact or not postgresql:
-        return money_units(money_sum(case((condition, Deposit.amount))))
-    total = func.coalesce(func.sum(case((condition, Deposit.amount))), 0) * UNITS
+        return money_units(money_sum(amount))
+    total = func.coalesce(func.sum(amount), 0) * UNITS
     return cast(func.least(total, CEILING), BigInteger)
 
 
@@ -275,7 +277,7 @@ class CoreRead:
         ]
         return (
             select(Deposit.client_id, *aggregates)
-            .where(Deposit.status == DepositStatus.APPROVED)
+            .where(counted_deposit())  # the approved deposits: each aggregate narrows them
             .group_by(Deposit.client_id)
         )
 

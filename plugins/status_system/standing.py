@@ -20,13 +20,10 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
-    Float,
     and_,
     bindparam,
     case,
-    cast,
     column,
-    extract,
     func,
     null,
     select,
@@ -43,6 +40,7 @@ from core.sdk import (
     UTCDateTime,
     announce,
     create_popups,
+    epoch_seconds,
     fetch,
     get_client,
     insert_rows,
@@ -79,11 +77,6 @@ def actor_of(ctx: Ctx) -> str:
     return str(ctx.session.info.get("actor_label") or "system")
 
 
-def _epoch(column: Any) -> Any:
-    """A timestamp as epoch seconds (a float; NULL stays NULL), computed by the database."""
-    return cast(extract("epoch", column), Float)
-
-
 def _join_standings(stmt: Any, among: Any) -> Any:
     # Joined on the ids asked about too, so that the standings are found by their index.
     return stmt.outerjoin(Standing, and_(Standing.client_id == Client.id, among(Standing.client_id)))
@@ -94,11 +87,11 @@ def _join_standings(stmt: Any, among: Any) -> Any:
 STANDING_COLUMNS = (
     Standing.client_id,
     Standing.status_id,
-    _epoch(Standing.promoted_at),
+    epoch_seconds(Standing.promoted_at),
     Standing.lock_status_id,
-    _epoch(Standing.lock_expires_at),
+    epoch_seconds(Standing.lock_expires_at),
     Standing.floor_status_id,
-    _epoch(Standing.floor_expires_at),
+    epoch_seconds(Standing.floor_expires_at),
     Standing.warned_at.is_not(None),
 )
 STANDING = Rider("standing", STANDING_COLUMNS, _join_standings)
