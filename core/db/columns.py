@@ -7,16 +7,27 @@ to the session's tenant exactly as the ORM would limit it, on the session's own 
 transaction, takes the driver's rows as they are and turns them into columns; only the columns
 whose type processes results (an enum, money, a UTC time, SQLite's booleans) go through their
 processing, a column at a time. Plugins reach it through ``core.sdk``.
+
+Columns of numbers a batch only computes with can skip Python objects altogether
+(``numbers=`` in :func:`read_columns_together`): on PostgreSQL they travel as a binary ``COPY`` of
+double precision values (NULL as NaN) that numpy reads in place, a million rows in milliseconds
+instead of a second of building tuples and floats.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select
+import numpy as np
+from sqlalchemy import (
+    Boolean,
+    Connection,
+    Engine,
+    Select,
+)
 from sqlalchemy.orm import Session
 
 from core.db.tenant_filter import scoped_select
@@ -36,25 +47,36 @@ def read_columns(
 
 
 def read_columns_together(
-    session: Session, statements: Sequence[tuple[Select[Any], Mapping[str, Any] | None]]
+    session: Session,
+    statements: Sequence[tuple[Select[Any], Mapping[str, Any] | None]],
+    *,
+    numbers: Collection[int] = (),
 ) -> list[list[Sequence[Any]]]:
     """Several statements' columns (``(statement, params)`` each, as :func:`read_columns` reads
     them), all from the session's one snapshot. In a read-only snapshot on PostgreSQL (a long job's
     ``job.read()``) the statements after the first run at the same time, each on a connection of
     its own that imports the session's snapshot: the database works on them while this thread
-    reads the first. Anywhere else they run one after the other."""
+    reads the first. Anywhere else they run one after the other.
+
+    The statements whose positions are in ``numbers`` are read as numpy ``float64`` arrays, one
+    per column, NULL as NaN (:func:`_numbers`): their columns must be numbers or booleans, their
+    integers below 2**53 (ids and counts, not money units), and their parameters plain values."""
     if session.autoflush:
         session.flush()
-    scoped = [(scoped_select(session, statement), statement, params) for statement, params in statements]
+    readers = [_numbers if i in numbers else _columns for i in range(len(statements))]
+    scoped = [
+        (reader, scoped_select(session, statement), statement, params)
+        for reader, (statement, params) in zip(readers, statements, strict=True)
+    ]
     connection = session.connection()
     snapshot = _exported_snapshot(connection) if len(scoped) > 1 else None
     if snapshot is None:
-        return [_columns(connection, *item) for item in scoped]
+        return [reader(connection, *item) for reader, *item in scoped]
     engine = session.get_bind()
     with ThreadPoolExecutor(max_workers=len(scoped) - 1) as pool:
         others = [pool.submit(_columns_in_snapshot, engine, snapshot, *item) for item in scoped[1:]]
-        first = _columns(connection, *scoped[0])
-        return [first, *(other.result() for other in others)]
+        reader, *first = scoped[0]
+        return [reader(connection, *first), *(other.result() for other in others)]
 
 
 def _exported_snapshot(connection: Connection) -> str | None:
@@ -69,9 +91,13 @@ def _exported_snapshot(connection: Connection) -> str | None:
     ).scalar()
 
 
+Reader = Callable[[Connection, Select[Any], Select[Any], Mapping[str, Any] | None], list[Any]]
+
+
 def _columns_in_snapshot(
     engine: Engine,
     snapshot: str,
+    reader: Reader,
     scoped: Select[Any],
     statement: Select[Any],
     params: Mapping[str, Any] | None,
@@ -79,7 +105,7 @@ def _columns_in_snapshot(
     with engine.connect().execution_options(isolation_level="REPEATABLE READ") as connection:
         connection.exec_driver_sql(f"SET TRANSACTION READ ONLY; SET TRANSACTION SNAPSHOT '{snapshot}'")
         try:
-            return _columns(connection, scoped, statement, params)
+            return reader(connection, scoped, statement, params)
         finally:
             connection.rollback()
 
@@ -108,3 +134,61 @@ def _columns(
         if process is not None:
             columns[i] = list(map(process, columns[i]))
     return columns
+
+
+_COPY_SIGNATURE = b"PGCOPY\n\xff\r\n\x00"
+
+
+def _numbers(
+    connection: Connection, scoped: Select[Any], statement: Select[Any], params: Mapping[str, Any] | None
+) -> list[np.ndarray]:
+    """``scoped`` run on ``connection``, each column as a ``float64`` array (NULL as NaN). On
+    PostgreSQL every value is cast to double precision by the server and the rows come as a
+    binary COPY: fixed-width records (a field count, then a length and 8 bytes per field) that
+    numpy reads in place. Elsewhere the rows are read as :func:`_columns` reads them."""
+    if connection.dialect.name != "postgresql":
+        return [np.asarray(c, dtype=np.float64) for c in _columns(connection, scoped, statement, params)]
+    dialect = connection.dialect
+    # Compiled as it is (the tenant's criteria are applied when an ORM statement compiles), then
+    # each column cast to a double around it.
+    compiled = scoped.compile(dialect=dialect)
+    values = compiled.construct_params(dict(params or {}))
+    for name, bind in compiled.binds.items():
+        process = bind.type.bind_processor(dialect)
+        if process is not None and name in values:
+            values[name] = process(values[name])
+    kinds = [c.type for c in statement.selected_columns]
+    names = [f"c{i}" for i in range(len(kinds))]
+    doubles = ", ".join(
+        f"COALESCE(CAST({f'CAST({n} AS INTEGER)' if isinstance(kind, Boolean) else n} AS float8), 'NaN')"
+        for n, kind in zip(names, kinds, strict=True)
+    )
+    query = f"COPY (SELECT {doubles} FROM ({compiled}) AS q ({', '.join(names)})) TO STDOUT (FORMAT binary)"
+    driver = connection.connection.dbapi_connection
+    assert driver is not None
+    data = bytearray()
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(query, values) as copy,
+    ):
+        for block in copy:
+            data += block
+    return _binary_doubles(bytes(data), len(kinds))
+
+
+def _binary_doubles(data: bytes, width: int) -> list[np.ndarray]:
+    """The columns of a binary COPY whose fields are all non-NULL doubles."""
+    if not data.startswith(_COPY_SIGNATURE):
+        raise ValueError("not a binary COPY")
+    start = len(_COPY_SIGNATURE) + 8 + int.from_bytes(data[15:19], "big")  # flags, extension
+    fields: list[tuple[str, str]] = [("count", ">i2")]
+    for i in range(width):
+        fields += [(f"length{i}", ">i4"), (f"value{i}", ">f8")]
+    record = np.dtype(fields)
+    rows = (len(data) - start - 2) // record.itemsize  # the trailer is two bytes
+    table = np.frombuffer(data, dtype=record, count=rows, offset=start)
+    if rows and (
+        np.any(table["count"] != width) or any(np.any(table[f"length{i}"] != 8) for i in range(width))
+    ):
+        raise ValueError("a binary COPY of doubles holds another kind of field")
+    return [table[f"value{i}"].astype(np.float64) for i in range(width)]

@@ -234,8 +234,9 @@ def _deposit_column(need: Need, exact: bool, postgresql: bool) -> Any:
 class Rider:
     """Columns read in the same statement as a few clients' facts, joined to the clients (the
     standings: one round trip for all an event's decision reads), or, for every client, scanned
-    on their own (the first column is then the client id). ``key`` names it in the statement
-    cache."""
+    on their own (the first column is then the client id; all of them numbers or flags, read as
+    float arrays with NaN for NULL: ``read_columns_together(numbers=…)``). ``key`` names it in the
+    statement cache."""
 
     key: str
     columns: tuple[Any, ...]
@@ -391,9 +392,11 @@ def _measure_every_client(
     statements: list[tuple[Select[Any], dict[str, Any] | None]] = [(read.clients(), None)]
     if read.deposits:
         statements.append((read.sums(postgresql, exact), read.params(now)))
-    if rider is not None:
+    numbers: set[int] = set()
+    if rider is not None:  # the rider's columns are numbers (ids, times as epochs, flags): as arrays
+        numbers.add(len(statements))
         statements.append((select(*rider.columns), None))
-    columns, *others = read_columns_together(ctx.session, statements)
+    columns, *others = read_columns_together(ctx.session, statements, numbers=numbers)
     ids = np.sort(np.asarray(columns[0], dtype=np.int64))
     facts = Facts(ids=ids, raw={} if exact else None)
     if read.columns:

@@ -13,9 +13,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 
-from core.crm.models import Client, Deposit, DepositKind, KycStatus
+from core.crm.models import Client, ClientGroup, Deposit, DepositKind, KycStatus
 from core.db.columns import read_columns, read_columns_together
 from core.db.session import CrmSession
 from core.db.tenant_filter import TenantScopeError
@@ -149,3 +149,51 @@ def test_statements_read_together_in_a_writing_session_see_its_pending_changes(c
             session, [(select(Client.name), None), (select(func.count()).select_from(Client), None)]
         )
     assert "Pending" in names[0] and list(count[0]) == [len(ids) + 1]
+
+
+def test_statements_read_as_numbers_are_float_arrays_with_nan_for_null(crm: CrmKit) -> None:
+    """``numbers=``: ids, nullable ids, flags and a parameter's filter, read in a long job's
+    snapshot (a binary COPY on PostgreSQL) as float64 arrays equal to the rows as read otherwise,
+    NULL as NaN, in the snapshot and the tenant; and as empty arrays when no row matches."""
+    import numpy as np
+
+    from core.scheduler.worker import read_only_snapshot
+
+    acme, globex = crm.tenant("acme"), crm.tenant("globex")
+    ids = acme.clients_bulk(4)
+    globex.clients_bulk(2)
+    with acme.ctx() as ctx:
+        group = ClientGroup(name="VIP")
+        ctx.session.add(group)
+        ctx.session.flush()
+        ctx.session.get(Client, ids[1]).group_id = group.id
+        ctx.session.get(Client, ids[2]).suspended = True
+        group_id = group.id
+    columns = (Client.id, Client.group_id, Client.suspended, Client.id * 0.5)
+    wanted = select(*columns).where(Client.id >= bindparam("first")).order_by(Client.id)
+    session = crm.db.session(tenant_id=acme.id)
+    try:
+        with read_only_snapshot(session):
+            plain, numbers, none = read_columns_together(
+                session,
+                [
+                    (wanted, {"first": ids[1]}),
+                    (wanted, {"first": ids[1]}),
+                    (select(Client.id, Client.group_id).where(Client.id < 0), None),
+                ],
+                numbers={1, 2},
+            )
+    finally:
+        session.close()
+    assert [list(c) for c in plain] == [
+        ids[1:],
+        [group_id, None, None],
+        [False, True, False],
+        [i * 0.5 for i in ids[1:]],
+    ]
+    assert all(isinstance(c, np.ndarray) and c.dtype == np.float64 for c in (*numbers, *none))
+    assert numbers[0].tolist() == [float(i) for i in ids[1:]]
+    assert numbers[1][0] == group_id and np.isnan(numbers[1][1:]).all()
+    assert numbers[2].tolist() == [0.0, 1.0, 0.0]
+    assert numbers[3].tolist() == [i * 0.5 for i in ids[1:]]
+    assert [len(c) for c in none] == [0, 0]
