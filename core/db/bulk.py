@@ -37,15 +37,15 @@ def insert_rows(session: Session, model: Any, rows: Sequence[Mapping[str, Any]])
         return 0
     table = model.__table__
     defaults = _defaults(table, rows[0])
-    if defaults:
-        rows = [{**defaults, **row} for row in rows]
-    names = list(rows[0])
+    forced: dict[str, Any] = {}
     if "tenant_id" in table.c:
         tenant_id = session.info.get(tenant_filter.TENANT_ID)
         if tenant_id is None:
             raise tenant_filter.TenantScopeError("insert_rows() into a tenant's table needs a tenant session")
-        names = [name for name in names if name != "tenant_id"] + ["tenant_id"]
-        rows = [{**row, "tenant_id": tenant_id} for row in rows]
+        forced["tenant_id"] = tenant_id
+    if defaults or forced:  # one copy of each row: what it leaves out, then what it may not choose
+        rows = [{**defaults, **row, **forced} for row in rows]
+    names = list(rows[0])
     dialect = session.get_bind().dialect
     if dialect.name != "postgresql":
         session.execute(insert(table), list(rows))

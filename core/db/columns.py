@@ -22,12 +22,7 @@ from operator import itemgetter
 from typing import Any
 
 import numpy as np
-from sqlalchemy import (
-    Boolean,
-    Connection,
-    Engine,
-    Select,
-)
+from sqlalchemy import Boolean, Connection, Engine, Select
 from sqlalchemy.orm import Session
 
 from core.db.tenant_filter import scoped_select
@@ -173,10 +168,10 @@ def _numbers(
     ):
         for block in copy:
             data += block
-    return _binary_doubles(bytes(data), len(kinds))
+    return _binary_doubles(data, len(kinds))
 
 
-def _binary_doubles(data: bytes, width: int) -> list[np.ndarray]:
+def _binary_doubles(data: bytes | bytearray, width: int) -> list[np.ndarray]:
     """The columns of a binary COPY whose fields are all non-NULL doubles."""
     if not data.startswith(_COPY_SIGNATURE):
         raise ValueError("not a binary COPY")
