@@ -81,3 +81,60 @@ def test_staff_create_and_distribute_a_coupon(page: Page, crm):
     check_accessibility(page)
     visit(page, f"{ROOT}/promo-codes")
     assert dana["id"]
+
+
+def test_a_client_ticked_while_a_search_is_on_its_way_stays_ticked(page: Page, crm):
+    """The picker's search answers with the ticks sent with it; a tick made while the answer is on
+    its way must survive the swap, whether the answer lists that client or not."""
+    acme = crm.tenant("acme", name="Acme Brokers")
+    acme.install("coupons")
+    acme.client(name="Dana Trader")
+    acme.client(name="Bob Broker")
+    body = {"name": "Welcome gift", "discount_method": "percentage", "discount_value": "10"}
+    coupon = acme.admin.post(
+        "/api/v1/plugins/coupons/coupons", json={**body, "distribution_method": "manual"}
+    )
+    assert coupon.status_code == 201, coupon.text
+    sign_in(page, "backoffice", acme.admin_email, PASSWORD, company="acme")
+    visit(page, f"{ROOT}/coupons/{coupon.json()['id']}/distribute")
+    dialog = page.get_by_role("dialog", name="Distribute “Welcome gift”")
+    dana = dialog.get_by_label(re.compile("Dana Trader"))
+    bob = dialog.get_by_label(re.compile("Bob Broker"))
+
+    search = dialog.get_by_label("Find clients by name or e-mail")
+    held = []
+    page.route(re.compile(r"/distribute/clients\?"), lambda route: held.append(route))
+
+    def answer_held_search() -> None:
+        """Let the held answer in, and wait until it has replaced the list (Bob's label is new)."""
+        page.locator("#client-matches label", has_text="Bob Broker").evaluate(
+            "label => label.dataset.old = '1'"
+        )
+        held.pop().continue_()
+        expect(page.locator("#client-matches label[data-old]")).to_have_count(0)
+
+    def search_held_back(text: str) -> None:
+        search.fill(text)
+        while not held:  # the search has left; its answer is held back
+            page.wait_for_timeout(50)
+
+    # The answer does not list Dana (the search left before she was ticked): she is kept, ticked.
+    search_held_back("bob")
+    dana.check()
+    answer_held_search()
+    expect(bob).to_be_visible()
+    expect(dana).to_be_checked()
+
+    # The answer lists Dana as a plain match (the search left before she was ticked again).
+    dana.uncheck()
+    search_held_back("dana")
+    dana.check()
+    answer_held_search()
+    expect(bob).to_have_count(0)
+    expect(dana).to_have_count(1)
+    expect(dana).to_be_checked()
+    dialog.get_by_label("Pop-up title").fill("A gift for you")
+    dialog.get_by_label("Pop-up text").fill("10% off")
+    dialog.get_by_role("button", name="Choose Classic").click()
+    dialog.get_by_role("button", name="Distribute").click()
+    expect(page.get_by_role("status").filter(has_text="The coupon was distributed")).to_be_visible()
