@@ -11,7 +11,8 @@ processing, a column at a time. Plugins reach it through ``core.sdk``.
 Columns of numbers a batch only computes with can skip Python objects altogether
 (``numbers=`` in :func:`read_columns_together`): on PostgreSQL they travel as a binary ``COPY`` of
 double precision values (NULL as NaN) that numpy reads in place, a million rows in milliseconds
-instead of a second of building tuples and floats.
+instead of a second of building tuples and floats. Columns of exact integers (money units up to
+2**62, beyond a double's precision) travel the same way as 64-bit integers (``integers=``).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ def read_columns_together(
     statements: Sequence[tuple[Select[Any], Mapping[str, Any] | None]],
     *,
     numbers: Collection[int] = (),
+    integers: Collection[int] = (),
 ) -> list[list[Sequence[Any]]]:
     """Several statements' columns (``(statement, params)`` each, as :func:`read_columns` reads
     them), all from the session's one snapshot. In a read-only snapshot on PostgreSQL (a long job's
@@ -55,10 +57,14 @@ def read_columns_together(
 
     The statements whose positions are in ``numbers`` are read as numpy ``float64`` arrays, one
     per column, NULL as NaN (:func:`_numbers`): their columns must be numbers or booleans, their
-    integers below 2**53 (ids and counts, not money units), and their parameters plain values."""
+    integers below 2**53 (ids and counts, not money units), and their parameters plain values.
+    Those in ``integers`` are read as ``int64`` arrays, exactly: their columns must be integers
+    (or booleans) that are never NULL."""
     if session.autoflush:
         session.flush()
-    readers = [_numbers if i in numbers else _columns for i in range(len(statements))]
+    readers = [
+        _integers if i in integers else _numbers if i in numbers else _columns for i in range(len(statements))
+    ]
     scoped = [
         (reader, scoped_select(session, statement), statement, params)
         for reader, (statement, params) in zip(readers, statements, strict=True)
@@ -139,13 +145,41 @@ def _numbers(
 ) -> list[np.ndarray]:
     """``scoped`` run on ``connection``, each column as a ``float64`` array (NULL as NaN). On
     PostgreSQL every value is cast to double precision by the server and the rows come as a
-    binary COPY: fixed-width records (a field count, then a length and 8 bytes per field) that
-    numpy reads in place. Elsewhere the rows are read as :func:`_columns` reads them."""
+    binary COPY (:func:`_binary_copy`). Elsewhere the rows are read as :func:`_columns` reads
+    them."""
     if connection.dialect.name != "postgresql":
         return [np.asarray(c, dtype=np.float64) for c in _columns(connection, scoped, statement, params)]
+    return _binary_copy(connection, scoped, statement, params, "COALESCE(CAST({} AS float8), 'NaN')", ">f8")
+
+
+def _integers(
+    connection: Connection, scoped: Select[Any], statement: Select[Any], params: Mapping[str, Any] | None
+) -> list[np.ndarray]:
+    """``scoped`` run on ``connection``, each column as an ``int64`` array: as :func:`_numbers`,
+    with every value cast to a ``bigint`` (a NULL is refused)."""
+    if connection.dialect.name != "postgresql":
+        columns = _columns(connection, scoped, statement, params)
+        try:
+            return [np.asarray(c, dtype=np.int64) for c in columns]
+        except TypeError as error:  # as PostgreSQL's path refuses it
+            raise ValueError("a column read as integers holds a NULL") from error
+    return _binary_copy(connection, scoped, statement, params, "CAST({} AS int8)", ">i8")
+
+
+def _binary_copy(
+    connection: Connection,
+    scoped: Select[Any],
+    statement: Select[Any],
+    params: Mapping[str, Any] | None,
+    cast_sql: str,
+    field: str,
+) -> list[np.ndarray]:
+    """``scoped`` as a binary COPY of the 8-byte values ``cast_sql`` makes of each column (booleans
+    first made integers): fixed-width records (a field count, then a length and 8 bytes per
+    field) that numpy reads in place."""
     dialect = connection.dialect
     # Compiled as it is (the tenant's criteria are applied when an ORM statement compiles), then
-    # each column cast to a double around it.
+    # each column cast around it.
     compiled = scoped.compile(dialect=dialect)
     values = compiled.construct_params(dict(params or {}))
     for name, bind in compiled.binds.items():
@@ -154,11 +188,11 @@ def _numbers(
             values[name] = process(values[name])
     kinds = [c.type for c in statement.selected_columns]
     names = [f"c{i}" for i in range(len(kinds))]
-    doubles = ", ".join(
-        f"COALESCE(CAST({f'CAST({n} AS INTEGER)' if isinstance(kind, Boolean) else n} AS float8), 'NaN')"
+    casts = ", ".join(
+        cast_sql.format(f"CAST({n} AS INTEGER)" if isinstance(kind, Boolean) else n)
         for n, kind in zip(names, kinds, strict=True)
     )
-    query = f"COPY (SELECT {doubles} FROM ({compiled}) AS q ({', '.join(names)})) TO STDOUT (FORMAT binary)"
+    query = f"COPY (SELECT {casts} FROM ({compiled}) AS q ({', '.join(names)})) TO STDOUT (FORMAT binary)"
     driver = connection.connection.dbapi_connection
     assert driver is not None
     data = bytearray()
@@ -168,22 +202,24 @@ def _numbers(
     ):
         for block in copy:
             data += block
-    return _binary_doubles(data, len(kinds))
+    return _binary_fields(data, len(kinds), field)
 
 
-def _binary_doubles(data: bytes | bytearray, width: int) -> list[np.ndarray]:
-    """The columns of a binary COPY whose fields are all non-NULL doubles."""
+def _binary_fields(data: bytes | bytearray, width: int, field: str) -> list[np.ndarray]:
+    """The columns of a binary COPY whose fields are all non-NULL 8-byte values of the numpy type
+    ``field`` (big-endian: ``>f8`` or ``>i8``), in native byte order."""
     if not data.startswith(_COPY_SIGNATURE):
         raise ValueError("not a binary COPY")
     start = len(_COPY_SIGNATURE) + 8 + int.from_bytes(data[15:19], "big")  # flags, extension
     fields: list[tuple[str, str]] = [("count", ">i2")]
     for i in range(width):
-        fields += [(f"length{i}", ">i4"), (f"value{i}", ">f8")]
+        fields += [(f"length{i}", ">i4"), (f"value{i}", field)]
     record = np.dtype(fields)
     rows = (len(data) - start - 2) // record.itemsize  # the trailer is two bytes
     table = np.frombuffer(data, dtype=record, count=rows, offset=start)
-    if rows and (
+    if start + rows * record.itemsize + 2 != len(data) or (
         np.any(table["count"] != width) or any(np.any(table[f"length{i}"] != 8) for i in range(width))
     ):
-        raise ValueError("a binary COPY of doubles holds another kind of field")
-    return [table[f"value{i}"].astype(np.float64) for i in range(width)]
+        raise ValueError("a binary COPY of 8-byte numbers holds another kind of field (or a NULL)")
+    native = np.dtype(field).newbyteorder("=")
+    return [table[f"value{i}"].astype(native) for i in range(width)]

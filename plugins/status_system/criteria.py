@@ -390,13 +390,16 @@ def _measure_every_client(
     deposit sums and the rider's own table scanned, together (``read_columns_together``)."""
     postgresql = ctx.session.get_bind().dialect.name == "postgresql"
     statements: list[tuple[Select[Any], dict[str, Any] | None]] = [(read.clients(), None)]
+    integers: set[int] = set()
     if read.deposits:
+        if postgresql and not exact:  # units and counts, never NULL there: as int64 arrays
+            integers.add(len(statements))
         statements.append((read.sums(postgresql, exact), read.params(now)))
     numbers: set[int] = set()
     if rider is not None:  # the rider's columns are numbers (ids, times as epochs, flags): as arrays
         numbers.add(len(statements))
         statements.append((select(*rider.columns), None))
-    columns, *others = read_columns_together(ctx.session, statements, numbers=numbers)
+    columns, *others = read_columns_together(ctx.session, statements, numbers=numbers, integers=integers)
     ids = np.sort(np.asarray(columns[0], dtype=np.int64))
     facts = Facts(ids=ids, raw={} if exact else None)
     if read.columns:
