@@ -178,21 +178,25 @@ def _binary_copy(
     first made integers): fixed-width records (a field count, then a length and 8 bytes per
     field) that numpy reads in place."""
     dialect = connection.dialect
-    # Compiled as it is (the tenant's criteria are applied when an ORM statement compiles), then
-    # each column cast around it.
+    # Compiled as it is (the tenant's criteria are applied when an ORM statement compiles), with
+    # its IN lists expanded to one parameter per value, then each column cast around it.
     compiled = scoped.compile(dialect=dialect)
-    values = compiled.construct_params(dict(params or {}))
-    for name, bind in compiled.binds.items():
-        process = bind.type.bind_processor(dialect)
-        if process is not None and name in values:
-            values[name] = process(values[name])
+    expanded = compiled.construct_expanded_state(dict(params or {}))
+    values = dict(expanded.parameters)
+    for name, value in values.items():
+        process = expanded.processors.get(name)
+        if process is None and name in compiled.binds:
+            process = compiled.binds[name].type.bind_processor(dialect)
+        if process is not None:
+            values[name] = process(value)
     kinds = [c.type for c in statement.selected_columns]
     names = [f"c{i}" for i in range(len(kinds))]
     casts = ", ".join(
         cast_sql.format(f"CAST({n} AS INTEGER)" if isinstance(kind, Boolean) else n)
         for n, kind in zip(names, kinds, strict=True)
     )
-    query = f"COPY (SELECT {casts} FROM ({compiled}) AS q ({', '.join(names)})) TO STDOUT (FORMAT binary)"
+    inner = f"SELECT {casts} FROM ({expanded.statement}) AS q ({', '.join(names)})"
+    query = f"COPY ({inner}) TO STDOUT (FORMAT binary)"
     driver = connection.connection.dbapi_connection
     assert driver is not None
     data = bytearray()

@@ -202,7 +202,8 @@ def test_statements_read_as_numbers_are_float_arrays_with_nan_for_null(crm: CrmK
 def test_statements_read_as_integers_are_exact_int64_arrays(crm: CrmKit) -> None:
     """``integers=``: money units up to 2**62 (beyond a double's precision), counts, ids and flags
     read in a long job's snapshot as int64 arrays equal, value for value, to the rows as read
-    otherwise, one tenant only; no row gives empty arrays; a NULL is refused, not misread."""
+    otherwise, one tenant only, whatever the statement's parameters; no row gives empty arrays; a
+    NULL is refused, not misread."""
     import numpy as np
 
     from core.scheduler.worker import read_only_snapshot
@@ -212,8 +213,11 @@ def test_statements_read_as_integers_are_exact_int64_arrays(crm: CrmKit) -> None
     globex.clients_bulk(2)
     big = 2**62 - 1  # an odd number a double would round
     units = (big - Client.id, -Client.id)
+    # A bound parameter, an IN list and an enum's values: all travel into the COPY.
     wanted = (
-        select(Client.id, *units, Client.suspended).where(Client.id >= bindparam("first")).order_by(Client.id)
+        select(Client.id, *units, Client.suspended)
+        .where(Client.id >= bindparam("first"), Client.kyc_status.in_(list(KycStatus)), Client.id.in_(ids))
+        .order_by(Client.id)
     )
     session = crm.db.session(tenant_id=acme.id)
     try:
