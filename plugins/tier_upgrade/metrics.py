@@ -92,26 +92,36 @@ def compute(
     ids = np.fromiter((client for client, _ in pairs), dtype=np.int64, count=len(pairs))
     referrers = np.fromiter((-1 if r is None else r for _, r in pairs), dtype=np.int64, count=len(pairs))
     rows = list(deposits)
+    counted = list(currencies)
     return from_columns(
         ids,
         referrers,
         [client for client, _, _ in rows],
-        [currency for _, currency, _ in rows],
+        currency_positions(counted, [currency for _, currency, _ in rows]),
         [units for _, _, units in rows],
-        currencies,
+        counted,
+    )
+
+
+def currency_positions(currencies: Sequence[str], deposit_currencies: Sequence[str]) -> np.ndarray:
+    """Each deposit group's currency as its position in ``currencies`` (-1: not one of them)."""
+    position = {currency: at for at, currency in enumerate(currencies)}
+    return np.fromiter(
+        (position.get(c, -1) for c in deposit_currencies), dtype=np.int64, count=len(deposit_currencies)
     )
 
 
 def from_columns(
     ids: np.ndarray,
     referrers: np.ndarray,
-    deposit_clients: Sequence[int],
-    deposit_currencies: Sequence[str],
-    deposit_units: Sequence[int],
-    currencies: Iterable[str],
+    deposit_clients: Sequence[int] | np.ndarray,
+    deposit_currencies: np.ndarray,
+    deposit_units: Sequence[int] | np.ndarray,
+    currencies: Sequence[str],
 ) -> TreeMetrics:
     """``compute`` from columns: the clients' ids and referrer ids (-1 for none), and the deposit
-    groups' clients, currencies and units (Python integers, any size)."""
+    groups' clients, currencies (positions in ``currencies``, as ``currency_positions`` gives
+    them) and units (Python integers of any size, or an int64 array)."""
     order = np.argsort(ids, kind="stable")
     ids, referrers = ids[order], referrers[order]
     size = len(ids)
@@ -124,18 +134,16 @@ def from_columns(
     child_start = np.zeros(size + 1, dtype=np.int64)
     np.cumsum(np.bincount(parent[has_parent], minlength=size), out=child_start[1:])
 
-    exact = sum(deposit_units) < EXACT_INT64 and min(deposit_units, default=0) >= 0
-    dtype: type | np.dtype = np.int64 if exact else object
+    dtype: type | np.dtype = np.int64 if _fits_int64(deposit_units) else object
     client_at = np.searchsorted(ids, np.asarray(deposit_clients, dtype=np.int64))
     client_at = np.minimum(client_at, max(size - 1, 0))
     known = ids[client_at] == np.asarray(deposit_clients, dtype=np.int64) if size else np.zeros(0, bool)
     units = np.asarray(deposit_units, dtype=dtype) if len(deposit_units) else np.zeros(0, dtype=dtype)
-    currency_of = np.asarray(deposit_currencies, dtype=object)
     own: dict[str, np.ndarray] = {}
-    for currency in currencies:
+    for position, currency in enumerate(currencies):
         column = np.zeros(size, dtype=dtype)
         if len(units):
-            mine = known & (currency_of == currency)
+            mine = known & (deposit_currencies == position)
             np.add.at(column, client_at[mine], units[mine])
         own[currency] = column
 
@@ -149,6 +157,20 @@ def from_columns(
         for column in subtree.values():
             np.add.at(column, parents, column[members])
     return TreeMetrics(ids, parent, child_start, children, own, subtree)
+
+
+def _fits_int64(units: Sequence[int] | np.ndarray) -> bool:
+    """Whether the units are non-negative and add up to less than ``EXACT_INT64``, which bounds
+    every subtree's total: then 64-bit sums are exact."""
+    if not isinstance(units, np.ndarray):
+        return sum(units) < EXACT_INT64 and min(units, default=0) >= 0
+    if not len(units):
+        return True
+    if units.min() < 0:
+        return False
+    # Summed exactly in two 31-bit halves (each half's sum fits 64 bits for 2**32 terms).
+    high, low = int(np.sum(units >> 31)), int(np.sum(units & (2**31 - 1)))
+    return (high << 31) + low < EXACT_INT64
 
 
 def _depths(parent: np.ndarray) -> np.ndarray:

@@ -21,11 +21,12 @@ import time as clock
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import BigInteger, Numeric, and_, case, cast, func, literal, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.sdk import (
@@ -49,9 +50,11 @@ from core.sdk import (
     display_amount,
     holds_lease,
     id_in_range,
+    insert_rows,
     money_sum,
     money_units,
     read_columns,
+    read_columns_together,
     record_action,
     utcnow,
 )
@@ -129,22 +132,56 @@ def _as_of(value: Any) -> datetime:
     return moment
 
 
-def _deposit_sums(ctx: Ctx, cutoff: datetime, currencies: list[str]) -> list[Sequence[Any]]:
-    """Approved deposit requests decided up to the cut-off, per client and currency — the one
-    aggregate every settlement pays for — as columns: clients, currencies and units."""
-    # All rows at once (a server-side cursor makes PostgreSQL plan for the first rows), as columns:
-    # no object per group.
-    return read_columns(
-        ctx.session,
-        select(Deposit.client_id, Deposit.currency, money_units(money_sum(Deposit.amount)))
-        .where(
-            Deposit.status == DepositStatus.APPROVED,
-            Deposit.kind == DepositKind.REQUEST,
-            Deposit.decided_at <= cutoff,
-            Deposit.currency.in_(currencies),
+def _approved_requests(cutoff: datetime, currencies: list[str]) -> Any:
+    """The deposits every settlement adds up: approved requests decided up to the cut-off, in the
+    tenant's base currencies."""
+    return (
+        Deposit.status == DepositStatus.APPROVED,
+        Deposit.kind == DepositKind.REQUEST,
+        Deposit.decided_at <= cutoff,
+        Deposit.currency.in_(currencies),
+    )
+
+
+def _tree_and_sums(
+    ctx: Ctx, cutoff: datetime, currencies: list[str]
+) -> tuple[list[np.ndarray], list[Sequence[Any]]]:
+    """The clients' ids and referrer ids (-1 for none), and the deposit sums per client and
+    currency — the one aggregate every settlement pays for — read together from the snapshot as
+    columns: (ids, referrers) and (clients, currency positions, units).
+
+    On PostgreSQL both travel as binary 64-bit integers (``read_columns_together(integers=…)``):
+    the sums as units computed by the server, or -1 for a sum a 64-bit integer could not hold
+    exactly (or a negative one), in which case they are read again exactly, as Python integers."""
+    nodes = select(Client.id, func.coalesce(Client.referrer_id, -1))
+    position = case({c: at for at, c in enumerate(currencies)}, value=Deposit.currency)
+    if ctx.session.get_bind().dialect.name == "postgresql":
+        total = func.sum(Deposit.amount)
+        # The bound as a plain number: as money it would be refused (above the largest amount).
+        bound = literal(Decimal(tree.EXACT_INT64) / tree.SCALE, Numeric(30, 4))
+        fits = and_(total >= 0, total < bound)
+        units = case((fits, cast(total * tree.SCALE, BigInteger)), else_=-1)
+        sums = (
+            select(Deposit.client_id, position, units)
+            .where(*_approved_requests(cutoff, currencies))
+            .group_by(Deposit.client_id, Deposit.currency)
         )
+        (ids, referrers), read = read_columns_together(
+            ctx.session, [(nodes, None), (sums, None)], integers={0, 1}
+        )
+        if not len(read[2]) or read[2].min() >= 0:
+            return [ids, referrers], read
+    else:
+        [(ids, referrers)] = read_columns_together(ctx.session, [(nodes, None)], integers={0})
+    # Exact at any size: the server writes each sum's units as text. All rows at once (a
+    # server-side cursor makes PostgreSQL plan for the first rows), as columns.
+    clients, positions, exact = read_columns(
+        ctx.session,
+        select(Deposit.client_id, position, money_units(money_sum(Deposit.amount)))
+        .where(*_approved_requests(cutoff, currencies))
         .group_by(Deposit.client_id, Deposit.currency),
     )
+    return [ids, referrers], [clients, np.asarray(positions, dtype=np.int64), exact]
 
 
 def _met(
@@ -368,12 +405,8 @@ def _plan(ctx: Ctx, rule_id: int, settlement: Settlement, progress: Progress) ->
     rank = ctx.session.get(Rank, rule.rank_id)
     assert rank is not None
 
-    progress.start(3, f"Settling {rule.name}")
-    ids, referrers = read_columns(ctx.session, select(Client.id, func.coalesce(Client.referrer_id, -1)))
-    nodes = np.asarray(ids, dtype=np.int64), np.asarray(referrers, dtype=np.int64)
-    del ids, referrers
-    progress.advance()
-    sums = _deposit_sums(ctx, settlement.settlement_at, currencies)
+    progress.start(2, f"Settling {rule.name}")
+    nodes, sums = _tree_and_sums(ctx, settlement.settlement_at, currencies)
     metrics = tree.from_columns(*nodes, *sums, currencies)
     del nodes, sums
     progress.advance()
@@ -466,9 +499,8 @@ def _write(
             else:  # changed since it was read: say how
                 record["status"], record["fail_reason"] = apply_upgrade(ctx, UpgradeRecord(**record))
             upgraded += record["status"] is RecordStatus.SUCCESS
-    if records:
-        # One bulk INSERT without fetching ids back (the ORM's unit of work would ask for them).
-        ctx.session.execute(insert(UpgradeRecord), records)
+    # Without fetching ids back (the ORM's unit of work would ask for them); by COPY on PostgreSQL.
+    insert_rows(ctx.session, UpgradeRecord, records)
     done: dict[str, Any] = {"state": SettlementState.FINISHED, "finished_at": utcnow()} if batch.final else {}
     ctx.session.execute(
         update(Settlement)
