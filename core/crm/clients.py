@@ -23,6 +23,7 @@ from core.crm.models import Client, ClientGroup, ClientType, KycStatus, Promotio
 from core.crm.ranks import resolve_rank_and_tier
 from core.crm.schemas.clients import ClientIn, ClientUpdate
 from core.db.base import utcnow
+from core.db.bulk import key_chunks, one_of
 from core.db.paging import PageRequest, PageResult, count, paginate_rows
 from core.db.session import serialize_on
 from core.errors import Conflict, FieldError, InvalidInput, NotFound
@@ -269,11 +270,11 @@ def change_tiers_if(ctx: Ctx, moves: Iterable[TierMove]) -> set[int]:
         groups.setdefault((move.rank_id, move.expected_tier_id, move.new_tier_id), []).append(move.client_id)
     moved: dict[int, tuple[int | None, int]] = {}
     for (rank_id, expected, new), client_ids in groups.items():
-        for first in range(0, len(client_ids), 1000):
+        for chunk in key_chunks(ctx.session, client_ids):
             statement = (
                 update(Client)
                 .where(
-                    Client.id.in_(client_ids[first : first + 1000]),
+                    one_of(ctx.session, Client.id, chunk),
                     Client.rank_id == rank_id,
                     Client.tier_id.is_not_distinct_from(expected),
                 )
@@ -294,10 +295,9 @@ def change_tiers_if(ctx: Ctx, moves: Iterable[TierMove]) -> set[int]:
     )
     if not listening(ctx, "crm_client_updated"):
         return set(moved)  # no module would hear of the moves: the clients need not be read
-    ids = sorted(moved)
-    for first in range(0, len(ids), 1000):
-        chunk = select(Client).where(Client.id.in_(ids[first : first + 1000]))
-        for client in ctx.session.scalars(chunk.execution_options(populate_existing=True)):
+    for chunk in key_chunks(ctx.session, sorted(moved)):
+        read = select(Client).where(one_of(ctx.session, Client.id, chunk))
+        for client in ctx.session.scalars(read.execution_options(populate_existing=True)):
             announce_changes(ctx, client, {"tier_id": moved[client.id][0]})
     return set(moved)
 

@@ -28,7 +28,11 @@ from sqlalchemy.orm import Session
 
 from core.db.tenant_filter import scoped_select
 
-__all__ = ["read_columns", "read_columns_together"]
+__all__ = ["read_columns", "read_columns_later", "read_columns_together"]
+
+# How one statement is read on one connection: (connection, statement with its tenant's criteria,
+# the statement as given, its parameters) -> its columns.
+Reader = Callable[[Connection, Select[Any], Select[Any], Mapping[str, Any] | None], list[Any]]
 
 
 def read_columns(
@@ -60,15 +64,7 @@ def read_columns_together(
     integers below 2**53 (ids and counts, not money units), and their parameters plain values.
     Those in ``integers`` are read as ``int64`` arrays, exactly: their columns must be integers
     (or booleans) that are never NULL."""
-    if session.autoflush:
-        session.flush()
-    readers = [
-        _integers if i in integers else _numbers if i in numbers else _columns for i in range(len(statements))
-    ]
-    scoped = [
-        (reader, scoped_select(session, statement), statement, params)
-        for reader, (statement, params) in zip(readers, statements, strict=True)
-    ]
+    scoped = _prepared(session, statements, numbers, integers)
     connection = session.connection()
     snapshot = _exported_snapshot(connection) if len(scoped) > 1 else None
     if snapshot is None:
@@ -78,6 +74,52 @@ def read_columns_together(
         others = [pool.submit(_columns_in_snapshot, engine, snapshot, *item) for item in scoped[1:]]
         reader, *first = scoped[0]
         return [reader(connection, *first), *(other.result() for other in others)]
+
+
+def read_columns_later(
+    session: Session,
+    statements: Sequence[tuple[Select[Any], Mapping[str, Any] | None]],
+    *,
+    numbers: Collection[int] = (),
+    integers: Collection[int] = (),
+) -> Callable[[], list[list[Sequence[Any]]]]:
+    """Start reading ``statements`` as :func:`read_columns_together` reads them, and return a
+    function that waits for their columns: meanwhile the caller goes on working, on the session
+    too (a long job builds what does not need these columns while the database computes them).
+
+    In a read-only snapshot on PostgreSQL (a long job's ``job.read()``) each statement runs on a
+    connection of its own that imports the session's snapshot; call the function before that
+    transaction ends. Anywhere else the statements are read at once, before this returns."""
+    scoped = _prepared(session, statements, numbers, integers)
+    connection = session.connection()
+    snapshot = _exported_snapshot(connection)
+    if snapshot is None or not scoped:
+        columns = [reader(connection, *item) for reader, *item in scoped]
+        return lambda: columns
+    engine = session.get_bind()
+    pool = ThreadPoolExecutor(max_workers=len(scoped))
+    pending = [pool.submit(_columns_in_snapshot, engine, snapshot, *item) for item in scoped]
+    pool.shutdown(wait=False)  # the threads end with their statements
+    return lambda: [future.result() for future in pending]
+
+
+def _prepared(
+    session: Session,
+    statements: Sequence[tuple[Select[Any], Mapping[str, Any] | None]],
+    numbers: Collection[int],
+    integers: Collection[int],
+) -> list[tuple[Reader, Select[Any], Select[Any], Mapping[str, Any] | None]]:
+    """Each statement with its reader and its tenant's criteria, pending changes flushed first (as
+    a query through the session would)."""
+    if session.autoflush:
+        session.flush()
+    readers: list[Reader] = [
+        _integers if i in integers else _numbers if i in numbers else _columns for i in range(len(statements))
+    ]
+    return [
+        (reader, scoped_select(session, statement), statement, params)
+        for reader, (statement, params) in zip(readers, statements, strict=True)
+    ]
 
 
 def _exported_snapshot(connection: Connection) -> str | None:
@@ -90,9 +132,6 @@ def _exported_snapshot(connection: Connection) -> str | None:
         "SELECT CASE WHEN current_setting('transaction_isolation') IN ('repeatable read', 'serializable')"
         " AND current_setting('transaction_read_only') = 'on' THEN pg_export_snapshot() END"
     ).scalar()
-
-
-Reader = Callable[[Connection, Select[Any], Select[Any], Mapping[str, Any] | None], list[Any]]
 
 
 def _columns_in_snapshot(

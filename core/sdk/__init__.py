@@ -82,8 +82,8 @@ from core.crm.ranks import get_rank
 from core.crm.schemas.clients import ClientIn, ClientUpdate
 from core.crm.segments import list_segments, segment_query
 from core.db.base import Base, IdType, TenantOwned, Timestamped, utcnow
-from core.db.bulk import existing_values, insert_rows
-from core.db.columns import read_columns, read_columns_together
+from core.db.bulk import existing_values, insert_rows, key_chunks, one_of
+from core.db.columns import read_columns, read_columns_later, read_columns_together
 from core.db.lookup import ensure_unique, fetch
 from core.db.paging import PageRequest, PageResult, count, paginate, paginate_rows
 from core.db.session import serialize_on, tenant_insert, tenant_sql
@@ -198,7 +198,10 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "serialize_on",
     "tenant_insert",
     "insert_rows",
+    "key_chunks",
+    "one_of",
     "read_columns",
+    "read_columns_later",
     "read_columns_together",
     "existing_values",
     "tenant_sql",

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Select, bindparam, func, select
 
 from core.crm.models import Client, ClientGroup, Deposit, DepositKind, KycStatus
-from core.db.columns import read_columns, read_columns_together
+from core.db.columns import read_columns, read_columns_later, read_columns_together
 from core.db.session import CrmSession
 from core.db.tenant_filter import TenantScopeError
 from core.db.types import money_sum, money_units
@@ -249,3 +249,36 @@ def test_statements_read_as_integers_are_exact_int64_arrays(crm: CrmKit) -> None
         [1, 1, 0],
     ]
     assert [len(c) for c in none] == [0, 0]
+
+
+def test_statements_read_later_see_the_snapshot_while_the_session_reads_on(crm: CrmKit) -> None:
+    """``read_columns_later``: started, then the session reads on its own connection meanwhile;
+    the columns waited for are the job's snapshot's (not what was committed since), its tenant's
+    only, read as their readers read them."""
+    import numpy as np
+
+    from core.scheduler.worker import read_only_snapshot
+
+    acme, globex = crm.tenant("acme"), crm.tenant("globex")
+    ids = acme.clients_bulk(3)
+    globex.clients_bulk(1)
+    session = crm.db.session(tenant_id=acme.id)
+    try:
+        with read_only_snapshot(session):
+            [seen] = read_columns(session, select(Client.id))  # the snapshot is taken here
+            acme.clients_bulk(2)  # committed meanwhile by another transaction
+            later = read_columns_later(
+                session,
+                [
+                    (select(Client.id, Client.name).order_by(Client.id), None),
+                    (select(Client.id).where(Client.id > ids[0]).order_by(Client.id), None),
+                ],
+                integers={1},
+            )
+            [names] = read_columns(session, select(Client.name).order_by(Client.id))  # meanwhile
+            (listed, named), (after_first,) = later()
+    finally:
+        session.close()
+    assert sorted(seen) == ids and len(names) == 3
+    assert list(listed) == ids and list(named) == list(names)
+    assert isinstance(after_first, np.ndarray) and after_first.tolist() == ids[1:]
