@@ -15,7 +15,7 @@ Python integers, slower and as exact.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 import numpy as np
@@ -44,6 +44,9 @@ class TreeMetrics:
     children: np.ndarray
     own: dict[str, np.ndarray]  # per currency: the client's own deposits
     subtree: dict[str, np.ndarray]  # per currency: own + every downline's
+    # qualifying_branches per (currency, minimum), kept: the criteria test it for every candidate,
+    # then each record's figures read it again for its client
+    reached: dict[tuple[str, int], np.ndarray] = field(default_factory=dict)
 
     def positions(self, client_ids: Sequence[int] | np.ndarray) -> np.ndarray:
         wanted = np.asarray(client_ids, dtype=np.int64)
@@ -59,6 +62,12 @@ class TreeMetrics:
 
     def qualifying_branches(self, currency: str, minimum: int) -> np.ndarray:
         """For every client, how many of their branches reached ``minimum``."""
+        key = (currency, minimum)
+        if key not in self.reached:
+            self.reached[key] = self._qualifying_branches(currency, minimum)
+        return self.reached[key]
+
+    def _qualifying_branches(self, currency: str, minimum: int) -> np.ndarray:
         size = len(self.ids)
         column = self.subtree.get(currency)
         if column is None:
@@ -71,11 +80,6 @@ class TreeMetrics:
     def downline_total(self, at: int, currency: str) -> int:
         column = self.subtree.get(currency)
         return 0 if column is None else int(column[at] - self.own[currency][at])
-
-    def branch_totals(self, at: int, currency: str) -> list[int]:
-        kids = self.children[self.child_start[at] : self.child_start[at + 1]]
-        column = self.subtree.get(currency)
-        return [int(column[k]) for k in kids] if column is not None else [0] * len(kids)
 
     def branch_count(self, at: int) -> int:
         return int(self.child_start[at + 1] - self.child_start[at])
@@ -122,41 +126,72 @@ def from_columns(
     """``compute`` from columns: the clients' ids and referrer ids (-1 for none), and the deposit
     groups' clients, currencies (positions in ``currencies``, as ``currency_positions`` gives
     them) and units (Python integers of any size, or an int64 array)."""
-    order = np.argsort(ids, kind="stable")
-    ids, referrers = ids[order], referrers[order]
-    size = len(ids)
-    at = np.minimum(np.searchsorted(ids, referrers), max(size - 1, 0))
-    parent = np.where((referrers >= 0) & (ids[at] == referrers), at, -1) if size else at
-    depth = _depths(parent)
+    return Shape.of(ids, referrers).add_deposits(
+        deposit_clients, deposit_currencies, deposit_units, currencies
+    )
 
-    has_parent = np.flatnonzero(parent >= 0)
-    children = has_parent[np.argsort(parent[has_parent], kind="stable")]
-    child_start = np.zeros(size + 1, dtype=np.int64)
-    np.cumsum(np.bincount(parent[has_parent], minlength=size), out=child_start[1:])
 
-    dtype: type | np.dtype = np.int64 if _fits_int64(deposit_units) else object
-    client_at = np.searchsorted(ids, np.asarray(deposit_clients, dtype=np.int64))
-    client_at = np.minimum(client_at, max(size - 1, 0))
-    known = ids[client_at] == np.asarray(deposit_clients, dtype=np.int64) if size else np.zeros(0, bool)
-    units = np.asarray(deposit_units, dtype=dtype) if len(deposit_units) else np.zeros(0, dtype=dtype)
-    own: dict[str, np.ndarray] = {}
-    for position, currency in enumerate(currencies):
-        column = np.zeros(size, dtype=dtype)
-        if len(units):
-            mine = known & (deposit_currencies == position)
-            np.add.at(column, client_at[mine], units[mine])
-        own[currency] = column
+@dataclass(frozen=True)
+class Shape:
+    """The tree without its amounts: who is whose parent and children, and the clients by depth.
+    Built from the clients alone, so a settlement builds it while the database is still adding
+    up the deposits."""
 
-    # Deepest level first: each level's totals are final once the level below was added.
-    by_depth = np.argsort(depth, kind="stable")
-    level_start = np.searchsorted(depth[by_depth], np.arange(int(depth.max(initial=0)) + 2))
-    subtree = {currency: column.copy() for currency, column in own.items()}
-    for level in range(len(level_start) - 2, 0, -1):
-        members = by_depth[level_start[level] : level_start[level + 1]]
-        parents = parent[members]
-        for column in subtree.values():
-            np.add.at(column, parents, column[members])
-    return TreeMetrics(ids, parent, child_start, children, own, subtree)
+    ids: np.ndarray
+    parent: np.ndarray
+    child_start: np.ndarray
+    children: np.ndarray
+    by_depth: np.ndarray  # positions, shallowest first
+    level_start: np.ndarray  # level d: by_depth[level_start[d]:level_start[d + 1]]
+
+    @classmethod
+    def of(cls, ids: np.ndarray, referrers: np.ndarray) -> Shape:
+        """The clients' ids and referrer ids (-1 for none), in any order."""
+        order = np.argsort(ids, kind="stable")
+        ids, referrers = ids[order], referrers[order]
+        size = len(ids)
+        at = np.minimum(np.searchsorted(ids, referrers), max(size - 1, 0))
+        parent = np.where((referrers >= 0) & (ids[at] == referrers), at, -1) if size else at
+        depth = _depths(parent)
+        has_parent = np.flatnonzero(parent >= 0)
+        children = has_parent[np.argsort(parent[has_parent], kind="stable")]
+        child_start = np.zeros(size + 1, dtype=np.int64)
+        np.cumsum(np.bincount(parent[has_parent], minlength=size), out=child_start[1:])
+        by_depth = np.argsort(depth, kind="stable")
+        level_start = np.searchsorted(depth[by_depth], np.arange(int(depth.max(initial=0)) + 2))
+        return cls(ids, parent, child_start, children, by_depth, level_start)
+
+    def add_deposits(
+        self,
+        deposit_clients: Sequence[int] | np.ndarray,
+        deposit_currencies: np.ndarray,
+        deposit_units: Sequence[int] | np.ndarray,
+        currencies: Sequence[str],
+    ) -> TreeMetrics:
+        """The metrics: each client's own deposits and subtree totals per currency (arguments as
+        ``from_columns`` takes them)."""
+        ids, size = self.ids, len(self.ids)
+        dtype: type | np.dtype = np.int64 if _fits_int64(deposit_units) else object
+        clients = np.asarray(deposit_clients, dtype=np.int64)
+        client_at = np.minimum(np.searchsorted(ids, clients), max(size - 1, 0))
+        known = ids[client_at] == clients if size else np.zeros(0, bool)
+        units = np.asarray(deposit_units, dtype=dtype) if len(deposit_units) else np.zeros(0, dtype=dtype)
+        own: dict[str, np.ndarray] = {}
+        for position, currency in enumerate(currencies):
+            column = np.zeros(size, dtype=dtype)
+            if len(units):
+                mine = known & (deposit_currencies == position)
+                np.add.at(column, client_at[mine], units[mine])
+            own[currency] = column
+
+        # Deepest level first: each level's totals are final once the level below was added.
+        subtree = {currency: column.copy() for currency, column in own.items()}
+        for level in range(len(self.level_start) - 2, 0, -1):
+            members = self.by_depth[self.level_start[level] : self.level_start[level + 1]]
+            parents = self.parent[members]
+            for column in subtree.values():
+                np.add.at(column, parents, column[members])
+        return TreeMetrics(ids, self.parent, self.child_start, self.children, own, subtree)
 
 
 def _fits_int64(units: Sequence[int] | np.ndarray) -> bool:
