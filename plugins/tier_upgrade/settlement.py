@@ -193,6 +193,8 @@ def _exact_sums(ctx: Ctx, cutoff: datetime, currencies: list[str]) -> list[Seque
 def _by_currency(clients: np.ndarray, units: list[np.ndarray]) -> list[np.ndarray]:
     """A column of units per currency (0: none) as (clients, currency positions, units) rows."""
     held = [np.flatnonzero(column) for column in units]
+    if not held:  # a broker without base currencies counts nothing
+        return [np.zeros(0, dtype=np.int64)] * 3
     return [
         np.concatenate([clients[rows] for rows in held]),
         np.concatenate([np.full(len(rows), at, dtype=np.int64) for at, rows in enumerate(held)]),
