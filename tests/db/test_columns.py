@@ -8,7 +8,8 @@ pending changes, and gives one empty sequence per column when no row matches.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from decimal import Decimal
 from typing import Any
 
@@ -113,9 +114,10 @@ def test_an_all_tenants_session_reads_every_tenants_rows(crm: CrmKit) -> None:
         assert [list(read)] == _orm_columns(session, statement)
 
 
-def test_statements_read_together_see_one_snapshot_and_one_tenant(crm: CrmKit) -> None:
-    """A long job's read: on PostgreSQL the statements after the first run at the same time on
-    connections of their own; they must see exactly what the job's snapshot sees."""
+@contextmanager
+def _snapshot_before_two_more_clients(crm: CrmKit) -> Iterator[tuple[CrmSession, list[int]]]:
+    """A long job's read-only snapshot of acme's three clients (globex has one), with two more
+    acme clients committed by another transaction once it is taken; and acme's first three ids."""
     from core.scheduler.worker import read_only_snapshot
 
     acme, globex = crm.tenant("acme"), crm.tenant("globex")
@@ -125,18 +127,25 @@ def test_statements_read_together_see_one_snapshot_and_one_tenant(crm: CrmKit) -
     try:
         with read_only_snapshot(session):
             [seen] = read_columns(session, select(Client.id))  # the snapshot is taken here
+            assert sorted(seen) == ids
             acme.clients_bulk(2)  # committed meanwhile by another transaction
-            together = read_columns_together(
-                session,
-                [
-                    (select(Client.id).order_by(Client.id), None),
-                    (select(func.count()).select_from(Client), None),
-                    (select(Client.id).where(Client.id > ids[0]).order_by(Client.id), None),
-                ],
-            )
+            yield session, ids
     finally:
         session.close()
-    assert sorted(seen) == ids
+
+
+def test_statements_read_together_see_one_snapshot_and_one_tenant(crm: CrmKit) -> None:
+    """A long job's read: on PostgreSQL the statements after the first run at the same time on
+    connections of their own; they must see exactly what the job's snapshot sees."""
+    with _snapshot_before_two_more_clients(crm) as (session, ids):
+        together = read_columns_together(
+            session,
+            [
+                (select(Client.id).order_by(Client.id), None),
+                (select(func.count()).select_from(Client), None),
+                (select(Client.id).where(Client.id > ids[0]).order_by(Client.id), None),
+            ],
+        )
     assert [[list(column) for column in columns] for columns in together] == [[ids], [[3]], [ids[1:]]]
 
 
@@ -257,28 +266,17 @@ def test_statements_read_later_see_the_snapshot_while_the_session_reads_on(crm: 
     only, read as their readers read them."""
     import numpy as np
 
-    from core.scheduler.worker import read_only_snapshot
-
-    acme, globex = crm.tenant("acme"), crm.tenant("globex")
-    ids = acme.clients_bulk(3)
-    globex.clients_bulk(1)
-    session = crm.db.session(tenant_id=acme.id)
-    try:
-        with read_only_snapshot(session):
-            [seen] = read_columns(session, select(Client.id))  # the snapshot is taken here
-            acme.clients_bulk(2)  # committed meanwhile by another transaction
-            later = read_columns_later(
-                session,
-                [
-                    (select(Client.id, Client.name).order_by(Client.id), None),
-                    (select(Client.id).where(Client.id > ids[0]).order_by(Client.id), None),
-                ],
-                integers={1},
-            )
-            [names] = read_columns(session, select(Client.name).order_by(Client.id))  # meanwhile
-            (listed, named), (after_first,) = later()
-    finally:
-        session.close()
-    assert sorted(seen) == ids and len(names) == 3
+    with _snapshot_before_two_more_clients(crm) as (session, ids):
+        later = read_columns_later(
+            session,
+            [
+                (select(Client.id, Client.name).order_by(Client.id), None),
+                (select(Client.id).where(Client.id > ids[0]).order_by(Client.id), None),
+            ],
+            integers={1},
+        )
+        [names] = read_columns(session, select(Client.name).order_by(Client.id))  # meanwhile
+        (listed, named), (after_first,) = later()
+    assert len(names) == 3
     assert list(listed) == ids and list(named) == list(names)
     assert isinstance(after_first, np.ndarray) and after_first.tolist() == ids[1:]
