@@ -44,7 +44,9 @@ from core.sdk import (
     fetch,
     get_client,
     insert_rows,
+    key_chunks,
     listening,
+    one_of,
     queue_email,
     serialize_on,
     set_client_group,
@@ -258,7 +260,11 @@ def _clients(ctx: Ctx, client_ids: list[int]) -> list[Client]:
     """The clients as objects: those the unit of work holds already (an event's), the rest read."""
     held = {i: ctx.session.identity_map.get(identity_key(Client, i)) for i in client_ids}
     missing = [i for i, client in held.items() if client is None]
-    read = list(ctx.session.scalars(select(Client).where(Client.id.in_(missing)))) if missing else []
+    read = [
+        client
+        for chunk in key_chunks(ctx.session, missing)
+        for client in ctx.session.scalars(select(Client).where(one_of(ctx.session, Client.id, chunk)))
+    ]
     return [client for client in held.values() if client is not None] + read
 
 
