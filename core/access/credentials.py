@@ -2,13 +2,44 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import os
 import secrets
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from core.errors import InvalidInput
+
+T = TypeVar("T")
+
+# argon2 is slow and memory-hard on purpose (64 MiB and ~0.2 s of CPU over 4 threads per hash with
+# the production parameters). A burst of sign-ins (a market open, the whole client base coming
+# back after maintenance, a credential-stuffing attack) must neither take every CPU from the
+# pages of people already signed in nor allocate 64 MiB per waiting request: hashes run on a few
+# threads of their own, one after another beyond that, at a lower CPU priority (Linux: a nice
+# value is per thread, and argon2's lane threads inherit it). Sign-ins queue; pages do not.
+HASHING_THREADS = 2
+HASHING_NICENESS = 10
+
+
+def _lower_priority() -> None:
+    # Not Linux, or not permitted: the same threads, at the usual priority.
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
+
+
+_hashing = ThreadPoolExecutor(HASHING_THREADS, "password-hashing", initializer=_lower_priority)
+
+
+def _on_hashing_threads(work: Callable[[], T]) -> T:
+    return _hashing.submit(work).result()
+
 
 _hasher = PasswordHasher()
 # Verified against when the account does not exist, so a miss costs as much time as a hit.
@@ -31,14 +62,20 @@ MAX_PASSWORD_LENGTH = 128
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    hasher = _hasher
+    return _on_hashing_threads(lambda: hasher.hash(password))
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
-    try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
-    except (VerificationError, InvalidHashError):
-        return False
+    hasher, stored = _hasher, password_hash or _DUMMY_HASH
+
+    def verify() -> bool:
+        try:
+            return hasher.verify(stored, password)
+        except (VerificationError, InvalidHashError):
+            return False
+
+    return _on_hashing_threads(verify) and password_hash is not None
 
 
 def check_password_strength(password: str, *, email: str = "", field: str = "password") -> None:

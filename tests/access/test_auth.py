@@ -5,10 +5,17 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Literal
 
+from argon2 import PasswordHasher, profiles
 from sqlalchemy import select, text, update
 
+from core.access import credentials
 from core.access.models import ApiKey, AuthToken, User
 from core.crm.models import Client
 from core.db.base import utcnow
@@ -192,3 +199,33 @@ def test_a_signed_in_user_acts_with_what_their_roles_grant_now(crm):
     with acme.ctx() as ctx:  # disabled behind the API's back: the token dies with the account
         ctx.session.execute(update(User).where(User.id == user.user_id).values(active=False))
     assert user.get("/api/v1/me").status_code == 401
+
+
+def test_a_burst_of_sign_ins_hashes_a_few_at_a_time_at_a_lower_priority():
+    """argon2 costs 64 MiB and ~0.2 s of CPU per password with the production parameters: twelve
+    sign-ins at once take turns on the hashing threads, niced, instead of taking every CPU (and
+    768 MiB) from the pages of clients already signed in."""
+    lock, running, peak, niceness = threading.Lock(), [0], [0], set()
+
+    class Watched(PasswordHasher):
+        def verify(self, hash: str | bytes, password: str | bytes) -> Literal[True]:
+            with lock:
+                running[0] += 1
+                peak[0] = max(peak[0], running[0])
+                niceness.add(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+            time.sleep(0.05)
+            with lock:
+                running[0] -= 1
+            return super().verify(hash, password)
+
+    previous = credentials.use_hasher(Watched.from_parameters(profiles.CHEAPEST))
+    try:
+        stored = credentials.hash_password(PASSWORD)
+        with ThreadPoolExecutor(12) as burst:
+            answers = list(burst.map(credentials.verify_password, [stored] * 11 + [None], [PASSWORD] * 12))
+        wrong = credentials.verify_password(stored, PASSWORD + "x")
+    finally:
+        credentials.use_hasher(previous)
+    assert answers == [True] * 11 + [False] and wrong is False
+    assert peak[0] == credentials.HASHING_THREADS
+    assert niceness == {os.getpriority(os.PRIO_PROCESS, 0) + credentials.HASHING_NICENESS}
