@@ -37,14 +37,26 @@ def timestamped(stem: str, *, now: datetime | None = None) -> str:
     return f"{stem}-{moment:%Y%m%dT%H%M%SZ}.csv"
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any) -> Any:
+    # The commonest cells first: a report writes each of its columns for every row.
+    kind = type(value)
+    if kind is int or kind is bool:  # csv writes them as str() does
+        return value
+    if kind is str:
+        return _text(value)
     if value is None:
         return ""
     if isinstance(value, date):  # datetimes too
         return format_time(value)
-    text = str(getattr(value, "value", value))
-    # Cells starting with these are run as formulas by spreadsheet programs.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") and not _is_number(text) else text
+    return _text(str(getattr(value, "value", value)))
+
+
+# Cells starting with these are run as formulas by spreadsheet programs.
+_FORMULA_STARTS = frozenset("=+-@")
+
+
+def _text(text: str) -> str:
+    return "'" + text if text[:1] in _FORMULA_STARTS and not _is_number(text) else text
 
 
 def _is_number(text: str) -> bool:
@@ -60,7 +72,7 @@ def _lines(columns: list[str], rows: Iterable[Mapping[str, Any]]) -> Iterator[st
     writer = csv.writer(buffer)
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([_cell(row.get(column)) for column in columns])
+        writer.writerow(list(map(_cell, map(row.get, columns))))
         if buffer.tell() > 64_000:
             yield buffer.getvalue()
             buffer.seek(0)

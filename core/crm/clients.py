@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, Select, func, literal, select, union_all, update
+from sqlalchemy import Row, RowMapping, Select, func, literal, select, union_all, update
 from sqlalchemy.orm import aliased
 
 from core.access.auth import normalize_email, revoke_tokens, set_password
@@ -91,10 +91,11 @@ def list_clients(ctx: Ctx, filters: ClientFilter, page: PageRequest) -> PageResu
     return paginate_rows(ctx.session, stmt, page)
 
 
-def iter_clients(ctx: Ctx, filters: ClientFilter) -> Iterator[Client]:
-    """Every matching client, streamed in batches (CSV export)."""
-    stmt = _filtered(ctx, filters).order_by(Client.id).execution_options(yield_per=1000)
-    yield from ctx.session.scalars(stmt)
+def iter_clients(ctx: Ctx, filters: ClientFilter) -> Iterator[RowMapping]:
+    """Every matching client with every column, streamed in batches (the CSV export). Plain rows
+    here too: a report of ten thousand clients spent half its time building objects."""
+    stmt = _filtered(ctx, filters).with_only_columns(*CLIENT_COLUMNS).order_by(Client.id)
+    yield from ctx.session.execute(stmt.execution_options(yield_per=1000)).mappings()
 
 
 def get_client(ctx: Ctx, client_id: int, *, field: str | None = None, for_update: bool = False) -> Client:

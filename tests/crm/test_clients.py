@@ -5,7 +5,9 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import replace
+from datetime import datetime
 
+from core.api.csv import format_time
 from core.config import Settings
 from core.testing import expect
 from core.testing.processes import processes
@@ -137,6 +139,31 @@ def test_the_client_report_exports_as_csv(crm):
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert len(rows) == 1 and rows[0]["country"] == "DE"
     assert rows[0]["name"] == "'=HYPERLINK(evil)"  # neutralised for spreadsheets
+
+
+def test_the_client_report_says_what_the_api_says(crm):
+    """Every cell of the report is the client as the API shows it (read as plain rows, not through
+    the API's model): empty for none, times in the exports' one format, formulas neutralised."""
+    acme = crm.tenant("acme")
+    ib = acme.client(client_type="ib", name="@SUM(A1)", phone="+44 20 7946 0001", country="GB")
+    acme.client(name="-12.5", referrer_id=ib["id"])
+    acme.client(name="Plain")
+    shown = expect(acme.admin.get("/api/v1/clients", params={"per_page": 100}), 200)["items"]
+    report = list(csv.DictReader(io.StringIO(acme.admin.get("/api/v1/clients/export").text)))
+
+    def as_written(name: str, value: object) -> str:
+        if value is None:
+            return ""
+        if name in ("created_at", "updated_at"):
+            return format_time(datetime.fromisoformat(str(value)))
+        if name in ("name", "phone") and str(value)[:1] in "@+":
+            return f"'{value}"
+        return str(value)
+
+    assert [list(row) for row in report[:1]] == [list(shown[0])]
+    assert report == [{name: as_written(name, value) for name, value in client.items()} for client in shown]
+    first, second = report[0], report[1]
+    assert (first["name"], first["phone"], second["name"]) == ("'@SUM(A1)", "'+44 20 7946 0001", "-12.5")
 
 
 def _race(url: str, tenant_id: int, client_id: int, referrer_id: int, barrier) -> str:

@@ -6,7 +6,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import Field
 
-from core.api.csv import CSV_RESPONSE, csv_export, model_rows, timestamped
+from core.api.csv import CSV_RESPONSE, csv_export, timestamped
 from core.api.deps import Paging, PathId, staff
 from core.context import Ctx
 from core.crm import clients
@@ -61,7 +61,7 @@ def client_report(ctx: Ctx, filters: clients.ClientFilter) -> StreamingResponse:
         ctx,
         timestamped("clients"),
         CLIENT_CSV_COLUMNS,
-        lambda reader: model_rows(ClientOut, clients.iter_clients(reader, filters)),
+        lambda reader: clients.iter_clients(reader, filters),
     )
 
 
