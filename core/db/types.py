@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import BigInteger, DateTime, Float, Numeric, String, cast, extract, func
+from sqlalchemy import BigInteger, DateTime, Float, Numeric, String, and_, case, cast, extract, func, literal
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -154,6 +154,49 @@ def _money_sum_sqlite(element: money_sum, compiler: SQLCompiler, **kw: Any) -> s
         f"CASE WHEN COUNT({column}) = 0 THEN NULL ELSE "
         f"printf('%d:%d', SUM(({column}) / {_SPLIT}), SUM(({column}) % {_SPLIT})) END"
     )
+
+
+# A sum of units below this is exact in a 64-bit integer, and so is adding up a couple of them.
+UNITS_INT64_BOUND = 2**62
+
+
+class money_units_int64(FunctionElement[int]):  # noqa: N801  (reads like the SQL function it stands for)
+    """``SUM()`` of a Money column as integer units, for reading as ``int64`` columns
+    (``read_columns_together(..., integers=...)``, no text to parse), 0 over no rows. Exact when
+    it is in ``[0, UNITS_INT64_BOUND)``; a value outside that range (a negative sum, or one too
+    large) says to read that sum exactly instead (``money_units(money_sum(column))``). ``where``
+    limits the rows it adds (an aggregate ``FILTER``), for several sums in one ``GROUP BY``.
+
+    PostgreSQL checks the NUMERIC sum against the bound and casts it (-1 beyond). SQLite adds the
+    high and the low part of each amount's units separately, as ``money_sum`` does, and joins
+    them: past 64 bits that turns into floating point, which the cast saturates at 2**63 - 1.
+    Each aggregate is written once: SQLite computes a repeated one once only when its bound
+    parameters are the same, and positional ones never are (a third of the statement's time)."""
+
+    type = BigInteger()
+    inherit_cache = True
+    name = "money_units_int64"
+
+    def __init__(self, column: Any, where: Any = None) -> None:
+        super().__init__(column, *([] if where is None else [where]))
+
+
+@compiles(money_units_int64)
+def _money_units_int64_default(element: money_units_int64, compiler: SQLCompiler, **kw: Any) -> str:
+    column, *where = element.clauses
+    total = func.coalesce(func.sum(column).filter(*where) if where else func.sum(column), 0)
+    bound = literal(Decimal(UNITS_INT64_BOUND) / _SCALE_FACTOR, Numeric(30, MONEY_SCALE))
+    fits = and_(total >= 0, total < bound)
+    return compiler.process(case((fits, cast(total * _SCALE_FACTOR, BigInteger)), else_=-1), **kw)
+
+
+@compiles(money_units_int64, "sqlite")
+def _money_units_int64_sqlite(element: money_units_int64, compiler: SQLCompiler, **kw: Any) -> str:
+    column, *where = (compiler.process(clause, **kw) for clause in element.clauses)
+    rows = f" FILTER (WHERE {where[0]})" if where else ""
+    high = f"COALESCE(SUM(({column}) / {_SPLIT}){rows}, 0)"
+    low = f"COALESCE(SUM(({column}) % {_SPLIT}){rows}, 0)"
+    return f"CAST({high} * {_SPLIT} + {low} AS INTEGER)"
 
 
 class epoch_seconds(FunctionElement[float]):  # noqa: N801  (reads like the SQL function it stands for)

@@ -87,7 +87,16 @@ from core.db.columns import read_columns, read_columns_later, read_columns_toget
 from core.db.lookup import ensure_unique, fetch
 from core.db.paging import PageRequest, PageResult, count, paginate, paginate_rows
 from core.db.session import serialize_on, tenant_insert, tenant_sql
-from core.db.types import Money, UTCDateTime, enum_type, epoch_seconds, money_sum, money_units
+from core.db.types import (
+    UNITS_INT64_BOUND,
+    Money,
+    UTCDateTime,
+    enum_type,
+    epoch_seconds,
+    money_sum,
+    money_units,
+    money_units_int64,
+)
 from core.errors import Conflict, DomainError, FieldError, InvalidInput, NotFound, PermissionDenied
 from core.marketplace.settings import settings_of
 from core.notify.service import create_popup, create_popups, popup_each, queue_email
@@ -187,6 +196,7 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "Base",
     "IdType",
     "Money",
+    "UNITS_INT64_BOUND",
     "TenantOwned",
     "Timestamped",
     "UTCDateTime",
@@ -194,6 +204,7 @@ __all__ = [  # noqa: RUF022  (grouped by topic, as in docs/plugins.md)
     "money_sum",
     "epoch_seconds",
     "money_units",
+    "money_units_int64",
     "utcnow",
     "serialize_on",
     "tenant_insert",

@@ -20,8 +20,10 @@ from decimal import Decimal
 
 import numpy as np
 
+from core.sdk import UNITS_INT64_BOUND
+
 SCALE = 10_000
-EXACT_INT64 = 2**62  # a sum below this, of non-negative terms, cannot overflow int64
+EXACT_INT64 = UNITS_INT64_BOUND  # a sum below this, of non-negative terms, cannot overflow int64
 
 
 def to_units(amount: Decimal) -> int:

@@ -21,12 +21,11 @@ import time as clock
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import BigInteger, Numeric, and_, case, cast, func, literal, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from core.sdk import (
@@ -53,6 +52,7 @@ from core.sdk import (
     insert_rows,
     money_sum,
     money_units,
+    money_units_int64,
     one_of,
     read_columns,
     read_columns_later,
@@ -150,27 +150,21 @@ def _deposit_sums_later(
 ) -> Callable[[], list[Sequence[Any]]]:
     """Start reading the deposit sums per client and currency — the one aggregate every
     settlement pays for — from the snapshot, and return a function that waits for them as
-    columns: clients, currency positions and units. Meanwhile the settlement builds its tree.
+    columns: clients, currency positions and units. Meanwhile the settlement builds its tree
+    (PostgreSQL; SQLite reads them at once).
 
-    On PostgreSQL they travel as binary 64-bit integers (``read_columns_later(integers=…)``), one
-    row per client with a column of units per currency (a GROUP BY over the client alone costs
-    the server a third less than over client and currency), -1 for a sum a 64-bit integer could
-    not hold exactly (or a negative one): then they are read again exactly, as Python integers."""
-    if ctx.session.get_bind().dialect.name != "postgresql":
-        return lambda: _exact_sums(ctx, cutoff, currencies)
-    # The bound as a plain number: as money it would be refused (above the largest amount).
-    bound = literal(Decimal(tree.EXACT_INT64) / tree.SCALE, Numeric(30, 4))
-    columns = []
-    for currency in currencies:
-        total = func.coalesce(func.sum(Deposit.amount).filter(Deposit.currency == currency), 0)
-        fits = and_(total >= 0, total < bound)
-        columns.append(case((fits, cast(total * tree.SCALE, BigInteger)), else_=-1))
+    They travel as 64-bit integers (``money_units_int64``, binary on PostgreSQL), one row per client
+    with a column of units per currency (a GROUP BY over the client alone costs PostgreSQL's server
+    a third less than over client and currency). A sum out of ``[0, EXACT_INT64)`` (a negative one,
+    or one too large to add up safely as 64-bit integers) has all of them read again exactly, as
+    Python integers."""
+    columns = [money_units_int64(Deposit.amount, Deposit.currency == currency) for currency in currencies]
     sums = select(Deposit.client_id, *columns).where(*_approved_requests(cutoff, currencies))
     later = read_columns_later(ctx.session, [(sums.group_by(Deposit.client_id), None)], integers={0})
 
     def read() -> list[Sequence[Any]]:
         [(clients, *units)] = later()
-        if all(not len(column) or column.min() >= 0 for column in units):
+        if all(not len(column) or 0 <= column.min() <= column.max() < tree.EXACT_INT64 for column in units):
             return _by_currency(clients, units)
         return _exact_sums(ctx, cutoff, currencies)
 
