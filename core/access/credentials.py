@@ -34,7 +34,19 @@ def _lower_priority() -> None:
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
 
 
-_hashing = ThreadPoolExecutor(HASHING_THREADS, "password-hashing", initializer=_lower_priority)
+def _hashing_threads() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(HASHING_THREADS, "password-hashing", initializer=_lower_priority)
+
+
+def _after_fork() -> None:
+    # A forked child has none of its parent's threads, but the pool would think it has them.
+    global _hashing
+    _hashing = _hashing_threads()
+
+
+_hashing = _hashing_threads()
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)
 
 
 def _on_hashing_threads(work: Callable[[], T]) -> T:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import signal
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -229,3 +230,15 @@ def test_a_burst_of_sign_ins_hashes_a_few_at_a_time_at_a_lower_priority():
     assert answers == [True] * 11 + [False] and wrong is False
     assert peak[0] == credentials.HASHING_THREADS
     assert niceness == {os.getpriority(os.PRIO_PROCESS, 0) + credentials.HASHING_NICENESS}
+
+
+def test_a_process_forked_after_hashing_still_hashes():
+    """A server that forks its workers from a parent that has already hashed (gunicorn --preload):
+    the child has none of the parent's hashing threads, and must not wait for them forever."""
+    stored = credentials.hash_password(PASSWORD)  # the parent's hashing threads are running now
+    child = os.fork()
+    if child == 0:  # pragma: no cover (the child's outcome is its exit code)
+        signal.alarm(10)
+        os._exit(0 if credentials.verify_password(stored, PASSWORD) else 3)
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
