@@ -74,6 +74,9 @@ def test_seed_002_a_broker_obtains_tier_upgrade_sets_a_rule_and_upgrades_a_manua
 
     # Staff upgrade the pending record from the manual report.
     nav.get_by_role("link", name="Tier upgrade reports").click()
+    # The report changes on the select's change once htmx has bound the form, when the document
+    # has loaded: a choice made while it is still loading is lost, as a user's would be.
+    page.wait_for_load_state("load")
     page.get_by_label("Report").select_option(label="Manual upgrade report")
     row = page.get_by_role("row", name=re.compile("Ivy Broker"))
     expect(row).to_contain_text("Pending")
