@@ -250,7 +250,8 @@ def read_stats(prefix: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
             "p99_ms": float(row["99%"]),
         }
         for row in rows
-        if row["Name"] != "Aggregated"
+        # A kind seen only before the stats were reset has no requests, and no percentiles.
+        if row["Name"] != "Aggregated" and int(row["Request Count"]) > 0
     ]
     total = next(row for row in rows if row["Name"] == "Aggregated")
     return kinds, total
