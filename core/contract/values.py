@@ -107,6 +107,9 @@ class RunAccess(Protocol):
 
     def batch(self) -> AbstractContextManager[Ctx]: ...
 
+    @property
+    def last_batch_seconds(self) -> float: ...
+
     def heartbeat(self) -> None: ...
 
 
@@ -162,6 +165,13 @@ class JobContext:
         raises ``LostLease`` otherwise: a worker that lost its run never commits a batch. Not to be
         mixed with ``ctx`` in one run."""
         return self.access.batch()
+
+    @property
+    def last_batch_seconds(self) -> float:
+        """How long the last ``batch()`` took, from when it began writing to its commit (0 before
+        the first): what to size the next one by (``BatchSize.took``). On SQLite a batch first
+        waits for other writers to have had a turn; that wait is not the batch's own time."""
+        return self.access.last_batch_seconds
 
     def heartbeat(self) -> None:
         """Say the run is alive (a side thread also does, while the worker lives)."""

@@ -25,14 +25,13 @@ class BatchSize:
     >>> sizes = BatchSize.for_engine("sqlite")
     >>> for chunk in ...:  # doctest: +SKIP
     ...     with job.batch() as ctx:
-    ...         started = time.perf_counter()  # inside: job.batch() may wait first (below)
     ...         ...  # write items[:sizes.size]
-    ...     sizes.took(time.perf_counter() - started)
+    ...     sizes.took(job.last_batch_seconds)
 
-    Start the clock inside ``job.batch()``: on SQLite it first waits for other writers to have
-    had a turn since the last batch (a tenth of a second), and counted as the batch's own time
-    that wait would shrink every batch to the minimum — a million-client settlement spent 87 of
-    its 105 seconds waiting between 881 batches of about 27 records.
+    ``job.last_batch_seconds`` is the batch's own time: on SQLite ``job.batch()`` first waits for
+    other writers to have had a turn since the last batch (a tenth of a second), and counted as
+    the batch's time that wait shrank every batch to the minimum — a million-client settlement
+    spent 87 of its 105 seconds waiting between 881 batches of about 27 records.
     """
 
     size: int = 500

@@ -294,6 +294,7 @@ class _Run:
         self.db = worker.runtime.db
         self._unit: Ctx | None = None
         self._last_batch: float | None = None  # when the last batch ended
+        self.last_batch_seconds = 0.0
 
     def _bind(self, session: CrmSession) -> Ctx:
         session.info["actor_label"] = f"job:{self.claim.job_type}"
@@ -325,12 +326,14 @@ class _Run:
             raise RuntimeError("a job writes through job.ctx or through job.batch(), not both")
         if self.db.dialect == "sqlite" and self._last_batch is not None:
             time.sleep(max(0.0, self._last_batch + SQLITE_BATCH_GAP_S - time.monotonic()))
+        started = time.monotonic()
         try:
             with self.db.transaction(tenant_id=self.claim.tenant_id, write=True) as session:
                 self.worker.hold(session, self.claim.run_id)
                 yield self._bind(session)
         finally:
             self._last_batch = time.monotonic()
+            self.last_batch_seconds = self._last_batch - started
 
     def heartbeat(self) -> None:
         if not self.holds_write_lock:

@@ -292,6 +292,35 @@ def test_a_batch_never_commits_once_another_worker_has_taken_the_run_over(pk, mo
     ]
 
 
+def test_a_batch_is_timed_from_its_start_to_its_commit_not_from_before_its_turn(pk, monkeypatch):
+    """What a long job sizes its next batch by (``job.last_batch_seconds``): the batch's own time.
+    On SQLite two batches in a row are spaced by 0.1 s for other writers; counted as the second
+    batch's time, that shrank every batch of a settlement to the minimum."""
+    from fixture_ticker.service import add_note
+
+    acme = pk.tenant("acme")
+    acme.install("fixture_ticker")
+    timed: list[tuple[float, float]] = []
+
+    def two_quick_batches(job: JobContext) -> None:
+        assert job.last_batch_seconds == 0
+        for n in (1, 2):
+            began = time.monotonic()
+            with job.batch() as ctx:
+                add_note(ctx, f"batch {n}")
+                time.sleep(0.02)  # some writing
+            timed.append((job.last_batch_seconds, time.monotonic() - began))
+
+    _handle(pk, monkeypatch, two_quick_batches)
+    run = Worker(pk.runtime).run_now("acme", "fixture_ticker.tick")
+    assert run.status is RunStatus.SUCCEEDED, run.error
+    for own, whole in timed:
+        assert 0.02 <= own <= whole
+    if pk.db.dialect == "sqlite":  # the second waited for its turn; its own time does not show it
+        (_, _), (own, whole) = timed
+        assert whole - own >= 0.05
+
+
 def test_a_manual_run_is_recorded_in_the_history(pk):
     acme = pk.tenant("acme")
     acme.install("fixture_ticker")
