@@ -12,7 +12,7 @@ from sqlalchemy.sql import visitors
 from sqlalchemy.sql.elements import ColumnClause
 
 from core.db import isolation, tenant_filter
-from core.db.engine import SQLITE_BEGIN, make_engine
+from core.db.engine import SQLITE_BEGIN, make_engine, writer_turns
 
 
 class CrmSession(Session):
@@ -86,6 +86,14 @@ class Database:
             raise
         finally:
             session.close()
+
+    def give_way(self, until: float) -> None:
+        """On SQLite, wait while other connections write or wait to write (``core.db.turns``),
+        until ``until`` (``time.monotonic()``) at the latest. A no-op elsewhere: PostgreSQL's
+        writers wait only for the rows they share."""
+        turns = writer_turns(self.engine)
+        if turns is not None:
+            turns.give_way(until)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -281,7 +281,8 @@ class Worker:
 
 # SQLite does not hand its write lock over in turn: a writer waiting for it polls (every 100 ms at
 # most: sqlite3_busy_timeout), and a job's next batch, begun right after its previous commit, would
-# win the lock again and again. So a job's batches on SQLite are at least this far apart.
+# win the lock again and again. So while other connections write or wait to, a job's next batch on
+# SQLite waits for them, up to this long after its last (core.db.turns).
 SQLITE_BATCH_GAP_S = 0.1
 
 
@@ -325,7 +326,7 @@ class _Run:
         if self._unit is not None:
             raise RuntimeError("a job writes through job.ctx or through job.batch(), not both")
         if self.db.dialect == "sqlite" and self._last_batch is not None:
-            time.sleep(max(0.0, self._last_batch + SQLITE_BATCH_GAP_S - time.monotonic()))
+            self.db.give_way(until=self._last_batch + SQLITE_BATCH_GAP_S)
         started = time.monotonic()
         try:
             with self.db.transaction(tenant_id=self.claim.tenant_id, write=True) as session:
