@@ -38,6 +38,7 @@ from core.background import BackgroundLoop
 from core.context import Ctx, bind
 from core.contract import JobContext, LostLease, NoProgress, Progress
 from core.db.base import utcnow
+from core.db.columns import sqlite_shared_snapshot
 from core.db.session import CrmSession
 from core.errors import Conflict, DomainError, NotFound
 from core.scheduler import cron as cronspec
@@ -316,7 +317,9 @@ class _Run:
     def read(self) -> Iterator[Ctx]:
         session = self.db.session(tenant_id=self.claim.tenant_id)
         try:
-            with read_only_snapshot(session):
+            # A sibling for read_columns_later, unless this run holds the write lock itself (then
+            # nobody commits meanwhile, and a guard would wait for this very run).
+            with read_only_snapshot(session, siblings=0 if self.holds_write_lock else 1):
                 yield self._bind(session)
         finally:
             session.close()
@@ -371,11 +374,12 @@ class _Run:
 
 
 @contextmanager
-def read_only_snapshot(session: CrmSession) -> Iterator[None]:
+def read_only_snapshot(session: CrmSession, siblings: int = 0) -> Iterator[None]:
     """Make ``session``'s next transaction a read-only snapshot for the block, rolled back after:
-    REPEATABLE READ, READ ONLY on PostgreSQL; on SQLite a deferred read transaction (its snapshot
-    taken at the first read; in WAL mode it blocks no writer) on a connection in ``query_only``
-    mode."""
+    REPEATABLE READ, READ ONLY on PostgreSQL (other connections can import it); on SQLite a
+    deferred read transaction (in WAL mode it blocks no writer) on a connection in ``query_only``
+    mode, its snapshot shared with ``siblings`` other connections (``sqlite_shared_snapshot``),
+    or else taken at its first read."""
     if session.dialect_name == "postgresql":
         session.connection(
             execution_options={"isolation_level": "REPEATABLE READ", "postgresql_readonly": True}
@@ -388,7 +392,11 @@ def read_only_snapshot(session: CrmSession) -> Iterator[None]:
     connection = session.connection()
     connection.exec_driver_sql("PRAGMA query_only = ON")
     try:
-        yield
+        if siblings:
+            with sqlite_shared_snapshot(session, siblings):
+                yield
+        else:
+            yield
     finally:
         try:
             connection.exec_driver_sql("PRAGMA query_only = OFF")

@@ -150,8 +150,8 @@ def _deposit_sums_later(
 ) -> Callable[[], list[Sequence[Any]]]:
     """Start reading the deposit sums per client and currency — the one aggregate every
     settlement pays for — from the snapshot, and return a function that waits for them as
-    columns: clients, currency positions and units. Meanwhile the settlement builds its tree
-    (PostgreSQL; SQLite reads them at once).
+    columns: clients, currency positions and units. Meanwhile the settlement builds its tree (the
+    sums are read on another connection at the same snapshot: ``read_columns_later``).
 
     They travel as 64-bit integers (``money_units_int64``, binary on PostgreSQL), one row per client
     with a column of units per currency (a GROUP BY over the client alone costs PostgreSQL's server

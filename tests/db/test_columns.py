@@ -125,8 +125,9 @@ def _snapshot_before_two_more_clients(crm: CrmKit) -> Iterator[tuple[CrmSession,
     globex.clients_bulk(1)
     session = crm.db.session(tenant_id=acme.id)
     try:
-        with read_only_snapshot(session):
-            [seen] = read_columns(session, select(Client.id))  # the snapshot is taken here
+        # On SQLite two other connections start at the same snapshot, for reads started later.
+        with read_only_snapshot(session, siblings=2):
+            [seen] = read_columns(session, select(Client.id))  # the snapshot is taken by here
             assert sorted(seen) == ids
             acme.clients_bulk(2)  # committed meanwhile by another transaction
             yield session, ids
@@ -280,3 +281,28 @@ def test_statements_read_later_see_the_snapshot_while_the_session_reads_on(crm: 
     assert len(names) == 3
     assert list(listed) == ids and list(named) == list(names)
     assert isinstance(after_first, np.ndarray) and after_first.tolist() == ids[1:]
+
+
+def test_a_snapshot_shared_while_another_writer_holds_on_is_read_alone_and_as_soon(crm: CrmKit) -> None:
+    """On SQLite the connections that read a long job's snapshot with it start while the write lock
+    is held for them, so that nothing commits between their starts; when another writer keeps the
+    lock, the job does not wait for it (a moment at most) and reads everything itself, from the
+    same snapshot."""
+    import time
+
+    from core.scheduler.worker import read_only_snapshot
+
+    acme = crm.tenant("acme")
+    ids = acme.clients_bulk(2)
+    writer = crm.db.session(write=True)  # holds the lock until the end
+    session = crm.db.session(tenant_id=acme.id)
+    try:
+        began = time.monotonic()
+        with read_only_snapshot(session, siblings=1):
+            assert time.monotonic() - began < 5
+            later = read_columns_later(session, [(select(Client.id).order_by(Client.id), None)], integers={0})
+            [(seen,)] = later()
+    finally:
+        session.close()
+        writer.close()
+    assert seen.tolist() == ids
