@@ -38,7 +38,9 @@ class WriterTurns:
         weakref.finalize(self, os.close, self._own)
 
     def _open(self) -> int:
-        return os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        # Read-only is enough for flock, and the file readable by all: every process that may
+        # write to the database (its -wal file is shared just as widely) must open it.
+        return os.open(self.path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
 
     def install(self, engine: Engine) -> None:
         """Track the write transactions of ``engine``'s connections (call before the first)."""
