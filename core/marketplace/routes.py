@@ -26,6 +26,8 @@ from core.marketplace.schemas import (
     UninstallIn,
 )
 from core.plugins.dispatch import enabled_plugins, replay_failure
+from core.scheduler import service as scheduler
+from core.scheduler.routes import DeferredOut
 from core.schemas import ListQuery, ModuleName, Page
 from core.tenancy.service import as_tenant
 
@@ -279,6 +281,16 @@ def tenant_failures(
     return Page.of(
         failure_store.list_failures(as_tenant(ctx, tenant_id), query.paging, **query.filters()), FailureOut
     )
+
+
+@platform_router.get(
+    "/platform/tenants/{tenant_id}/deferred-work",
+    response_model=list[DeferredOut],
+    summary="A tenant's deferred work waiting, by module and task",
+)
+def tenant_deferred_work(tenant_id: PathId, ctx: Ctx = operator()) -> list[DeferredOut]:
+    groups = scheduler.deferred_backlog(as_tenant(ctx, tenant_id))
+    return [DeferredOut.model_validate(group) for group in groups]
 
 
 # --- the client portal ---------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from core.plugins.dispatch import call_lifecycle
 from core.plugins.host import LoadedPlugin
 from core.plugins.manifest import Manifest
 from core.scheduler.models import JobRun, JobSchedule
+from core.scheduler.service import deferred_backlog
 from core.tenancy.service import as_tenant, list_tenants
 
 PERIODS = {"month": timedelta(days=31), "year": timedelta(days=366)}
@@ -349,11 +350,14 @@ class TenantHealth:
     tenant_name: str
     open_failures: int  # unresolved failures, any age
     unhealthy: dict[str, int]  # modules over the threshold in the last day -> their failures
+    deferred_waiting: int  # deferred work waiting (core.sdk.defer), every module
+    deferred_failing: int  # of which the last try failed
 
 
 def platform_health(ctx: Ctx) -> list[TenantHealth]:
-    """Platform operators: each tenant's unresolved module failures (the plugin-health view across
-    tenants). Visits the tenants one by one, then leaves the unit of work without a tenant."""
+    """Platform operators: each tenant's unresolved module failures and deferred work waiting (the
+    plugin-health view across tenants). Visits the tenants one by one, then leaves the unit of
+    work without a tenant."""
     if not is_operator(ctx):
         raise PermissionDenied("the plugin-health view across tenants is for account managers")
     saved = ctx.session.info.get("tenant_id")
@@ -362,7 +366,17 @@ def platform_health(ctx: Ctx) -> list[TenantHealth]:
         for tenant in list_tenants(ctx):
             tenant_ctx = as_tenant(ctx, tenant.id)
             open_count = list_failures(tenant_ctx, PageRequest(page=1, per_page=1), resolved=False).total
-            rows.append(TenantHealth(tenant.id, tenant.name, open_count, unhealthy_counts(tenant_ctx)))
+            waiting = deferred_backlog(tenant_ctx)
+            rows.append(
+                TenantHealth(
+                    tenant.id,
+                    tenant.name,
+                    open_count,
+                    unhealthy_counts(tenant_ctx),
+                    sum(group.waiting for group in waiting),
+                    sum(group.failing for group in waiting),
+                )
+            )
     finally:
         ctx.session.info["tenant_id"] = saved
     return rows

@@ -45,6 +45,17 @@ class RunOut(Output):
     error: str
 
 
+class DeferredOut(Output):
+    """Deferred work of one module's task, waiting to be done."""
+
+    plugin: str
+    task: str
+    waiting: int = Field(description="Keys waiting or under way")
+    failing: int = Field(description="Of which the last try failed (tried again later)")
+    oldest: datetime = Field(description="When the longest-waiting key was deferred")
+    last_error: str | None = Field(description="The latest failure's error")
+
+
 class RunQuery(ListQuery):
     plugin: str | None = Field(default=None, max_length=40)
     job_type: str | None = Field(default=None, max_length=100)
@@ -63,3 +74,12 @@ def schedules(
 @router.get("/jobs/runs", response_model=Page[RunOut], summary="Run history: status, duration and error")
 def runs(query: Annotated[RunQuery, Query()], ctx: Ctx = staff("jobs.read")) -> Page[RunOut]:
     return Page.of(service.list_runs(ctx, query.paging, **query.filters()), RunOut)
+
+
+@router.get(
+    "/jobs/deferred",
+    response_model=list[DeferredOut],
+    summary="Deferred work waiting, by module and task: what keeps failing, and why",
+)
+def deferred(ctx: Ctx = staff("jobs.read")) -> list[DeferredOut]:
+    return [DeferredOut.model_validate(group) for group in service.deferred_backlog(ctx)]

@@ -12,6 +12,7 @@ from core.db.filters import where_equal
 from core.db.paging import PageRequest, PageResult, paginate
 from core.errors import NotFound
 from core.scheduler import cron as cronspec
+from core.scheduler.deferred import Backlog, backlog
 from core.scheduler.models import JobRun, JobSchedule, RunStatus
 from core.tenancy.models import Tenant
 
@@ -115,3 +116,10 @@ def get_run(ctx: Ctx, run_id: int) -> JobRun:
     if run is None:
         raise NotFound("run not found")
     return run
+
+
+def deferred_backlog(ctx: Ctx) -> list[Backlog]:
+    """The company's deferred work waiting (``core.sdk.defer``), by module and task: how much,
+    how much of it failed its last try, since when, and the latest error. Work that keeps failing
+    is tried again every ``RETRY_S`` until its module is fixed or disabled."""
+    return backlog(ctx.session)

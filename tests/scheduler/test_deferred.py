@@ -230,3 +230,40 @@ def test_two_workers_draining_at_once_do_each_key_once(pk, acme, monkeypatch):
     assert sum(done) == len(keys)
     assert sorted(_notes(acme)) == sorted(f"later {key}" for key in keys)
     assert _waiting(acme) == []
+
+
+def test_staff_and_account_managers_see_deferred_work_that_keeps_failing_and_why(pk, acme):
+    """``GET /jobs/deferred`` (``jobs.read``) shows the company's deferred work waiting, by module
+    and task; an account manager sees any tenant's (``/platform/tenants/{id}/deferred-work``).
+    Another company's work is never shown."""
+    globex = pk.tenant("globex")
+    globex.install("fixture_ticker")
+    _settings(acme, fail_events=True)
+    with acme.ctx() as ctx:  # its handler fails at once, as the commit returns: both keys wait
+        defer(ctx, "fixture_ticker", "later", "1")
+        defer(ctx, "fixture_ticker", "later", "2")
+    with _held(pk), acme.ctx() as ctx:  # and one not tried yet
+        defer(ctx, "fixture_ticker", "later", "3")
+    [group] = expect(acme.admin.get("/api/v1/jobs/deferred"), 200)
+    assert {k: group[k] for k in ("plugin", "task", "waiting", "failing")} == {
+        "plugin": "fixture_ticker",
+        "task": "later",
+        "waiting": 3,
+        "failing": 2,
+    }
+    assert "misconfigured" in group["last_error"]
+    assert expect(globex.admin.get("/api/v1/jobs/deferred"), 200) == []
+    assert acme.user(["clients.read"]).get("/api/v1/jobs/deferred").status_code == 403
+    assert acme.user(["jobs.read"]).get("/api/v1/jobs/deferred").status_code == 200
+
+    operator = pk.operator()
+    assert expect(operator.get(f"/api/v1/platform/tenants/{acme.id}/deferred-work"), 200) == [group]
+    assert expect(operator.get(f"/api/v1/platform/tenants/{globex.id}/deferred-work"), 200) == []
+    assert operator.get("/api/v1/platform/tenants/999999/deferred-work").status_code == 404
+    assert acme.admin.get(f"/api/v1/platform/tenants/{acme.id}/deferred-work").status_code in (401, 403)
+
+    _settings(acme, fail_events=False)  # fixed: the work is done on its next try, and shows no more
+    with acme.ctx() as ctx:
+        ctx.session.execute(update(DeferredWork).values(run_after=utcnow() - timedelta(seconds=1)))
+    assert drain(pk.runtime, acme.id) == 3
+    assert expect(acme.admin.get("/api/v1/jobs/deferred"), 200) == []

@@ -3,6 +3,7 @@ enabling and disabling) and the plugin-health view across tenants and per tenant
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 from core.db.base import utcnow
@@ -161,3 +162,29 @@ def test_plugin_health_across_tenants_and_replay_per_tenant(pk):
     assert expect(acme.admin.get(f"{API}/failures"), 200)["items"][0]["resolved"] is True
     assert console.post(replay).status_code == 409
     assert f'action="{replay}"' not in console.get(f"/platform/tenants/{acme.id}/health").text
+
+
+def test_plugin_health_shows_deferred_work_waiting_and_why_it_fails(pk):
+    from core.scheduler.deferred import defer
+
+    acme, globex = pk.tenant("acme", name="Acme Brokers"), pk.tenant("globex", name="Globex")
+    acme.install("fixture_ticker")
+    globex.install("fixture_ticker")
+    expect(acme.admin.put(f"{API}/fixture_ticker/settings", json={"values": {"fail_events": True}}), 200)
+    with acme.ctx() as ctx:  # tried at once as the commit returns, and failed: both wait
+        defer(ctx, "fixture_ticker", "later", "1")
+        defer(ctx, "fixture_ticker", "later", "2")
+    console = pk.operator_pages()
+    overview = console.get("/platform/health").text
+
+    def deferred_cells(tenant) -> list[str]:  # the row's last two: waiting, failing
+        row = overview.split(f'href="/platform/tenants/{tenant.id}/health"')[1].split("</tr>")[0]
+        return [cell.strip() for cell in re.findall(r"<td>(.*?)</td>", row, re.S)[-2:]]
+
+    assert deferred_cells(acme) == ["2", "2"]
+    assert deferred_cells(globex) == ["0", "0"]
+    health = console.get(f"/platform/tenants/{acme.id}/health").text
+    section = health.split('id="deferred-heading"')[1]
+    row = section.split("<tbody>")[1].split("</tr>")[0]
+    assert "fixture_ticker" in row and "<code>later</code>" in row and "misconfigured" in row
+    assert "Nothing waiting" in console.get(f"/platform/tenants/{globex.id}/health").text

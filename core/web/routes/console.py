@@ -22,6 +22,7 @@ from core.i18n import N_
 from core.marketplace import service
 from core.marketplace.schemas import LicenceIn, OperatorInstallIn
 from core.plugins.dispatch import replay_failure
+from core.scheduler import service as scheduler
 from core.schemas import ModuleName
 from core.tenancy import service as tenancy
 from core.web.forms import FormData, field_errors, parse_form
@@ -225,6 +226,7 @@ def _tenant_health(
         "plugin": plugin,
         "resolved": resolved,
         "modules": [e.name for e in service.catalog(tenant_ctx) if e.installed_version is not None],
+        "deferred": scheduler.deferred_backlog(tenant_ctx),
         "url": f"{base}?{query + '&' if query else ''}",
         "flash": _flash(notice),
         "error": error,
