@@ -16,6 +16,7 @@ import json
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import ARRAY, JSON, ColumnElement, any_, bindparam, insert, select
@@ -60,12 +61,17 @@ def insert_rows(session: Session, model: Any, rows: Sequence[Mapping[str, Any]])
     # one history row).
     driver = session.connection().connection.dbapi_connection
     assert driver is not None
+    processed = [(at, bind) for at, bind in enumerate(binders) if bind is not _same]
+    values_of = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
     with (
         driver.cursor() as cursor,
         cursor.copy(f"COPY {preparer.format_table(table)} ({columns}) FROM STDIN") as copy,
     ):
         for row in rows:
-            copy.write_row([bind(row[name]) for name, bind in zip(names, binders, strict=True)])
+            values = list(values_of(row))
+            for at, bind in processed:  # most columns bind as they are
+                values[at] = bind(values[at])
+            copy.write_row(values)
     return len(rows)
 
 
