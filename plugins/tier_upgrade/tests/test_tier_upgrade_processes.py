@@ -62,7 +62,7 @@ def test_two_workers_settle_each_sunday_once(broker, crm_database_url):
 
 
 JOB = "tier_upgrade.settlement"
-# Clients of the long settlement: several seconds of work, built in about as many.
+# Clients of the long settlement: a second or two of work (more on a loaded machine), built in a few.
 LONG_SETTLEMENT = 400_000
 
 
@@ -146,9 +146,9 @@ def test_a_long_settlement_blocks_no_other_tenant_and_its_rule_cannot_change_mea
     with broker.crm.db.session(tenant_id=broker.tenant.id) as session:
         run = session.scalar(select(JobRun).where(JobRun.job_type == JOB))
         settlement = session.scalar(select(Settlement))
-    assert run.duration_ms > 2_000 and settlement.records > 1_000  # a long one, in several batches
+    assert settlement.records > 1_000  # several batches
     assert {r.status_code for r, _, _, _ in writes} == {201}  # never a 503
-    assert len([w for w in writes if w[3] < run.finished_at]) >= 10
+    assert len([w for w in writes if w[3] < run.finished_at]) >= 10  # long enough to write meanwhile
     assert len([w for w in writes if w[2] == 0]) >= 3  # some while it read, none waiting for it
     # Nobody waits for the settlement: each request waits at most for one short batch. The bound is a
     # second, or a quarter of the run when a loaded machine stretches every batch (a write held up by
