@@ -26,6 +26,7 @@ from operator import itemgetter
 from typing import Any
 
 import numpy as np
+import psycopg
 from sqlalchemy import Boolean, Connection, Engine, Select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
@@ -361,8 +362,11 @@ def _binary_columns(
     query = f"SELECT count(*), {texts} FROM ({sql}) AS q ({', '.join(names)})"
     driver = connection.connection.dbapi_connection
     assert driver is not None
+    # The parameters written into the statement, as a COPY's are: bound apart, a Python float
+    # would travel as float8 and turn the NUMERIC arithmetic around it inexact.
+    statement_text = psycopg.ClientCursor(driver).mogrify(query, values)
     with driver.cursor(binary=True) as cursor:
-        cursor.execute(query, values)
+        cursor.execute(statement_text)
         found = cursor.fetchone()
     assert found is not None
     rows, *blobs = found
