@@ -34,7 +34,7 @@ def test_a_job_waits_only_for_connections_that_write_or_wait_to(crm: CrmKit, mon
 
     holder = db.session(write=True)  # holds the write lock
     assert turns.others_writing()
-    waiting, committed = threading.Event(), []
+    waiting, wrote = threading.Event(), []
     registering = turns.writing
 
     def writing(connection) -> None:  # to know when the writer below is about to wait
@@ -47,7 +47,7 @@ def test_a_job_waits_only_for_connections_that_write_or_wait_to(crm: CrmKit, mon
         with db.transaction(write=True) as session:
             session.execute(text("UPDATE tenants SET name = name WHERE id = -1"))
             time.sleep(0.05)
-        committed.append(time.monotonic())
+            wrote.append(time.monotonic())  # just before its commit
 
     thread = threading.Thread(target=writer)
     thread.start()
@@ -58,7 +58,7 @@ def test_a_job_waits_only_for_connections_that_write_or_wait_to(crm: CrmKit, mon
     db.give_way(until=time.monotonic() + 5)
     resumed = time.monotonic()
     thread.join()
-    assert committed and committed[0] <= resumed  # the writer had its turn first
+    assert wrote and wrote[0] <= resumed  # the writer had its turn first
     assert not turns.others_writing()
 
     stuck = db.session(write=True)  # a writer that does not finish: the wait has its limit

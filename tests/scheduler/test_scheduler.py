@@ -310,7 +310,7 @@ def test_a_batch_is_timed_from_its_start_to_its_commit_not_from_before_its_turn(
         with pk.db.transaction(write=True) as session:
             session.execute(text("UPDATE tenants SET name = name WHERE id = -1"))
             time.sleep(0.05)
-        writer_done.append(time.monotonic())
+            writer_done.append(time.monotonic())  # just before its commit
 
     def batches_with_a_writer_waiting_after_the_first(job: JobContext) -> None:
         assert job.last_batch_seconds == 0
