@@ -328,8 +328,8 @@ def _expanded(
     values = dict(expanded.parameters)
     for name, value in values.items():
         process = expanded.processors.get(name)
-        if process is None and name in compiled.binds:
-            process = compiled.binds[name].type.bind_processor(dialect)
+        if process is None and name in compiled.binds:  # as the dialect binds it (a Decimal stays one)
+            process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
         if process is not None:
             values[name] = process(value)
     if expanded.positiontup is not None:  # SQLite's "?" placeholders

@@ -306,3 +306,26 @@ def test_a_snapshot_shared_while_another_writer_holds_on_is_read_alone_and_as_so
         session.close()
         writer.close()
     assert seen.tolist() == ids
+
+
+def test_a_decimal_parameter_is_compared_exactly_in_columns_read_as_numbers(crm: CrmKit) -> None:
+    """A statement read as ``integers=`` or ``numbers=`` takes its parameters as the ORM does: a
+    Decimal with more digits than a double holds (money bounds, amounts) is not rounded on the way,
+    so the rows are the ORM's."""
+    from decimal import Decimal
+
+    from sqlalchemy import Numeric, literal, literal_column
+
+    acme = crm.tenant("acme")
+    ids = acme.clients_bulk(2)
+    exact = Decimal("1234567890.123456789")  # a double reads 1234567890.1234567
+    same = literal(exact, Numeric(30, 9)) == literal_column("1234567890.123456789")
+    wanted = select(Client.id).where(same).order_by(Client.id)
+    with crm.db.session(tenant_id=acme.id) as session:
+        [orm] = _orm_columns(session, wanted) or [[]]
+        [(as_integers,), (as_numbers,)] = read_columns_together(
+            session, [(wanted, None), (wanted, None)], integers={0}, numbers={1}
+        )
+    assert as_integers.tolist() == orm and as_numbers.tolist() == [float(i) for i in orm]
+    if crm.db.dialect == "postgresql":  # NUMERIC compares exactly; SQLite's REAL cannot
+        assert orm == ids
