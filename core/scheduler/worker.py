@@ -328,7 +328,7 @@ class _Run:
     def batch(self) -> Iterator[Ctx]:
         if self._unit is not None:
             raise RuntimeError("a job writes through job.ctx or through job.batch(), not both")
-        if self.db.dialect == "sqlite" and self._last_batch is not None:
+        if self._last_batch is not None:  # a no-op but on SQLite
             self.db.give_way(until=self._last_batch + SQLITE_BATCH_GAP_S)
         started = time.monotonic()
         try:
